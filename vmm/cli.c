@@ -1,0 +1,179 @@
+#include "vmm/cli.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_usage(FILE *out)
+{
+	fputs(
+"usage: minivmm --kernel FILE [options]     run a VM\n"
+"       minivmm img COMMAND ...              disk images (minivmm img --help)\n"
+"       minivmm net COMMAND ...              host networks (minivmm net --help)\n"
+"\n"
+"Boots a Linux kernel (bzImage or ELF vmlinux, or a PVH ELF) in a KVM virtual\n"
+"machine with its serial console on this terminal.\n"
+"\n"
+"options:\n"
+"  --kernel FILE     kernel to boot (required)\n"
+"  --initrd FILE     initial ramdisk\n"
+"  --cmdline TEXT    kernel command line (e.g. \"console=ttyS0\")\n"
+"  --memory SIZE     guest RAM: 512M, 1G, ... (a bare number is MiB; default 512M)\n"
+"  --cpus N          vCPUs, 1 to 64 (default 1)\n"
+"  --console WHERE   default: this terminal (raw mode; Ctrl+] stops the VM);\n"
+"                    '-': stdin/stdout as plain streams (no raw mode, no escape key);\n"
+"                    FILE: append the guest's output to FILE, no input\n"
+"  --kvm-device PATH KVM device (default /dev/kvm)\n"
+"  --debug           log debug messages (e.g. guest accesses to absent devices)\n"
+"  --help            this text\n"
+"  --version         print the version\n"
+"\n"
+"Exit status: 0 when the guest powers off or resets, or after Ctrl+];\n"
+"the byte the guest wrote to the debug-exit port 0x501; 1 on a VMM or guest\n"
+"failure (e.g. a triple fault); 2 on a usage error; 128+N after signal N.\n",
+	      out);
+}
+
+int cli_parse_uint(const char *flag, const char *value, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	if (!value || !*value || *value == '-' || *value == '+') {
+		log_error("%s '%s': expected a number from %u to %u", flag, value ? value : "", min, max);
+		return -EINVAL;
+	}
+	unsigned long long v = strtoull(value, &end, 10);
+	if (errno || *end || v < min || v > max) {
+		log_error("%s '%s': expected a number from %u to %u", flag, value, min, max);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+int cli_parse_size(const char *flag, const char *value, uint64_t *out)
+{
+	char *end;
+	if (!value || !*value || !(value[0] >= '0' && value[0] <= '9')) {
+		log_error("%s '%s': expected a size such as 512M or 1G", flag, value ? value : "");
+		return -EINVAL;
+	}
+	errno = 0;
+	unsigned long long num = strtoull(value, &end, 10);
+	if (errno) {
+		log_error("%s '%s': number too large", flag, value);
+		return -EINVAL;
+	}
+	unsigned shift;
+	switch (*end) {
+	case '\0': shift = 20; break;	/* bare number: MiB, as QEMU's -m */
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default:
+		log_error("%s '%s': unknown size suffix '%s' (use K, M, G or T)", flag, value, end);
+		return -EINVAL;
+	}
+	/* Accept "1GiB" and "1GB" as well as "1G". */
+	if (strcmp(end, "") != 0 && strcmp(end, "B") != 0 && strcmp(end, "iB") != 0) {
+		log_error("%s '%s': unknown size suffix (use K, M, G or T)", flag, value);
+		return -EINVAL;
+	}
+	if (num > (UINT64_MAX >> shift)) {
+		log_error("%s '%s': size too large", flag, value);
+		return -EINVAL;
+	}
+	*out = (uint64_t)num << shift;
+	return 0;
+}
+
+static int cli_check_memory(uint64_t size, const char *value)
+{
+	if (size < MEM_MIN_SIZE) {
+		log_error("--memory '%s': a VM needs at least %lluM", value,
+			  (unsigned long long)(MEM_MIN_SIZE >> 20));
+		return -EINVAL;
+	}
+	if (size > MEM_MAX_SIZE) {
+		log_error("--memory '%s': at most %lluG", value, (unsigned long long)(MEM_MAX_SIZE >> 30));
+		return -EINVAL;
+	}
+	if (size & 0xfff) {
+		log_error("--memory '%s': must be a whole number of 4K pages", value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_CONSOLE,
+       OPT_KVM_DEVICE, OPT_DEBUG, OPT_HELP, OPT_VERSION };
+
+static const struct option cli_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "kvm-device", required_argument, NULL, OPT_KVM_DEVICE },
+	{ "debug", no_argument, NULL, OPT_DEBUG },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cli_parse(int argc, char **argv, struct vm_config *cfg)
+{
+	*cfg = (struct vm_config){
+		.kvm_path = "/dev/kvm", .mem_size = CLI_DEFAULT_MEMORY, .ncpus = 1,
+		.log_level = LOG_INFO,
+	};
+	opterr = 0;
+	optind = 1;
+	int opt;
+	while ((opt = getopt_long(argc, argv, ":", cli_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_KERNEL: cfg->kernel = optarg; break;
+		case OPT_INITRD: cfg->initrd = optarg; break;
+		case OPT_CMDLINE: cfg->cmdline = optarg; break;
+		case OPT_CONSOLE: cfg->console = optarg; break;
+		case OPT_KVM_DEVICE: cfg->kvm_path = optarg; break;
+		case OPT_DEBUG: cfg->log_level = LOG_DEBUG; break;
+		case OPT_MEMORY:
+			if (cli_parse_size("--memory", optarg, &cfg->mem_size) < 0 ||
+			    cli_check_memory(cfg->mem_size, optarg) < 0)
+				return -EINVAL;
+			break;
+		case OPT_CPUS:
+			if (cli_parse_uint("--cpus", optarg, 1, MAX_VCPUS, &cfg->ncpus) < 0)
+				return -EINVAL;
+			break;
+		case OPT_HELP:
+			cli_usage(stdout);
+			return CLI_EXIT_OK;
+		case OPT_VERSION:
+			printf("minivmm %s\n", MINIVMM_VERSION);
+			return CLI_EXIT_OK;
+		case ':':
+			log_error("%s needs a value (see minivmm --help)", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			log_error("unknown option '%s' (see minivmm --help)", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s' (see minivmm --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (!cfg->kernel) {
+		log_error("no --kernel given: minivmm needs a kernel to boot (see minivmm --help)");
+		return -EINVAL;
+	}
+	return CLI_RUN;
+}

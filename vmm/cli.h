@@ -1,0 +1,34 @@
+/* The command line of `minivmm` (running a VM): parsing and validation of
+ * every flag, with errors that name the flag and the value at fault. */
+#ifndef MINIVMM_CLI_H
+#define MINIVMM_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;	/* NULL: none */
+	const char *cmdline;	/* NULL: empty */
+	const char *console;	/* NULL: the terminal; "-": stdio; else a file */
+	const char *kvm_path;	/* "/dev/kvm" */
+	uint64_t mem_size;
+	unsigned ncpus;
+	int log_level;
+};
+
+#define CLI_DEFAULT_MEMORY (512ULL << 20)
+
+/* "512M", "1G", "2048K", "4T", or a bare number of MiB. 0 or -EINVAL (logged
+ * as "FLAG VALUE: why"). */
+int cli_parse_size(const char *flag, const char *value, uint64_t *out);
+/* A decimal integer in [min, max]. */
+int cli_parse_uint(const char *flag, const char *value, unsigned min, unsigned max, unsigned *out);
+
+enum cli_result { CLI_RUN = 0, CLI_EXIT_OK = 1 };
+/* Parses argv (argv[0] is the program). CLI_RUN with *cfg filled,
+ * CLI_EXIT_OK after --help/--version, or -EINVAL (error logged). */
+int cli_parse(int argc, char **argv, struct vm_config *cfg);
+void cli_usage(FILE *out);
+
+#endif

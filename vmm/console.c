@@ -1,0 +1,143 @@
+#include "vmm/console.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+struct console {
+	int in_fd;		/* -1: no input */
+	int out_fd;
+	bool own_out_fd;
+	bool terminal;		/* interactive: raw mode and escape key */
+	bool raw;
+};
+
+/* The terminal state to put back; global because a fatal-signal handler
+ * must reach it. */
+static struct termios saved_termios;
+static volatile sig_atomic_t termios_saved;
+static int saved_tty_fd = -1;
+
+static void console_restore_terminal(void)
+{
+	if (termios_saved) {
+		tcsetattr(saved_tty_fd, TCSAFLUSH, &saved_termios);
+		termios_saved = 0;
+	}
+}
+
+/* Crashes must not leave the user's terminal raw: restore, then die the
+ * way the signal would have made us die. */
+static void console_fatal_signal(int sig)
+{
+	console_restore_terminal();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int console_open(struct console **out, const char *spec)
+{
+	struct console *con = calloc(1, sizeof(*con));
+	if (!con)
+		return -ENOMEM;
+	con->in_fd = STDIN_FILENO;
+	con->out_fd = STDOUT_FILENO;
+	if (spec && strcmp(spec, "-") != 0) {
+		con->in_fd = -1;
+		con->out_fd = open(spec, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (con->out_fd < 0) {
+			int err = errno;
+			log_error("--console %s: cannot open for writing: %s", spec, strerror(err));
+			free(con);
+			return -err;
+		}
+		con->own_out_fd = true;
+	} else if (!spec) {
+		con->terminal = isatty(STDIN_FILENO);
+	}
+	*out = con;
+	return 0;
+}
+
+int console_attach(struct console *con)
+{
+	if (!con->terminal)
+		return 0;
+	struct termios raw;
+	if (tcgetattr(STDIN_FILENO, &saved_termios) < 0) {
+		int err = errno;
+		log_error("console: cannot read the terminal's settings: %s", strerror(err));
+		return -err;
+	}
+	saved_tty_fd = STDIN_FILENO;
+	termios_saved = 1;
+	atexit(console_restore_terminal);
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		signal(fatal[i], console_fatal_signal);
+
+	raw = saved_termios;
+	cfmakeraw(&raw);
+	/* Keep output post-processing off too: the guest sends "\r\n" itself. */
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) < 0) {
+		int err = errno;
+		log_error("console: cannot put the terminal in raw mode: %s", strerror(err));
+		return -err;
+	}
+	con->raw = true;
+	return 0;
+}
+
+void console_write(struct console *con, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(con->out_fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;	/* output gone (closed pipe): the guest keeps running */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+int console_input_fd(const struct console *con) { return con->in_fd; }
+bool console_is_terminal(const struct console *con) { return con->terminal; }
+
+ssize_t console_read(struct console *con, uint8_t *buf, size_t cap, bool *escape)
+{
+	*escape = false;
+	if (con->in_fd < 0)
+		return 0;
+	ssize_t n = read(con->in_fd, buf, cap);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? -EAGAIN : -errno;
+	if (n == 0) {
+		con->in_fd = -1;	/* end of input: the guest runs on without it */
+		return 0;
+	}
+	if (con->terminal) {
+		uint8_t *esc = memchr(buf, CONSOLE_ESCAPE_CHAR, (size_t)n);
+		if (esc) {
+			*escape = true;
+			n = esc - buf;
+		}
+	}
+	return n;
+}
+
+void console_close(struct console *con)
+{
+	if (!con)
+		return;
+	if (con->raw)
+		console_restore_terminal();
+	if (con->own_out_fd)
+		close(con->out_fd);
+	free(con);
+}

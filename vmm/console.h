@@ -1,0 +1,36 @@
+/* Where the guest's serial console goes.
+ *   default  stdin/stdout; when stdin is a terminal it is put in raw mode
+ *            while the VM runs (restored on every exit path, fatal signals
+ *            included) and Ctrl+] stops the VM.
+ *   "-"      stdin/stdout as plain byte streams: no raw mode, no escape key
+ *            (for harnesses that feed and capture the console).
+ *   FILE     output appended to FILE; no input. */
+#ifndef MINIVMM_CONSOLE_H
+#define MINIVMM_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CONSOLE_ESCAPE_CHAR 0x1d	/* Ctrl+] */
+
+struct console;
+
+/* Opens the console (file errors are reported here, before any VM exists). */
+int console_open(struct console **out, const char *spec);
+/* Enters raw mode if this is an interactive terminal. */
+int console_attach(struct console *con);
+/* Guest output; called from vCPU threads. */
+void console_write(struct console *con, const uint8_t *buf, size_t len);
+/* fd to poll for input, or -1 when the console takes none (or hit EOF). */
+int console_input_fd(const struct console *con);
+/* Reads pending input for the guest into buf. Returns bytes for the guest,
+ * 0 at end of input (input is then off), or -errno. *escape is set when the
+ * escape key was typed (bytes before it are returned, the rest dropped). */
+ssize_t console_read(struct console *con, uint8_t *buf, size_t cap, bool *escape);
+bool console_is_terminal(const struct console *con);
+/* Restores the terminal and closes the console. */
+void console_close(struct console *con);
+
+#endif

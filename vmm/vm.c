@@ -1,0 +1,339 @@
+#include "vmm/vm.h"
+#include "boot/boot.h"
+#include "devices/platform.h"
+#include "devices/serial.h"
+#include "vmm/bus.h"
+#include "vmm/cli.h"
+#include "vmm/console.h"
+#include "vmm/cpuid.h"
+#include "vmm/exit.h"
+#include "vmm/guest_mem.h"
+#include "vmm/kvm.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm_hooks.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+/* vCPU threads are kicked out of KVM_RUN with this signal. */
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm kvm;
+	struct guest_mem *gm;
+	struct bus *pio, *mmio;
+	struct platform_devices *devices;
+	struct console *con;
+	struct vcpu vcpus[MAX_VCPUS];
+	unsigned nvcpus;	/* created so far */
+
+	struct vm_stopper stopper;
+	struct irq_line com1_irq;
+	atomic_bool stopping;
+	enum vm_stop_reason stop_reason;
+	int stop_status;
+	int stop_efd;		/* becomes readable once a stop is requested */
+};
+
+static void vm_kick_vcpus(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->run)
+			continue;
+		/* immediate_exit covers a vCPU about to enter KVM_RUN; the
+		 * signal covers one already inside it. */
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (v->thread_started)
+			pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	}
+}
+
+static void vm_request_stop_cb(void *opaque, enum vm_stop_reason why, int status)
+{
+	struct vm *vm = opaque;
+	bool expected = false;
+	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, true))
+		return;	/* the first request decides the exit status */
+	vm->stop_reason = why;
+	vm->stop_status = status;
+	uint64_t one = 1;
+	if (write(vm->stop_efd, &one, sizeof(one)) < 0)
+		log_warn("cannot signal the stop event: %s", strerror(errno));
+	vm_kick_vcpus(vm);
+}
+
+static void vm_set_irq(void *opaque, unsigned gsi, int level)
+{
+	kvm_irq_line(&((struct vm *)opaque)->kvm, gsi, level);
+}
+
+static void vm_console_tx(void *opaque, const uint8_t *buf, size_t len)
+{
+	console_write(((struct vm *)opaque)->con, buf, len);
+}
+
+static void vcpu_kick_handler(int sig) { (void)sig; }
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->owner;
+	sigset_t kick;
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+
+	struct exit_ctx ctx = {
+		.pio = vm->pio, .mmio = vm->mmio, .stop = &vm->stopper,
+		.vcpu_id = v->id, .run_size = v->run_size,
+	};
+	while (!atomic_load(&vm->stopping)) {
+		int r = kvm_ioctl_raw(v->fd, KVM_RUN, NULL);
+		if (r == -EINTR || r == -EAGAIN)
+			continue;
+		if (r < 0) {
+			log_error("vcpu%u: KVM_RUN failed: %s", v->id, strerror(-r));
+			vcpu_log_state(v);
+			vm_request_stop(&vm->stopper, VM_STOP_ERROR, 1);
+			break;
+		}
+		if (exit_dispatch(v->run, &ctx) == EXIT_STOP) {
+			if (vm->stop_reason == VM_STOP_ERROR)
+				vcpu_log_state(v);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Feeds console input to the UART as fast as the guest drains it. */
+struct console_pump {
+	uint8_t buf[256];
+	size_t len, off;
+};
+
+static void vm_console_input(struct vm *vm, struct console_pump *p)
+{
+	bool escape;
+	ssize_t n = console_read(vm->con, p->buf, sizeof(p->buf), &escape);
+	if (n > 0) {
+		p->len = (size_t)n;
+		p->off = 0;
+	}
+	if (escape) {
+		console_write(vm->con, (const uint8_t *)"\r\n", 2);
+		log_info("Ctrl+] pressed: VM stopped");
+		vm_request_stop(&vm->stopper, VM_STOP_USER, 0);
+	}
+}
+
+static void vm_console_feed(struct vm *vm, struct console_pump *p)
+{
+	struct uart *uart = platform_uart(vm->devices);
+	p->off += uart_receive(uart, p->buf + p->off, p->len - p->off);
+	if (p->off == p->len)
+		p->len = p->off = 0;
+}
+
+/* The main thread's loop: signals, console input, and the stop event. */
+static void vm_main_loop(struct vm *vm, int sig_fd)
+{
+	struct console_pump pump = { .len = 0 };
+	int space_fd = uart_rx_space_fd(platform_uart(vm->devices));
+
+	while (!atomic_load(&vm->stopping)) {
+		struct pollfd fds[3] = {
+			{ .fd = vm->stop_efd, .events = POLLIN },
+			{ .fd = sig_fd, .events = POLLIN },
+			/* Either wait for input or, with input pending, for the
+			 * guest to make room in the UART's FIFO. */
+			{ .fd = pump.len ? space_fd : console_input_fd(vm->con), .events = POLLIN },
+		};
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			vm_request_stop(&vm->stopper, VM_STOP_ERROR, 1);
+			break;
+		}
+		if (fds[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				log_info("%s received: VM stopped", strsignal((int)si.ssi_signo));
+				vm_request_stop(&vm->stopper, VM_STOP_USER, 128 + (int)si.ssi_signo);
+			}
+		}
+		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (pump.len) {
+				uint64_t cnt;
+				if (read(space_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+					log_debug("uart space event: %s", strerror(errno));
+			} else {
+				vm_console_input(vm, &pump);
+			}
+		}
+		if (pump.len)
+			vm_console_feed(vm, &pump);
+	}
+}
+
+static int vm_build(struct vm *vm, const struct boot_spec *spec)
+{
+	const struct vm_config *cfg = vm->cfg;
+	int r = kvm_open(&vm->kvm, cfg->kvm_path, cfg->ncpus);
+	if (r < 0)
+		return r;
+	vm->gm = gmem_create(cfg->mem_size);
+	if (!vm->gm) {
+		r = -errno;
+		log_error("--memory: cannot reserve %llu MiB of guest RAM: %s",
+			  (unsigned long long)(cfg->mem_size >> 20), strerror(-r));
+		return r;
+	}
+	if ((r = kvm_create_vm(&vm->kvm, vm->gm)) < 0)
+		return r;
+
+	vm->pio = bus_create("pio");
+	vm->mmio = bus_create("mmio");
+	if (!vm->pio || !vm->mmio)
+		return -ENOMEM;
+	vm->com1_irq = (struct irq_line){ .set_level = vm_set_irq, .opaque = vm, .gsi = IRQ_COM1 };
+	r = platform_devices_create(vm->pio, &vm->com1_irq, &vm->stopper, vm_console_tx, vm,
+				    &vm->devices);
+	if (r < 0)
+		return r;
+
+	struct boot_entry entry;
+	if ((r = boot_load(vm->gm, spec, &entry)) < 0)
+		return r;
+
+	struct kvm_cpuid2 *supported = cpuid_get_supported(vm->kvm.dev_fd);
+	if (!supported)
+		return -EIO;
+	for (unsigned i = 0; i < cfg->ncpus && r >= 0; i++) {
+		r = vcpu_create(&vm->vcpus[i], &vm->kvm, i, supported, cfg->ncpus);
+		vm->vcpus[i].owner = vm;
+		if (r >= 0 || vm->vcpus[i].fd >= 0)
+			vm->nvcpus = i + 1;
+	}
+	free(supported);
+	if (r < 0)
+		return r;
+	return vcpu_set_boot_state(&vm->vcpus[0], &entry);
+}
+
+static int vm_start_vcpus(struct vm *vm)
+{
+	struct sigaction sa = { .sa_handler = vcpu_kick_handler };	/* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		int r = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
+		if (r != 0) {
+			log_error("cannot start the thread of vcpu%u: %s", i, strerror(r));
+			vm_request_stop(&vm->stopper, VM_STOP_ERROR, 1);
+			return -r;
+		}
+		vm->vcpus[i].thread_started = true;
+	}
+	return 0;
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		if (vm->vcpus[i].thread_started)
+			pthread_join(vm->vcpus[i].thread, NULL);
+		vcpu_destroy(&vm->vcpus[i]);
+	}
+	platform_devices_destroy(vm->devices);
+	bus_destroy(vm->pio);
+	bus_destroy(vm->mmio);
+	kvm_close(&vm->kvm);
+	gmem_destroy(vm->gm);
+	console_close(vm->con);
+	if (vm->stop_efd >= 0)
+		close(vm->stop_efd);
+}
+
+static const char *vm_stop_text(enum vm_stop_reason why)
+{
+	switch (why) {
+	case VM_STOP_POWEROFF: return "guest powered off";
+	case VM_STOP_RESET: return "guest reset";
+	case VM_STOP_DEBUG_EXIT: return "guest wrote the debug-exit port";
+	case VM_STOP_USER: return "stopped by the user";
+	default: return "stopped after an error";
+	}
+}
+
+int vm_run(const struct vm_config *cfg)
+{
+	struct boot_spec spec = {
+		.kernel_path = cfg->kernel, .initrd_path = cfg->initrd,
+		.cmdline = cfg->cmdline, .ncpus = cfg->ncpus,
+	};
+	/* Mistakes the user can fix come first, before /dev/kvm is touched. */
+	if (boot_check(&spec) < 0)
+		return 1;
+
+	struct vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return 1;
+	vm->cfg = cfg;
+	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
+	vm->stopper = (struct vm_stopper){ .request_stop = vm_request_stop_cb, .opaque = vm };
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int status = 1;
+	if (vm->stop_efd < 0 || console_open(&vm->con, cfg->console) < 0) {
+		if (vm->stop_efd >= 0)
+			close(vm->stop_efd);
+		goto out;
+	}
+
+	/* Stop signals go to the main loop's signalfd, never to a vCPU thread. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
+	sigaddset(&sigs, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigdelset(&sigs, VCPU_KICK_SIGNAL);
+	int sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+
+	if (sig_fd < 0 || vm_build(vm, &spec) < 0 || console_attach(vm->con) < 0)
+		goto out_sig;
+	vm_start_vcpus(vm);	/* on failure a stop is requested: the loop ends at once */
+	vm_main_loop(vm, sig_fd);
+	status = vm->stop_status;
+
+out_sig:
+	if (sig_fd >= 0)
+		close(sig_fd);
+	if (!atomic_load(&vm->stopping))
+		vm_request_stop(&vm->stopper, VM_STOP_ERROR, 1);
+	vm_teardown(vm);
+	if (status == 0 || vm->stop_reason == VM_STOP_DEBUG_EXIT)
+		log_debug("VM %s (exit status %d)", vm_stop_text(vm->stop_reason), status);
+	else
+		log_info("VM %s (exit status %d)", vm_stop_text(vm->stop_reason), status);
+out:
+	free(vm);
+	return status;
+}
