@@ -32,12 +32,14 @@ static int create_all(struct platform_devices *p, const struct irq_line *com1_ir
 		      const struct vm_stopper *stop, uart_tx_fn console_tx, void *tx_opaque)
 {
 	p->com1 = uart_create(com1_irq, console_tx, tx_opaque);
+	if (!p->com1)
+		return -errno;		/* eventfd or memory; logged */
 	p->kbc = i8042_create(stop);
 	p->cmos = cmos_create(NULL, NULL);
 	p->acpi = acpi_pm_create(stop);
 	p->dbg = debug_exit_create(stop);
 	p->pci = pci_create();
-	if (!p->com1 || !p->kbc || !p->cmos || !p->acpi || !p->dbg || !p->pci)
+	if (!p->kbc || !p->cmos || !p->acpi || !p->dbg || !p->pci)
 		return -ENOMEM;		/* each logged its own failure */
 	return 0;
 }

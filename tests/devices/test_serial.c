@@ -111,12 +111,12 @@ START_TEST(thre_pending_on_enable_cleared_by_iir_read)
 {
 	outb(pio, MCR, 0x08);			/* OUT2: IRQ gate open */
 	outb(pio, IER, 0x02);
-	ck_assert_uint_eq(irq.level, 1);
+	ck_assert_int_eq(irq.level, 1);
 	ck_assert_uint_eq(inb(pio, IIR), 0x02);
-	ck_assert_uint_eq(irq.level, 0);	/* read acknowledged it */
+	ck_assert_int_eq(irq.level, 0);	/* read acknowledged it */
 	ck_assert_uint_eq(inb(pio, IIR), 0x01);
 	outb(pio, THR, 'a');			/* transmitted at once: THRE again */
-	ck_assert_uint_eq(irq.level, 1);
+	ck_assert_int_eq(irq.level, 1);
 	ck_assert_uint_eq(inb(pio, IIR), 0x02);
 	ck_assert_uint_eq(inb(pio, IIR), 0x01);
 }
@@ -126,9 +126,9 @@ START_TEST(thre_cleared_by_disabling)
 {
 	outb(pio, MCR, 0x08);
 	outb(pio, IER, 0x02);
-	ck_assert_uint_eq(irq.level, 1);
+	ck_assert_int_eq(irq.level, 1);
 	outb(pio, IER, 0x00);
-	ck_assert_uint_eq(irq.level, 0);
+	ck_assert_int_eq(irq.level, 0);
 	ck_assert_uint_eq(inb(pio, IIR), 0x01);
 }
 END_TEST
@@ -201,11 +201,11 @@ START_TEST(receive_sets_dr_and_rdi)
 	ck_assert_uint_eq(uart_receive(uart, (const uint8_t *)"k", 1), 1);
 	ck_assert_uint_eq(inb(pio, LSR) & 0x01, 0x01);
 	ck_assert_uint_eq(inb(pio, IIR), 0x04);
-	ck_assert_uint_eq(irq.level, 1);
+	ck_assert_int_eq(irq.level, 1);
 	ck_assert_uint_eq(inb(pio, RBR), 'k');
 	ck_assert_uint_eq(inb(pio, LSR) & 0x01, 0);
 	ck_assert_uint_eq(inb(pio, IIR), 0x01);
-	ck_assert_uint_eq(irq.level, 0);
+	ck_assert_int_eq(irq.level, 0);
 	ck_assert_uint_eq(inb(pio, RBR), 'k');	/* empty: last byte again */
 }
 END_TEST
@@ -327,12 +327,12 @@ START_TEST(irq_gated_by_out2_and_loopback)
 	outb(pio, IER, 0x02);
 	outb(pio, MCR, 0x08);
 	ck_assert_uint_eq(irq.calls, 1);
-	ck_assert_uint_eq(irq.level, 1);
+	ck_assert_int_eq(irq.level, 1);
 	ck_assert_uint_eq(irq.gsi, IRQ_COM1);
 	outb(pio, MCR, 0x18);			/* loopback shuts the gate */
-	ck_assert_uint_eq(irq.level, 0);
+	ck_assert_int_eq(irq.level, 0);
 	outb(pio, MCR, 0x08);
-	ck_assert_uint_eq(irq.level, 1);
+	ck_assert_int_eq(irq.level, 1);
 }
 END_TEST
 
@@ -350,7 +350,7 @@ START_TEST(irq_changes_only_on_transitions)
 	ck_assert_uint_eq(irq.calls, 1);
 	inb(pio, IIR);				/* acknowledges THRE: falls */
 	ck_assert_uint_eq(irq.calls, 2);
-	ck_assert_uint_eq(irq.level, 0);
+	ck_assert_int_eq(irq.level, 0);
 	inb(pio, IIR);
 	inb(pio, LSR);
 	ck_assert_uint_eq(irq.calls, 2);
