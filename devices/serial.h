@@ -48,7 +48,15 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len);
 /* A non-blocking eventfd, readable after uart_receive() came up short and
  * the guest has since made room. The console thread polls it (instead of its
  * input) while it holds unsent bytes, reads it to reset it, and retries
- * uart_receive(). Owned by the UART. */
+ * uart_receive(). Owned by the UART. A console loop, roughly:
+ *
+ *	for (;;) {
+ *		if (pending == 0) { poll(stdin, stop_fd); pending = read(stdin, buf); off = 0; }
+ *		off += uart_receive(u, buf + off, pending - off);
+ *		if (off < pending) { poll(uart_rx_space_fd(u), stop_fd); read(space_fd, &v, 8); }
+ *		else pending = 0;
+ *	}
+ */
 int uart_rx_space_fd(const struct uart *u);
 
 #endif

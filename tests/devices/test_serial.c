@@ -88,6 +88,9 @@ START_TEST(dlab_switches_divisor_latch)
 	ck_assert_uint_eq(inb(pio, DLL), 0x0c);
 	ck_assert_uint_eq(inb(pio, DLM), 0x01);
 	ck_assert_uint_eq(inw(pio, DLL), 0x010c);	/* word access = two bytes */
+	outw(pio, DLL, 0x0203);
+	ck_assert_uint_eq(inb(pio, DLL), 0x03);
+	ck_assert_uint_eq(inb(pio, DLM), 0x02);
 	outb(pio, LCR, 0x03);
 	ck_assert_uint_eq(inb(pio, IER), 0x05);	/* IER untouched by DLM */
 	outb(pio, THR, 'x');
