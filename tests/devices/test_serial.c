@@ -110,6 +110,18 @@ START_TEST(scratch_and_ier_mask)
 }
 END_TEST
 
+START_TEST(lsr_and_msr_are_read_only)
+{
+	outb(pio, LSR, 0x1f);			/* would fake DR and errors */
+	outb(pio, MSR, 0x0f);			/* would fake modem deltas */
+	ck_assert_uint_eq(inb(pio, LSR), 0x60);
+	ck_assert_uint_eq(inb(pio, MSR), 0xb0);
+	outb(pio, IER, 0x0f);
+	inb(pio, IIR);				/* acknowledges THRE */
+	ck_assert_uint_eq(inb(pio, IIR), 0x01);
+}
+END_TEST
+
 START_TEST(thre_pending_on_enable_cleared_by_iir_read)
 {
 	outb(pio, MCR, 0x08);			/* OUT2: IRQ gate open */
@@ -448,6 +460,7 @@ int main(void)
 	tcase_add_test(tc, transmit_reaches_tx_in_order);
 	tcase_add_test(tc, dlab_switches_divisor_latch);
 	tcase_add_test(tc, scratch_and_ier_mask);
+	tcase_add_test(tc, lsr_and_msr_are_read_only);
 	tcase_add_test(tc, thre_pending_on_enable_cleared_by_iir_read);
 	tcase_add_test(tc, thre_cleared_by_disabling);
 	tcase_add_test(tc, linux_bug_thre_test_passes);
