@@ -1,0 +1,135 @@
+#include "devices/acpi_pm.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* PM1_CNT bits a guest may set and read back (SLP_EN is write-only). */
+#define PM1_CNT_RW (ACPI_PM1_CNT_SLP_TYP | 0x0006)	/* + BM_RLD, GBL_RLS */
+
+struct acpi_pm {
+	pthread_mutex_t lock;
+	struct vm_stopper stop;
+	uint8_t evt[ACPI_PM1_EVT_LEN];	/* PM1_STS (bytes 0-1), PM1_EN (2-3) */
+	uint16_t cnt;
+};
+
+static void copy_bytes(void *dst, const uint8_t *src, uint64_t offset, uint32_t len,
+		       uint32_t size)
+{
+	/* The bus keeps [offset, offset+len) within our range of 'size' bytes. */
+	if (offset < size && len <= size - offset)
+		memcpy(dst, src + offset, len);
+}
+
+static void evt_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	struct acpi_pm *pm = opaque;
+	pthread_mutex_lock(&pm->lock);
+	copy_bytes(data, pm->evt, offset, len, ACPI_PM1_EVT_LEN);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+static void evt_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	struct acpi_pm *pm = opaque;
+	const uint8_t *in = data;
+	pthread_mutex_lock(&pm->lock);
+	for (uint32_t i = 0; i < len && offset + i < ACPI_PM1_EVT_LEN; i++) {
+		uint64_t at = offset + i;
+		if (at < 2)
+			pm->evt[at] &= ~in[i];	/* status: write 1 to clear */
+		else
+			pm->evt[at] = in[i];
+	}
+	pthread_mutex_unlock(&pm->lock);
+}
+
+static void cnt_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	struct acpi_pm *pm = opaque;
+	pthread_mutex_lock(&pm->lock);
+	uint16_t v = pm->cnt | ACPI_PM1_CNT_SCI_EN;
+	uint8_t bytes[ACPI_PM1_CNT_LEN] = { v & 0xff, v >> 8 };
+	copy_bytes(data, bytes, offset, len, ACPI_PM1_CNT_LEN);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+static void cnt_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	struct acpi_pm *pm = opaque;
+	const uint8_t *in = data;
+	pthread_mutex_lock(&pm->lock);
+	/* Merge the written bytes (a byte write may carry only SLP_EN/SLP_TYP). */
+	uint8_t bytes[ACPI_PM1_CNT_LEN] = { pm->cnt & 0xff, pm->cnt >> 8 };
+	for (uint32_t i = 0; i < len && offset + i < ACPI_PM1_CNT_LEN; i++)
+		bytes[offset + i] = in[i];
+	uint16_t v = bytes[0] | bytes[1] << 8;
+	pm->cnt = v & PM1_CNT_RW;
+	pthread_mutex_unlock(&pm->lock);
+
+	unsigned slp_typ = (v & ACPI_PM1_CNT_SLP_TYP) >> ACPI_PM1_CNT_SLP_TYP_SHIFT;
+	if (!(v & ACPI_PM1_CNT_SLP_EN))
+		return;
+	if (slp_typ == ACPI_SLP_TYP_S5)
+		vm_request_stop(&pm->stop, VM_STOP_POWEROFF, 0);
+	else
+		log_debug("acpi: sleep type %u requested, not supported (ignored)", slp_typ);
+}
+
+static void reset_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	(void)opaque, (void)offset;
+	memset(data, 0, len);
+}
+
+static void reset_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	struct acpi_pm *pm = opaque;
+	(void)offset, (void)len;
+	if (*(const uint8_t *)data == ACPI_RESET_VALUE)
+		vm_request_stop(&pm->stop, VM_STOP_RESET, 0);
+}
+
+static const struct bus_dev_ops acpi_evt_ops = { .read = evt_read, .write = evt_write };
+static const struct bus_dev_ops acpi_cnt_ops = { .read = cnt_read, .write = cnt_write };
+static const struct bus_dev_ops acpi_reset_ops = { .read = reset_read, .write = reset_write };
+
+struct acpi_pm *acpi_pm_create(const struct vm_stopper *stop)
+{
+	struct acpi_pm *pm = calloc(1, sizeof(*pm));
+	if (!pm) {
+		log_error("acpi: out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&pm->lock, NULL);
+	pm->stop = *stop;
+	return pm;
+}
+
+void acpi_pm_destroy(struct acpi_pm *pm)
+{
+	if (!pm)
+		return;
+	pthread_mutex_destroy(&pm->lock);
+	free(pm);
+}
+
+int acpi_pm_register(struct acpi_pm *pm, struct bus *pio, uint16_t evt_base,
+		     uint16_t cnt_base, uint16_t reset_port)
+{
+	int ret = bus_register(pio, evt_base, ACPI_PM1_EVT_LEN, &acpi_evt_ops, pm, "acpi-pm1-evt");
+	if (ret == 0)
+		ret = bus_register(pio, cnt_base, ACPI_PM1_CNT_LEN, &acpi_cnt_ops, pm, "acpi-pm1-cnt");
+	if (ret == 0)
+		ret = bus_register(pio, reset_port, ACPI_RESET_REG_LEN, &acpi_reset_ops, pm,
+				   "acpi-reset");
+	if (ret < 0)
+		log_error("acpi: cannot claim PM ports 0x%x/0x%x/0x%x: %s", evt_base, cnt_base,
+			  reset_port, strerror(-ret));
+	return ret;
+}

@@ -1,0 +1,489 @@
+/* i8042, ACPI PM, debug-exit, CMOS/RTC and the platform set-up. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "devices/acpi_pm.h"
+#include "devices/cmos.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/platform.h"
+#include "tests/devices/fakes.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+
+static struct bus *pio;
+static struct fake_stop stopped;
+static struct vm_stopper stopper;
+
+static void setup(void)
+{
+	log_set_quiet(true);
+	pio = bus_create("pio");
+	ck_assert_ptr_nonnull(pio);
+	stopper = fake_stopper(&stopped);
+}
+
+static void teardown(void)
+{
+	bus_destroy(pio);
+}
+
+/* ---- i8042 ---- */
+
+static struct i8042 *kbc;
+
+static void kbc_setup(void)
+{
+	setup();
+	kbc = i8042_create(&stopper);
+	ck_assert_ptr_nonnull(kbc);
+	ck_assert_int_eq(i8042_register(kbc, pio, PORT_I8042_DATA, PORT_I8042_CMD), 0);
+}
+
+static void kbc_teardown(void)
+{
+	teardown();
+	i8042_destroy(kbc);
+}
+
+/* Linux's i8042_command(): wait for IBF clear, write, poll OBF, read. */
+static int kbc_command(uint8_t cmd, int param)
+{
+	ck_assert_uint_eq(inb(pio, PORT_I8042_CMD) & 0x02, 0);
+	outb(pio, PORT_I8042_CMD, cmd);
+	if (param >= 0)
+		outb(pio, PORT_I8042_DATA, (uint8_t)param);
+	if (!(inb(pio, PORT_I8042_CMD) & 0x01))
+		return -1;
+	return inb(pio, PORT_I8042_DATA);
+}
+
+START_TEST(kbc_status_sane_and_flushes)
+{
+	uint8_t st = inb(pio, PORT_I8042_CMD);
+	ck_assert_uint_ne(st, 0xff);
+	ck_assert_uint_eq(st & 0x03, 0);	/* nothing to read, ready for input */
+	ck_assert_uint_eq(st & 0x04, 0x04);	/* system flag */
+	ck_assert_uint_eq(kbc_command(0x20, -1) & 0x04, 0x04);
+	ck_assert_uint_eq(inb(pio, PORT_I8042_CMD) & 0x01, 0);	/* flushed */
+}
+END_TEST
+
+START_TEST(kbc_self_test_and_ctr_round_trip)
+{
+	ck_assert_int_eq(kbc_command(0xaa, -1), 0x55);
+	ck_assert_int_eq(kbc_command(0xab, -1), 0x00);
+	kbc_command(0x60, 0x47);
+	ck_assert_int_eq(kbc_command(0x20, -1), 0x47);
+	kbc_command(0xad, -1);
+	ck_assert_int_eq(kbc_command(0x20, -1), 0x57);
+	kbc_command(0xae, -1);
+	ck_assert_int_eq(kbc_command(0x20, -1), 0x47);
+	ck_assert_uint_eq(stopped.calls, 0);
+}
+END_TEST
+
+START_TEST(kbc_reports_no_aux_at_once)
+{
+	/* AUX loopback answers without the AUX flag (Linux: "auxerr") */
+	outb(pio, PORT_I8042_CMD, 0xd3);
+	outb(pio, PORT_I8042_DATA, 0x5a);
+	uint8_t st = inb(pio, PORT_I8042_CMD);
+	ck_assert_uint_eq(st & 0x21, 0x01);
+	inb(pio, PORT_I8042_DATA);
+	int r = kbc_command(0xa9, -1);		/* AUX interface test fails */
+	ck_assert(r != 0 && r != 0xfa && r != 0xff && r >= 0);
+	ck_assert_int_eq(kbc_command(0xd2, 0x33), 0x33);	/* kbd loopback */
+}
+END_TEST
+
+START_TEST(kbc_no_keyboard_answers_nothing)
+{
+	outb(pio, PORT_I8042_DATA, 0xf2);	/* GETID to the keyboard */
+	ck_assert_uint_eq(inb(pio, PORT_I8042_CMD) & 0x01, 0);
+	ck_assert_uint_eq(stopped.calls, 0);
+}
+END_TEST
+
+START_TEST(kbc_pulse_fe_resets)
+{
+	outb(pio, PORT_I8042_CMD, 0xfe);
+	ck_assert_uint_eq(stopped.calls, 1);
+	ck_assert_int_eq(stopped.why, VM_STOP_RESET);
+	ck_assert_int_eq(stopped.status, 0);
+}
+END_TEST
+
+START_TEST(kbc_harmless_commands_do_not_reset)
+{
+	const uint8_t cmds[] = { 0xff, 0xa7, 0xa8, 0xad, 0xae, 0xd0, 0xc0, 0x00, 0xe0 };
+	for (unsigned i = 0; i < sizeof(cmds); i++) {
+		outb(pio, PORT_I8042_CMD, cmds[i]);
+		inb(pio, PORT_I8042_DATA);
+	}
+	kbc_command(0xd1, 0xdf);		/* A20 on, reset line high */
+	ck_assert_uint_eq(stopped.calls, 0);
+	ck_assert_int_eq(kbc_command(0xd0, -1), 0xdf);
+}
+END_TEST
+
+START_TEST(kbc_output_port_reset_bit)
+{
+	outb(pio, PORT_I8042_CMD, 0xd1);
+	outb(pio, PORT_I8042_DATA, 0xfe);
+	ck_assert_uint_eq(stopped.calls, 1);
+	ck_assert_int_eq(stopped.why, VM_STOP_RESET);
+}
+END_TEST
+
+/* ---- ACPI ---- */
+
+static struct acpi_pm *pm;
+
+static void pm_setup(void)
+{
+	setup();
+	pm = acpi_pm_create(&stopper);
+	ck_assert_ptr_nonnull(pm);
+	ck_assert_int_eq(acpi_pm_register(pm, pio, PORT_ACPI_PM1A_EVT, PORT_ACPI_PM1A_CNT,
+					  PORT_ACPI_RESET), 0);
+}
+
+static void pm_teardown(void)
+{
+	teardown();
+	acpi_pm_destroy(pm);
+}
+
+START_TEST(acpi_sci_en_reads_set)
+{
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_CNT) & 1, 1);
+	outw(pio, PORT_ACPI_PM1A_CNT, 0);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_CNT) & 1, 1);
+}
+END_TEST
+
+START_TEST(acpi_s5_powers_off)
+{
+	outw(pio, PORT_ACPI_PM1A_CNT, (ACPI_SLP_TYP_S5 << 10) | 0x2000 | 1);
+	ck_assert_uint_eq(stopped.calls, 1);
+	ck_assert_int_eq(stopped.why, VM_STOP_POWEROFF);
+	ck_assert_int_eq(stopped.status, 0);
+}
+END_TEST
+
+START_TEST(acpi_s5_by_high_byte_write)
+{
+	outb(pio, PORT_ACPI_PM1A_CNT + 1, (uint8_t)(((ACPI_SLP_TYP_S5 << 10) | 0x2000) >> 8));
+	ck_assert_uint_eq(stopped.calls, 1);
+	ck_assert_int_eq(stopped.why, VM_STOP_POWEROFF);
+}
+END_TEST
+
+START_TEST(acpi_slp_typ_without_slp_en_only_latches)
+{
+	/* ACPICA writes SLP_TYP first, then SLP_TYP|SLP_EN. */
+	outw(pio, PORT_ACPI_PM1A_CNT, ACPI_SLP_TYP_S5 << 10);
+	ck_assert_uint_eq(stopped.calls, 0);
+	uint16_t v = inw(pio, PORT_ACPI_PM1A_CNT);
+	ck_assert_uint_eq((v >> 10) & 7, ACPI_SLP_TYP_S5);
+	ck_assert_uint_eq(v & 0x2000, 0);	/* SLP_EN is write-only */
+}
+END_TEST
+
+START_TEST(acpi_other_sleep_types_ignored)
+{
+	for (unsigned typ = 0; typ < 8; typ++)
+		if (typ != ACPI_SLP_TYP_S5)
+			outw(pio, PORT_ACPI_PM1A_CNT, (uint16_t)((typ << 10) | 0x2000));
+	ck_assert_uint_eq(stopped.calls, 0);
+}
+END_TEST
+
+START_TEST(acpi_reset_register)
+{
+	outb(pio, PORT_ACPI_RESET, ACPI_RESET_VALUE ^ 0xff);
+	ck_assert_uint_eq(stopped.calls, 0);
+	outb(pio, PORT_ACPI_RESET, ACPI_RESET_VALUE);
+	ck_assert_uint_eq(stopped.calls, 1);
+	ck_assert_int_eq(stopped.why, VM_STOP_RESET);
+	ck_assert_int_eq(stopped.status, 0);
+}
+END_TEST
+
+START_TEST(acpi_pm1_status_enable)
+{
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT), 0);	/* no events */
+	outw(pio, PORT_ACPI_PM1A_EVT + 2, 0x0121);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT + 2), 0x0121);
+	ck_assert_uint_eq(inl(pio, PORT_ACPI_PM1A_EVT), 0x01210000);
+	outw(pio, PORT_ACPI_PM1A_EVT, 0xffff);	/* write-1-to-clear: stays 0 */
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT), 0);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT + 2), 0x0121);
+}
+END_TEST
+
+/* ---- debug exit ---- */
+
+START_TEST(debug_exit_value_becomes_status)
+{
+	struct debug_exit *dx = debug_exit_create(&stopper);
+	ck_assert_ptr_nonnull(dx);
+	ck_assert_int_eq(debug_exit_register(dx, pio, PORT_DEBUG_EXIT), 0);
+	ck_assert(!bus_write(pio, PORT_DEBUG_EXIT, (uint8_t[2]){ 7, 0 }, 2));
+	ck_assert_uint_eq(stopped.calls, 0);
+	outb(pio, PORT_DEBUG_EXIT, 0xa5);
+	ck_assert_uint_eq(stopped.calls, 1);
+	ck_assert_int_eq(stopped.why, VM_STOP_DEBUG_EXIT);
+	ck_assert_int_eq(stopped.status, 0xa5);
+	ck_assert_int_eq(debug_exit_register(dx, pio, PORT_DEBUG_EXIT), -EEXIST);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "debug-exit: cannot claim port 0x501"));
+	debug_exit_destroy(dx);
+}
+END_TEST
+
+/* ---- CMOS ---- */
+
+static struct cmos *cmos;
+static time_t now;
+
+static time_t fixed_clock(void *opaque)
+{
+	return *(time_t *)opaque;
+}
+
+static void cmos_setup(void)
+{
+	setup();
+	now = 1795592709;	/* Wed 2026-11-25 07:45:09 UTC */
+	cmos = cmos_create(fixed_clock, &now);
+	ck_assert_ptr_nonnull(cmos);
+	ck_assert_int_eq(cmos_register(cmos, pio, PORT_CMOS_INDEX, PORT_CMOS_DATA), 0);
+}
+
+static void cmos_teardown(void)
+{
+	teardown();
+	cmos_destroy(cmos);
+}
+
+static uint8_t rd(uint8_t reg)
+{
+	outb(pio, PORT_CMOS_INDEX, reg);
+	return inb(pio, PORT_CMOS_DATA);
+}
+
+static void wr(uint8_t reg, uint8_t v)
+{
+	outb(pio, PORT_CMOS_INDEX, reg);
+	outb(pio, PORT_CMOS_DATA, v);
+}
+
+START_TEST(cmos_bcd_24h_time)
+{
+	ck_assert_uint_eq(rd(0x0b) & 0x06, 0x02);	/* BCD, 24h */
+	ck_assert_uint_eq(rd(0x00), 0x09);
+	ck_assert_uint_eq(rd(0x02), 0x45);
+	ck_assert_uint_eq(rd(0x04), 0x07);
+	ck_assert_uint_eq(rd(0x06), 0x04);		/* Wednesday; Sunday = 1 */
+	ck_assert_uint_eq(rd(0x07), 0x25);
+	ck_assert_uint_eq(rd(0x08), 0x11);
+	ck_assert_uint_eq(rd(0x09), 0x26);
+	ck_assert_uint_eq(rd(CMOS_REG_CENTURY), 0x20);
+	now += 3600 * 12 + 5;
+	ck_assert_uint_eq(rd(0x04), 0x19);
+	ck_assert_uint_eq(rd(0x00), 0x14);
+}
+END_TEST
+
+START_TEST(cmos_binary_time)
+{
+	wr(0x0b, 0x02 | 0x04);
+	ck_assert_uint_eq(rd(0x00), 9);
+	ck_assert_uint_eq(rd(0x02), 45);
+	ck_assert_uint_eq(rd(0x04), 7);
+	ck_assert_uint_eq(rd(0x07), 25);
+	ck_assert_uint_eq(rd(0x08), 11);
+	ck_assert_uint_eq(rd(0x09), 26);
+	ck_assert_uint_eq(rd(CMOS_REG_CENTURY), 20);
+}
+END_TEST
+
+START_TEST(cmos_12h_mode)
+{
+	wr(0x0b, 0x00);				/* BCD, 12-hour */
+	ck_assert_uint_eq(rd(0x04), 0x07);	/* 7 AM */
+	now += 3600 * 12;
+	ck_assert_uint_eq(rd(0x04), 0x87);	/* 7 PM */
+	now -= 3600 * 19;			/* 00:45 -> 12 AM */
+	ck_assert_uint_eq(rd(0x04), 0x12);
+}
+END_TEST
+
+START_TEST(cmos_status_registers)
+{
+	for (int i = 0; i < 1000; i++)
+		ck_assert_uint_eq(rd(0x0a) & 0x80, 0);	/* UIP never set */
+	ck_assert_uint_eq(rd(0x0a), 0x26);
+	ck_assert_uint_eq(rd(0x0d), 0x80);
+	ck_assert_uint_eq(rd(0x0c), 0x00);
+	wr(0x0d, 0x00);
+	ck_assert_uint_eq(rd(0x0d), 0x80);	/* read-only */
+}
+END_TEST
+
+START_TEST(cmos_nvram_and_nmi_bit)
+{
+	wr(0x40, 0x12);
+	wr(0x7f, 0x34);
+	ck_assert_uint_eq(rd(0x40), 0x12);
+	ck_assert_uint_eq(rd(0x80 | 0x40), 0x12);	/* bit 7 is the NMI mask */
+	ck_assert_uint_eq(rd(0x7f), 0x34);
+	ck_assert_uint_eq(rd(0x80 | 0x00), 0x09);
+	ck_assert_uint_eq(inb(pio, PORT_CMOS_INDEX), 0xff);
+}
+END_TEST
+
+START_TEST(cmos_guest_sets_time_with_set_bit)
+{
+	wr(0x0b, 0x82);				/* SET: clock frozen */
+	wr(0x09, 0x30);
+	wr(0x08, 0x01);
+	wr(0x07, 0x02);
+	wr(0x04, 0x03);
+	wr(0x02, 0x04);
+	wr(0x00, 0x05);
+	now += 100;
+	ck_assert_uint_eq(rd(0x00), 0x05);	/* still frozen */
+	wr(0x0b, 0x02);
+	ck_assert_uint_eq(rd(0x09), 0x30);
+	ck_assert_uint_eq(rd(0x08), 0x01);
+	ck_assert_uint_eq(rd(0x07), 0x02);
+	ck_assert_uint_eq(rd(0x04), 0x03);
+	ck_assert_uint_eq(rd(0x02), 0x04);
+	ck_assert_uint_eq(rd(0x00), 0x05);
+	now += 10;
+	ck_assert_uint_eq(rd(0x00), 0x15);	/* runs on from there */
+}
+END_TEST
+
+START_TEST(cmos_single_field_write_and_bad_bcd)
+{
+	wr(0x02, 0x59);
+	ck_assert_uint_eq(rd(0x02), 0x59);
+	ck_assert_uint_eq(rd(0x04), 0x07);
+	wr(0x02, 0x5a);				/* not BCD: ignored */
+	wr(0x04, 0x24);				/* out of range: ignored */
+	ck_assert_uint_eq(rd(0x02), 0x59);
+	ck_assert_uint_eq(rd(0x04), 0x07);
+}
+END_TEST
+
+/* ---- platform ---- */
+
+static struct fake_irq com1_irq;
+static struct fake_tx tx;
+
+START_TEST(platform_registers_everything)
+{
+	struct irq_line line = fake_irq_line(&com1_irq, IRQ_COM1);
+	struct platform_devices *p = NULL;
+	memset(&tx, 0, sizeof(tx));
+	ck_assert_int_eq(platform_devices_create(pio, &line, &stopper, fake_tx_fn, &tx, &p), 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(platform_uart(p));
+	ck_assert_ptr_nonnull(platform_pci(p));
+
+	const uint16_t claimed[] = { PORT_COM1, PORT_COM1 + 7, PORT_I8042_DATA, PORT_I8042_CMD,
+				     PORT_CMOS_INDEX, PORT_CMOS_DATA, PORT_ACPI_PM1A_EVT,
+				     PORT_ACPI_PM1A_CNT, PORT_ACPI_RESET, PORT_PCI_CONFIG_ADDR,
+				     PORT_PCI_CONFIG_DATA + 3, 0x80, 0xed };
+	for (unsigned i = 0; i < sizeof(claimed) / sizeof(claimed[0]); i++) {
+		uint8_t v;
+		ck_assert_msg(bus_read(pio, claimed[i], &v, 1), "port 0x%x", claimed[i]);
+	}
+	ck_assert(bus_write(pio, 0x80, "\x42", 1));
+	uint8_t v = 0;
+	ck_assert(!bus_read(pio, 0x2f8, &v, 1));	/* COM2 absent */
+	ck_assert_uint_eq(v, 0xff);
+
+	outb(pio, PORT_COM1, 'Z');
+	ck_assert_uint_eq(tx.len, 1);
+	ck_assert_uint_eq(tx.buf[0], 'Z');
+	ck_assert_uint_eq(uart_receive(platform_uart(p), (const uint8_t *)"q", 1), 1);
+	ck_assert_uint_eq(inb(pio, PORT_COM1), 'q');
+	outb(pio, PORT_DEBUG_EXIT, 3);
+	ck_assert_int_eq(stopped.why, VM_STOP_DEBUG_EXIT);
+	ck_assert_int_eq(stopped.status, 3);
+	platform_devices_destroy(p);
+}
+END_TEST
+
+START_TEST(platform_conflict_reported)
+{
+	struct irq_line line = fake_irq_line(&com1_irq, IRQ_COM1);
+	struct platform_devices *p = NULL;
+	static const struct bus_dev_ops none = { 0 };
+	ck_assert_int_eq(bus_register(pio, PORT_CMOS_INDEX, 2, &none, NULL, "squatter"), 0);
+	ck_assert_int_eq(platform_devices_create(pio, &line, &stopper, NULL, NULL, &p), -EEXIST);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "cmos: cannot claim ports 0x70/0x71"));
+}
+END_TEST
+
+static TCase *tcase(const char *name, void (*su)(void), void (*td)(void))
+{
+	TCase *tc = tcase_create(name);
+	tcase_add_checked_fixture(tc, su, td);
+	return tc;
+}
+
+int main(void)
+{
+	Suite *s = suite_create("legacy");
+	TCase *tc = tcase("i8042", kbc_setup, kbc_teardown);
+	tcase_add_test(tc, kbc_status_sane_and_flushes);
+	tcase_add_test(tc, kbc_self_test_and_ctr_round_trip);
+	tcase_add_test(tc, kbc_reports_no_aux_at_once);
+	tcase_add_test(tc, kbc_no_keyboard_answers_nothing);
+	tcase_add_test(tc, kbc_pulse_fe_resets);
+	tcase_add_test(tc, kbc_harmless_commands_do_not_reset);
+	tcase_add_test(tc, kbc_output_port_reset_bit);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("acpi", pm_setup, pm_teardown);
+	tcase_add_test(tc, acpi_sci_en_reads_set);
+	tcase_add_test(tc, acpi_s5_powers_off);
+	tcase_add_test(tc, acpi_s5_by_high_byte_write);
+	tcase_add_test(tc, acpi_slp_typ_without_slp_en_only_latches);
+	tcase_add_test(tc, acpi_other_sleep_types_ignored);
+	tcase_add_test(tc, acpi_reset_register);
+	tcase_add_test(tc, acpi_pm1_status_enable);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("debug_exit", setup, teardown);
+	tcase_add_test(tc, debug_exit_value_becomes_status);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("cmos", cmos_setup, cmos_teardown);
+	tcase_add_test(tc, cmos_bcd_24h_time);
+	tcase_add_test(tc, cmos_binary_time);
+	tcase_add_test(tc, cmos_12h_mode);
+	tcase_add_test(tc, cmos_status_registers);
+	tcase_add_test(tc, cmos_nvram_and_nmi_bit);
+	tcase_add_test(tc, cmos_guest_sets_time_with_set_bit);
+	tcase_add_test(tc, cmos_single_field_write_and_bad_bcd);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("platform", setup, teardown);
+	tcase_add_test(tc, platform_registers_everything);
+	tcase_add_test(tc, platform_conflict_reported);
+	suite_add_tcase(s, tc);
+
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
