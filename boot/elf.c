@@ -179,7 +179,10 @@ int elf_parse(const struct boot_file *f, struct elf_info *info)
 	if (info->has_pvh && !elf_phys_loaded(f, &eh, info->pvh_entry))
 		return elf_fail(f, "PVH entry %#x is not inside any PT_LOAD segment",
 				info->pvh_entry);
-	if (!info->has_pvh && !elf_virt_to_phys(f, &eh, eh.e_entry, &info->entry64))
+	/* Linux's vmlinux has a physical e_entry; other ELFs a virtual one. */
+	info->entry64 = eh.e_entry;
+	if (!info->has_pvh && !elf_phys_loaded(f, &eh, eh.e_entry) &&
+	    !elf_virt_to_phys(f, &eh, eh.e_entry, &info->entry64))
 		return elf_fail(f, "entry point " X " is not inside any PT_LOAD segment",
 				(uint64_t)eh.e_entry);
 	return 0;
