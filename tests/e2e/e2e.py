@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import select
+import shlex
 import subprocess
 import sys
 import time
@@ -64,7 +65,10 @@ class Console:
             if left <= 0:
                 raise Failure(f'{stage}: no {what!r} within {timeout} s')
             if not self._read(left):
-                rc = self.proc.poll()
+                try:
+                    rc = self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    rc = 'none yet'
                 raise Failure(f'{stage}: the console closed before {what!r} '
                               f'(VMM exit status {rc})')
         before, self.buf = self.buf.split(what, 1)
@@ -95,7 +99,7 @@ def stage(name, t0):
 
 def inside(args):
     cmd = l2guest.vmm_command(args.vmm, args.kernel, args.initrd)
-    print(f'{PROG}: running {" ".join(cmd)}', file=sys.stderr, flush=True)
+    print(f'{PROG}: running {shlex.join(cmd)}', file=sys.stderr, flush=True)
     t_start = time.monotonic()
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
