@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""e2e: boot Debian's cloud kernel + a busybox initramfs under a VMM with
+`--cpus 2 --memory 512M`, drive its console shell, and check the results.
+
+    e2e.py [--vmm PATH|qemu|qemu-microvm] [--timeout SEC]
+
+On the host it fetches the kernel and builds the initramfs (cached, see
+tests/vmtest/debkernel.py), then re-runs itself with --inside through
+tests/vmtest/run-kvm (directly where KVM is usable, else in the L1 VM).
+The VMM is --vmm, overridden by $MINIVMM_E2E_VMM; 'qemu' means
+`qemu-system-x86_64 -accel kvm` with its serial port on stdio, so the
+driver itself can be proven without minivmm.
+"""
+import argparse
+import os
+import re
+import select
+import shlex
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import l2guest  # noqa: E402
+from l2guest import dk  # noqa: E402
+
+PROG = 'e2e'
+ANSI = re.compile(rb'\x1b\[[0-9;?]*[A-Za-z]')
+
+
+class Failure(Exception):
+    pass
+
+
+class Console:
+    """The guest console on the VMM's stdin/stdout pipes."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.buf = b''       # everything not consumed by expect() yet
+        self.transcript = b''
+        self.eof = False
+
+    def _read(self, timeout):
+        if self.eof:
+            return False
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            return True
+        data = os.read(self.proc.stdout.fileno(), 65536)
+        if not data:
+            self.eof = True
+            return False
+        sys.stdout.buffer.write(data)     # the console, live, for the test log
+        sys.stdout.buffer.flush()
+        self.buf += data
+        self.transcript += data
+        return True
+
+    def expect(self, what, timeout, stage):
+        """Waits for the bytes `what`; returns what came before it."""
+        end = time.monotonic() + timeout
+        while what not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise Failure(f'{stage}: no {what!r} within {timeout} s')
+            if not self._read(left):
+                try:
+                    rc = self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    rc = 'none yet'
+                raise Failure(f'{stage}: the console closed before {what!r} '
+                              f'(VMM exit status {rc})')
+        before, self.buf = self.buf.split(what, 1)
+        return before
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+
+def command(con, cmd, timeout):
+    """Types `cmd` at the prompt; returns its output lines (echo removed)."""
+    con.send(cmd + '\n')
+    out = con.expect(l2guest.PROMPT.encode(), timeout, f'`{cmd}`')
+    lines = [ln.strip() for ln in ANSI.sub(b'', out).decode(errors='replace')
+             .replace('\r', '').split('\n')]
+    # The tty echoes the typed line first.
+    while lines and (not lines[0] or lines[0].endswith(cmd)):
+        lines.pop(0)
+    return [ln for ln in lines if ln]
+
+
+def stage(name, t0):
+    dt = time.monotonic() - t0
+    print(f'\n{PROG}: {name}: {dt:.2f} s', file=sys.stderr, flush=True)
+    return time.monotonic()
+
+
+def inside(args):
+    cmd = l2guest.vmm_command(args.vmm, args.kernel, args.initrd)
+    print(f'{PROG}: running {shlex.join(cmd)}', file=sys.stderr, flush=True)
+    t_start = time.monotonic()
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    except OSError as e:
+        print(f'{PROG}: FAIL: cannot start {cmd[0]}: {e.strerror}', file=sys.stderr)
+        return 1
+    con = Console(proc)
+    try:
+        t = t_start
+        con.expect(l2guest.READY_MARKER.encode(), args.boot_timeout, 'boot to userspace')
+        uptime = con.expect(b'\n', 10, 'boot to userspace').decode(errors='replace').strip()
+        t = stage(f'exec to first userspace line (guest kernel uptime {uptime} s)', t)
+        con.expect(l2guest.PROMPT.encode(), 30, 'shell prompt')
+        t = stage('to the shell prompt', t)
+        got = command(con, 'uname -r', 30)
+        if got != [args.kver]:
+            raise Failure(f'`uname -r` printed {got}, want [{args.kver!r}]')
+        t = stage('`uname -r` (ok)', t)
+        got = command(con, 'grep -c ^processor /proc/cpuinfo', 30)
+        if got != ['2']:
+            raise Failure(f'`grep -c ^processor /proc/cpuinfo` printed {got}, want [\'2\']')
+        t = stage('processor count (ok: 2)', t)
+        con.send('poweroff -f\n')
+        try:
+            rc = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise Failure('poweroff -f: the VMM did not exit within 60 s')
+        t = stage('poweroff -f to VMM exit', t)
+        if rc != 0:
+            raise Failure(f'the VMM exited with status {rc} after poweroff -f, want 0')
+    except Failure as e:
+        print(f'\n{PROG}: FAIL: {e}', file=sys.stderr)
+        return 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    print(f'{PROG}: PASS ({args.vmm}): total {time.monotonic() - t_start:.2f} s',
+          file=sys.stderr)
+    return 0
+
+
+def outside(args):
+    try:
+        kver, kernel, initrd = l2guest.prepare()
+    except dk.Skip as e:
+        return dk.skip_or_fail(PROG, str(e))
+    if args.vmm not in ('qemu', 'qemu-microvm') and not os.access(args.vmm, os.X_OK):
+        print(f'{PROG}: FAIL: VMM {args.vmm} is not an executable (build it first)',
+              file=sys.stderr)
+        return 1
+    cmd = [l2guest.RUN_KVM, '--timeout', str(args.timeout), '--',
+           sys.executable, os.path.realpath(__file__), '--inside', '--vmm', args.vmm,
+           '--kver', kver, '--kernel', kernel, '--initrd', initrd,
+           '--boot-timeout', str(args.boot_timeout)]
+    return subprocess.call(cmd)
+
+
+def main():
+    ap = argparse.ArgumentParser(prog=PROG)
+    ap.add_argument('--vmm', default='minivmm',
+                    help="minivmm's path, or 'qemu' / 'qemu-microvm' ($MINIVMM_E2E_VMM wins)")
+    ap.add_argument('--timeout', type=int, default=600, help='limit for the whole L1 run')
+    ap.add_argument('--boot-timeout', type=int, default=180,
+                    help='limit from exec to the first userspace line')
+    ap.add_argument('--inside', action='store_true', help=argparse.SUPPRESS)
+    ap.add_argument('--kver', help=argparse.SUPPRESS)
+    ap.add_argument('--kernel', help=argparse.SUPPRESS)
+    ap.add_argument('--initrd', help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if os.environ.get('MINIVMM_E2E_VMM'):
+        args.vmm = os.environ['MINIVMM_E2E_VMM']
+    return inside(args) if args.inside else outside(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
