@@ -92,6 +92,15 @@ long_common:
 	movw	%ax, %ss
 	movw	%ax, %fs
 	movw	%ax, %gs
+	/* Zero .bss ourselves: a loader may copy only the file bytes. */
+	movq	%rdi, %r8
+	leaq	_bss_start(%rip), %rdi
+	leaq	_bss_end(%rip), %rcx
+	subq	%rdi, %rcx
+	shrq	$3, %rcx
+	xorl	%eax, %eax
+	rep stosq
+	movq	%r8, %rdi
 	leaq	boot_stack_top(%rip), %rsp
 	xorl	%ebp, %ebp
 	call	guest_main

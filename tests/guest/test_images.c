@@ -1,8 +1,12 @@
-/* Unit tests of the bzImage wrapper: the built guest.bzimage is parsed here
- * independently of bzimage.c and every setup-header field is checked against
- * the boot protocol and against guest64.elf; malformed ELF inputs are each
- * rejected with their own message.
- *   test_bzimage GUEST.BZIMAGE GUEST64.ELF SETUP16.BIN */
+/* Unit tests of the built guest images and of the bzImage wrapper:
+ * - guest-pvh.elf carries a PVH entry note pointing at code, guest64.elf
+ *   none; both enter at 1 MiB + 0x200;
+ * - the built guest.bzimage is parsed here independently of bzimage.c and
+ *   every setup-header field is checked against the boot protocol and
+ *   against guest64.elf;
+ * - malformed ELF inputs to the wrapper are each rejected with their own
+ *   message.
+ *   test_images GUEST.BZIMAGE GUEST64.ELF SETUP16.BIN GUEST-PVH.ELF */
 #include <check.h>
 #include <elf.h>
 #include <errno.h>
@@ -13,7 +17,7 @@
 #include "bzimage.h"
 #include "vmm/log.h"
 
-static const char *bzimage_path, *elf_path, *setup16_path;
+static const char *bzimage_path, *elf_path, *setup16_path, *pvh_path;
 
 struct blob {
 	uint8_t *data;
@@ -89,6 +93,72 @@ static int elf_byte_at(const struct blob *e, uint64_t pa)
 	}
 	return 0;
 }
+
+#define CLI 0xfa	/* every guest entry point starts with cli */
+
+/* The value of the first XEN_ELFNOTE_PHYS32_ENTRY (18) note named "Xen"
+ * in a PT_NOTE segment, or 0 if there is none. */
+static uint64_t pvh_note_entry(const struct blob *e)
+{
+	Elf64_Ehdr eh;
+
+	memcpy(&eh, e->data, sizeof(eh));
+	for (unsigned int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		memcpy(&ph, e->data + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_NOTE)
+			continue;
+		ck_assert_uint_le(ph.p_offset + ph.p_filesz, e->len);
+		for (uint64_t off = 0; off + 12 <= ph.p_filesz;) {
+			const uint8_t *n = e->data + ph.p_offset + off;
+			uint32_t namesz = le32(n), descsz = le32(n + 4), type = le32(n + 8);
+			uint64_t desc = 12 + (namesz + 3) / 4 * 4;
+
+			ck_assert_uint_le(off + desc + descsz, ph.p_filesz);
+			if (type == 18 && namesz == 4 && memcmp(n + 12, "Xen", 4) == 0) {
+				ck_assert_msg(descsz == 8 || descsz == 4, "descsz %u", descsz);
+				return descsz == 8 ? le64(n + desc) : le32(n + desc);
+			}
+			off += desc + (descsz + 3) / 4 * 4;
+		}
+	}
+	return 0;
+}
+
+static void check_elf_entries(const struct blob *e)
+{
+	struct elf_extent x = elf_extent(e);
+
+	ck_assert_uint_eq(x.lo, 0x100000);
+	ck_assert_uint_eq(x.entry, 0x100200);
+	ck_assert_int_eq(elf_byte_at(e, 0x100000), CLI);	/* startup_32 */
+	ck_assert_int_eq(elf_byte_at(e, 0x100200), CLI);	/* startup_64 */
+}
+
+START_TEST(pvh_elf_has_entry_note)
+{
+	struct blob e = slurp(pvh_path);
+	uint64_t entry = pvh_note_entry(&e);
+
+	check_elf_entries(&e);
+	ck_assert_uint_ne(entry, 0);
+	ck_assert_uint_lt(entry, 0x100000000ull);	/* a 32-bit entry */
+	ck_assert_uint_ne(entry, 0x100200);		/* not the 64-bit one */
+	ck_assert_int_eq(elf_byte_at(&e, entry), CLI);
+	free(e.data);
+}
+END_TEST
+
+START_TEST(elf64_has_no_pvh_note)
+{
+	struct blob e = slurp(elf_path);
+
+	check_elf_entries(&e);
+	ck_assert_uint_eq(pvh_note_entry(&e), 0);
+	free(e.data);
+}
+END_TEST
 
 START_TEST(built_header_fields)
 {
@@ -310,16 +380,19 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: test_bzimage GUEST.BZIMAGE GUEST64.ELF SETUP16.BIN\n");
+	if (argc != 5) {
+		fprintf(stderr, "usage: test_images GUEST.BZIMAGE GUEST64.ELF SETUP16.BIN GUEST-PVH.ELF\n");
 		return 2;
 	}
 	bzimage_path = argv[1];
 	elf_path = argv[2];
 	setup16_path = argv[3];
+	pvh_path = argv[4];
 
-	Suite *s = suite_create("bzimage");
+	Suite *s = suite_create("guest_images");
 	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, pvh_elf_has_entry_note);
+	tcase_add_test(tc, elf64_has_no_pvh_note);
 	tcase_add_test(tc, built_header_fields);
 	tcase_add_test(tc, synthetic_elf_wrapped);
 	tcase_add_test(tc, rejects_non_elf);
