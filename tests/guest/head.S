@@ -19,12 +19,13 @@
 #define CR0_PG		0x80000000
 #define CR4_PAE		0x20
 
-/* From flat 32-bit protected mode (DS flat) into long mode, then a far jump
- * to target (64-bit code). Clobbers eax, ecx, edx; keeps ebx, esi, edi. */
-.macro ENTER_LONG_MODE target
-	lgdt	gdt_desc
-	ljmp	$SEL_CODE32, $1f
-1:	movw	$SEL_DATA, %ax
+/* From flat 32-bit protected mode (DS flat) into long mode with the given
+ * GDT, selectors and page tables, then a far jump to target (64-bit code).
+ * Clobbers eax, ecx, edx; keeps ebx, esi, edi. */
+.macro ENTER_LONG_MODE target, desc=gdt_desc, cs32=SEL_CODE32, cs64=SEL_CODE64, ds=SEL_DATA, cr3=pml4
+	lgdt	\desc
+	ljmp	$\cs32, $1f
+1:	movw	$\ds, %ax
 	movw	%ax, %ds
 	movw	%ax, %es
 	movw	%ax, %ss
@@ -33,7 +34,7 @@
 	movl	%cr4, %eax
 	orl	$CR4_PAE, %eax
 	movl	%eax, %cr4
-	movl	$pml4, %eax
+	movl	$\cr3, %eax
 	movl	%eax, %cr3
 	movl	$MSR_EFER, %ecx
 	rdmsr
@@ -42,7 +43,7 @@
 	movl	%cr0, %eax
 	orl	$(CR0_PG | CR0_PE), %eax
 	movl	%eax, %cr0
-	ljmp	$SEL_CODE64, $\target
+	ljmp	$\cs64, $\target
 .endm
 
 	.section .head.text, "ax"
@@ -52,7 +53,10 @@ startup_32:
 	cli
 	cld
 	movl	$BOOT_LINUX32, boot_kind
-	ENTER_LONG_MODE startup_64
+	/* Enter startup_64 the way a 64-bit loader would, with a GDT and page
+	 * tables that are not ours (other selectors, only 1 GiB mapped, no
+	 * LAPIC): this path checks that startup_64 depends on neither. */
+	ENTER_LONG_MODE startup_64, ldr_gdt_desc, 0x10, 0x28, 0x18, ldr_pml4
 
 	.code64
 	.org	0x200
@@ -204,6 +208,21 @@ gdt_desc:
 	.word	gdt_end - gdt - 1
 	.quad	gdt
 
+/* A loader-like GDT (Linux's __BOOT_CS/__BOOT_DS at 0x10/0x18, 64-bit code
+ * at 0x28), used only by startup_32 to reach startup_64. */
+	.balign 16
+ldr_gdt:
+	.quad	0, 0
+	.quad	0x00cf9a000000ffff	/* 0x10: flat 32-bit code */
+	.quad	0x00cf92000000ffff	/* 0x18: flat data */
+	.quad	0
+	.quad	0x00af9a000000ffff	/* 0x28: 64-bit code */
+ldr_gdt_end:
+	.balign 8
+ldr_gdt_desc:
+	.word	ldr_gdt_end - ldr_gdt - 1
+	.quad	ldr_gdt
+
 	.balign 4
 	.globl	boot_kind
 boot_kind:
@@ -232,6 +251,20 @@ pd:
 	.else
 	.quad	addr | 0x83
 	.endif
+	.set	addr, addr + 0x200000
+	.endr
+
+/* Loader-like page tables: the first 1 GiB only. */
+ldr_pml4:
+	.quad	ldr_pdpt + 0x3
+	.fill	511, 8, 0
+ldr_pdpt:
+	.quad	ldr_pd + 0x3
+	.fill	511, 8, 0
+ldr_pd:
+	.set	addr, 0
+	.rept	512
+	.quad	addr | 0x83
 	.set	addr, addr + 0x200000
 	.endr
 
