@@ -53,9 +53,11 @@ startup_32:
 	cli
 	cld
 	movl	$BOOT_LINUX32, boot_kind
+	xorl	%esp, %esp
 	/* Enter startup_64 the way a 64-bit loader would, with a GDT and page
 	 * tables that are not ours (other selectors, only 1 GiB mapped, no
-	 * LAPIC): this path checks that startup_64 depends on neither. */
+	 * LAPIC) and no stack: this path checks that startup_64 depends on
+	 * none of them. */
 	ENTER_LONG_MODE startup_64, ldr_gdt_desc, 0x10, 0x28, 0x18, ldr_pml4
 
 	.code64
@@ -67,6 +69,7 @@ startup_64:
 	lgdt	gdt_desc(%rip)
 	movl	$pml4, %eax
 	movq	%rax, %cr3
+	leaq	boot_stack_top(%rip), %rsp	/* the protocol gives no stack */
 	pushq	$SEL_CODE64
 	leaq	1f(%rip), %rax
 	pushq	%rax
