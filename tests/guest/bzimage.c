@@ -151,7 +151,7 @@ static void write_header(uint8_t *img, unsigned int setup_sects, uint64_t payloa
 			 uint64_t init_size, size_t version_off)
 {
 	img[HDR_SETUP_SECTS] = (uint8_t)setup_sects;
-	put32(img + HDR_SYSSIZE, (uint32_t)((payload_len + 15) / 16));
+	put32(img + HDR_SYSSIZE, (uint32_t)(payload_len / 16));
 	put16(img + HDR_VID_MODE, 0xffff);		/* NORMAL_VGA */
 	put16(img + HDR_BOOT_FLAG, 0xaa55);
 	img[HDR_JUMP] = 0xeb;				/* jmp short to the setup code */
@@ -202,7 +202,8 @@ int bzimage_build(const uint8_t *elf, size_t elf_len, const uint8_t *setup_code,
 	size_t setup_len = (version_off + sizeof(version_string) + 511) / 512 * 512;
 	if (setup_len < 1024)
 		setup_len = 1024;		/* setup_sects >= 1: 0 would mean 4 */
-	uint64_t payload_len = pl.file_end - BZ_LOAD_ADDR;
+	/* Padded to whole 16-byte paragraphs: loaders read syssize * 16 bytes. */
+	uint64_t payload_len = (pl.file_end - BZ_LOAD_ADDR + 15) / 16 * 16;
 	uint64_t init_size = (pl.mem_end - BZ_LOAD_ADDR + 4095) / 4096 * 4096;
 	uint8_t *img = calloc(1, setup_len + payload_len);
 

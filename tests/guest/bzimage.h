@@ -1,7 +1,8 @@
 /* Wrapping a 64-bit ELF guest (linked at 1 MiB, 64-bit entry at 1 MiB +
  * 0x200) into a bzImage-style file: setup sectors carrying a real boot
  * protocol 2.15 setup header (and optional real-mode code), then the flat
- * payload that a loader copies to 1 MiB. Host-side build tool code. */
+ * payload that a loader copies to 1 MiB, zero-padded to syssize * 16 bytes.
+ * Host-side build tool code. */
 #ifndef GUEST_BZIMAGE_H
 #define GUEST_BZIMAGE_H
 
