@@ -75,7 +75,7 @@ static const uint8_t *sdt_at(uint64_t addr, uint32_t *len)
 	return t;
 }
 
-static void madt_parse(const uint8_t *t, uint32_t len, struct acpi_info *info)
+void acpi_madt_parse(const uint8_t *t, uint32_t len, struct acpi_info *info)
 {
 	info->lapic_base = rd32(t + 36);
 	for (uint32_t off = 44; off + 2 <= len;) {
@@ -95,9 +95,9 @@ static void madt_parse(const uint8_t *t, uint32_t len, struct acpi_info *info)
 	}
 }
 
-/* Finds Name(_S5_, Package(){ typ, ... }) in the DSDT's AML and returns
- * typ's value; the classic scan, not an AML interpreter. */
-static int dsdt_s5(const uint8_t *t, uint32_t len)
+/* The classic scan for Name(_S5_, Package(){ typ, ... }), not an AML
+ * interpreter. */
+int acpi_dsdt_s5(const uint8_t *t, uint32_t len)
 {
 	for (uint32_t i = SDT_HEADER_LEN + 1; i + 8 <= len; i++) {
 		if (memcmp(t + i, "_S5_", 4) != 0)
@@ -133,7 +133,7 @@ static void fadt_parse(const uint8_t *t, uint32_t len, struct acpi_info *info)
 		dsdt = rd32(t + 40);
 	uint32_t dlen;
 	const uint8_t *d = dsdt ? sdt_at(dsdt, &dlen) : NULL;
-	int typ = d && memcmp(d, "DSDT", 4) == 0 ? dsdt_s5(d, dlen) : -1;
+	int typ = d && memcmp(d, "DSDT", 4) == 0 ? acpi_dsdt_s5(d, dlen) : -1;
 
 	info->s5_from_dsdt = typ >= 0;
 	info->slp_typ_s5 = typ >= 0 ? (uint8_t)(typ & 7) : ACPI_SLP_TYP_S5;
@@ -152,7 +152,7 @@ static int sdt_walk(const uint8_t *root, uint32_t len, unsigned int esize,
 		if (!t)
 			continue;
 		if (memcmp(t, "APIC", 4) == 0) {
-			madt_parse(t, tlen, info);
+			acpi_madt_parse(t, tlen, info);
 			madt = true;
 		} else if (memcmp(t, "FACP", 4) == 0) {
 			fadt_parse(t, tlen, info);

@@ -23,4 +23,10 @@ struct acpi_info {
  * fills info. Returns 0, or -1 after printing why. */
 int acpi_probe(uint64_t rsdp_hint, struct acpi_info *info);
 
+/* The pure parsers acpi_probe() uses (unit-tested on the host). */
+/* Adds the MADT's enabled processors (t: the whole table, len checked). */
+void acpi_madt_parse(const uint8_t *t, uint32_t len, struct acpi_info *info);
+/* The SLP_TYP value of \_S5 in a DSDT (whole table), or -1 if not found. */
+int acpi_dsdt_s5(const uint8_t *t, uint32_t len);
+
 #endif

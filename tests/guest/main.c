@@ -1,23 +1,15 @@
 /* The minivmm test guest: prints what it was given, then does what its
- * command line asks.
- *   exit=N    end the VM through the debug-exit port with status N (0..255)
- *   smp       start every AP of the MADT; exit 0 if all came up, else 251
- *   reset     i8042 reset (0xFE to port 0x64); 252 if still running
- *   poweroff  ACPI S5 through the FADT's PM1a_CNT; 253 if still running
- * With none of these it exits 0. Other words (console=ttyS0 ...) are
- * ignored. Order: smp, then reset, poweroff, exit=N. */
+ * command line asks (verbs.h): smp, then reset, poweroff, exit=N; with
+ * none of these it exits 0. */
 #include "acpi.h"
 #include "bootinfo.h"
 #include "console.h"
 #include "guest.h"
 #include "io.h"
 #include "smp.h"
+#include "verbs.h"
 #include "vmm/layout.h"
 
-struct verbs {
-	bool smp, reset, poweroff, has_exit;
-	unsigned int exit_code;
-};
 
 static struct boot_info boot;
 static struct acpi_info acpi;
@@ -30,57 +22,6 @@ __attribute__((noreturn)) void guest_exit(unsigned int code)
 	kprintf("guest: exit %u\n", code);
 	outb(PORT_DEBUG_EXIT, (uint8_t)code);
 	halt_forever();
-}
-
-/* "exit=N" with N a decimal 0..255; -1 if malformed. */
-static int parse_exit(const char *s, size_t len)
-{
-	unsigned int v = 0;
-
-	if (len == 0 || len > 3)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned int)(s[i] - '0');
-	}
-	return v <= 255 ? (int)v : -1;
-}
-
-static bool word_is(const char *w, size_t len, const char *name)
-{
-	return strlen(name) == len && memcmp(w, name, len) == 0;
-}
-
-static int parse_verbs(const char *cmdline, struct verbs *v)
-{
-	const char *p = cmdline;
-
-	while (*p) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		const char *w = p;
-		while (*p && *p != ' ' && *p != '\t')
-			p++;
-		size_t len = (size_t)(p - w);
-
-		if (word_is(w, len, "smp")) {
-			v->smp = true;
-		} else if (word_is(w, len, "reset")) {
-			v->reset = true;
-		} else if (word_is(w, len, "poweroff")) {
-			v->poweroff = true;
-		} else if (len >= 5 && memcmp(w, "exit=", 5) == 0) {
-			int code = parse_exit(w + 5, len - 5);
-			if (code < 0) {
-				kprintf("guest: bad verb \"exit=...\": want exit=0..255\n");
-				return -1;
-			}
-			v->has_exit = true;
-			v->exit_code = (unsigned int)code;
-		}
-	}
-	return 0;
 }
 
 static void do_reset(void)
@@ -135,7 +76,7 @@ void guest_main(int kind, uint64_t info)
 	bool have_acpi = acpi_probe(boot.rsdp_hint, &acpi) == 0;
 	if (have_acpi)
 		print_acpi();
-	if (parse_verbs(boot.cmdline, &v))
+	if (verbs_parse(boot.cmdline, &v))
 		guest_exit(GUEST_EXIT_BAD_CMDLINE);
 	if (v.smp) {
 		unsigned int n = have_acpi ? smp_boot(&acpi) : 0;
