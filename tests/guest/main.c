@@ -1,0 +1,91 @@
+/* The minivmm test guest: prints what it was given, then does what its
+ * command line asks (verbs.h): smp, then reset, poweroff, exit=N; with
+ * none of these it exits 0. */
+#include "acpi.h"
+#include "bootinfo.h"
+#include "console.h"
+#include "guest.h"
+#include "io.h"
+#include "smp.h"
+#include "verbs.h"
+#include "vmm/layout.h"
+
+
+static struct boot_info boot;
+static struct acpi_info acpi;
+
+void guest_main(int kind, uint64_t info);
+void idt_init(void);
+
+__attribute__((noreturn)) void guest_exit(unsigned int code)
+{
+	kprintf("guest: exit %u\n", code);
+	outb(PORT_DEBUG_EXIT, (uint8_t)code);
+	halt_forever();
+}
+
+static void do_reset(void)
+{
+	kprintf("reset: writing 0xfe to port 0x%x\n", PORT_I8042_CMD);
+	outb(PORT_I8042_CMD, 0xfe);
+	delay_us(2000000);
+	kprintf("reset: still running\n");
+	guest_exit(GUEST_EXIT_RESET_FAILED);
+}
+
+static void do_poweroff(void)
+{
+	if (!acpi.pm1a_cnt) {
+		kprintf("poweroff: no PM1a_CNT block in the FADT\n");
+		guest_exit(GUEST_EXIT_POWEROFF_FAILED);
+	}
+	uint16_t v = (uint16_t)(acpi.slp_typ_s5 << 10 | 1u << 13);	/* SLP_EN */
+
+	kprintf("poweroff: SLP_TYP %u (%s), writing 0x%x to port 0x%x\n", acpi.slp_typ_s5,
+		acpi.s5_from_dsdt ? "from \\_S5" : "assumed", v, acpi.pm1a_cnt);
+	outw(acpi.pm1a_cnt, v);
+	delay_us(2000000);
+	kprintf("poweroff: still running\n");
+	guest_exit(GUEST_EXIT_POWEROFF_FAILED);
+}
+
+static void print_acpi(void)
+{
+	kprintf("cpus: %u (MADT, local APIC base 0x%lx), apic ids:", acpi.ncpus,
+		(unsigned long)acpi.lapic_base);
+	for (unsigned int i = 0; i < acpi.ncpus && i < MAX_CPUS; i++)
+		kprintf(" %u", acpi.apic_ids[i]);
+	kprintf("\n");
+	if (acpi.pm1a_cnt)
+		kprintf("acpi: PM1a_CNT at port 0x%x, S5 SLP_TYP %u%s\n", acpi.pm1a_cnt,
+			acpi.slp_typ_s5, acpi.s5_from_dsdt ? "" : " (assumed)");
+}
+
+void guest_main(int kind, uint64_t info)
+{
+	struct verbs v = { 0 };
+
+	idt_init();
+	console_init();
+	kprintf("\nminivmm test guest\n");
+	int err = bootinfo_read(kind, info, &boot);
+	kprintf("entry: %s, boot info at 0x%lx\n", boot.entry, (unsigned long)info);
+	if (err)
+		guest_exit(GUEST_EXIT_PANIC);
+	kprintf("cmdline: \"%s\"\n", boot.cmdline);
+	bool have_acpi = acpi_probe(boot.rsdp_hint, &acpi) == 0;
+	if (have_acpi)
+		print_acpi();
+	if (verbs_parse(boot.cmdline, &v))
+		guest_exit(GUEST_EXIT_BAD_CMDLINE);
+	if (v.smp) {
+		unsigned int n = have_acpi ? smp_boot(&acpi) : 0;
+		if (!have_acpi || n != acpi.ncpus)
+			guest_exit(GUEST_EXIT_SMP_FAILED);
+	}
+	if (v.reset)
+		do_reset();
+	if (v.poweroff)
+		do_poweroff();
+	guest_exit(v.has_exit ? v.exit_code : GUEST_EXIT_OK);
+}

@@ -1,0 +1,21 @@
+/* The test guest's command-line verbs.
+ *   exit=N    end the VM through the debug-exit port with status N (0..255)
+ *   smp       start every AP of the MADT; exit 0 if all came up, else 251
+ *   reset     i8042 reset (0xFE to port 0x64); 252 if still running
+ *   poweroff  ACPI S5 through the FADT's PM1a_CNT; 253 if still running
+ * Other words (console=ttyS0 ...) are ignored. */
+#ifndef GUEST_VERBS_H
+#define GUEST_VERBS_H
+
+#include <stdbool.h>
+
+struct verbs {
+	bool smp, reset, poweroff, has_exit;
+	unsigned int exit_code;
+};
+
+/* Sets the fields of v (zeroed by the caller) for each verb in cmdline.
+ * Returns 0, or -1 after printing why (a malformed exit=). */
+int verbs_parse(const char *cmdline, struct verbs *v);
+
+#endif
