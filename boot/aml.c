@@ -3,7 +3,7 @@
  *   Name (_S5, Package (4) { ACPI_SLP_TYP_S5, ACPI_SLP_TYP_S5, 0, 0 })
  *   Scope (\_SB) {
  *     Device (PCI0) {          // host bridge for the PCI work to come
- *       Name (_HID, EisaId ("PNP0A03"))  Name (_ADR, 0)  Name (_UID, 0)
+ *       Name (_HID, EisaId ("PNP0A03"))  Name (_UID, 0)
  *       Name (_SEG, 0)  Name (_BBN, 0)
  *       Name (_CRS, ResourceTemplate () {
  *         WordBusNumber 0..0xff; IO 0xcf8 (8 ports);
@@ -28,7 +28,6 @@
 #define AML_PACKAGE   0x12
 #define AML_EXT       0x5B
 #define AML_DEVICE    0x82	/* after AML_EXT */
-#define AML_ROOT      0x5C	/* '\' */
 #define AML_PKG_RESERVE 4	/* longest PkgLength encoding */
 
 struct aml {
@@ -169,26 +168,26 @@ static void res_dword_mem(struct aml *a, uint32_t min, uint32_t max)
 
 static void aml_pci0_crs(struct aml *a)
 {
+	uint8_t res[128];
+	struct aml r = { .buf = res, .cap = sizeof(res) };
+	static const uint8_t cfg_io[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 };
+
+	res_word(&r, 2, 0x00, 0x00, 0xff);		/* bus numbers */
+	aml_bytes(&r, cfg_io, sizeof(cfg_io));		/* 0xcf8..0xcff, consumed */
+	res_word(&r, 1, 0x03, 0x0000, 0x0cf7);		/* I/O below the config ports */
+	res_word(&r, 1, 0x03, 0x0d00, 0xffff);		/* ... and above */
+	res_dword_mem(&r, (uint32_t)MEM_PCI_MMIO_START, (uint32_t)(MEM_PCI_MMIO_END - 1));
+	aml_byte(&r, 0x79);				/* end tag */
+	aml_byte(&r, 0x00);				/* checksum 0: "ignore" */
+	if (r.overflow) {
+		a->overflow = true;
+		return;
+	}
 	aml_name(a, "_CRS");
 	aml_byte(a, AML_BUFFER);
 	size_t pkg = aml_open(a);
-	size_t size_at = a->len;
-	aml_byte(a, AML_WORD);		/* BufferSize, patched below */
-	aml_le(a, 0, 2);
-	size_t start = a->len;
-	res_word(a, 2, 0x00, 0x00, 0xff);		/* bus numbers */
-	static const uint8_t cfg_io[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 };
-	aml_bytes(a, cfg_io, sizeof(cfg_io));		/* 0xcf8..0xcff, consumed */
-	res_word(a, 1, 0x03, 0x0000, 0x0cf7);		/* I/O below the config ports */
-	res_word(a, 1, 0x03, 0x0d00, 0xffff);		/* ... and above */
-	res_dword_mem(a, (uint32_t)MEM_PCI_MMIO_START, (uint32_t)(MEM_PCI_MMIO_END - 1));
-	aml_byte(a, 0x79);				/* end tag */
-	aml_byte(a, 0x00);				/* checksum 0: "ignore" */
-	if (!a->overflow) {
-		uint16_t n = (uint16_t)(a->len - start);
-		a->buf[size_at + 1] = (uint8_t)n;
-		a->buf[size_at + 2] = (uint8_t)(n >> 8);
-	}
+	aml_int(a, r.len);				/* BufferSize */
+	aml_bytes(a, res, r.len);
 	aml_close(a, pkg);
 }
 
@@ -196,8 +195,7 @@ static void aml_pci0(struct aml *a)
 {
 	aml_byte(a, AML_SCOPE);
 	size_t scope = aml_open(a);
-	aml_byte(a, AML_ROOT);
-	aml_bytes(a, "_SB_", 4);
+	aml_bytes(a, "_SB_", 4);	/* the DSDT's scope is the root */
 	aml_byte(a, AML_EXT);
 	aml_byte(a, AML_DEVICE);
 	size_t dev = aml_open(a);
@@ -205,7 +203,6 @@ static void aml_pci0(struct aml *a)
 	aml_name(a, "_HID");
 	aml_byte(a, AML_DWORD);
 	aml_le(a, aml_eisa_id("PNP0A03"), 4);
-	aml_name_int(a, "_ADR", 0);
 	aml_name_int(a, "_UID", 0);
 	aml_name_int(a, "_SEG", 0);
 	aml_name_int(a, "_BBN", 0);

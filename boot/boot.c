@@ -364,6 +364,18 @@ static int boot_load_kernel(struct guest_mem *gm, const struct boot_spec *spec,
 	return zero_page_write(gm, k, l);
 }
 
+static void boot_log(const struct kernel *k, const struct layout *l,
+		     const struct boot_entry *e, unsigned ncpus)
+{
+	const char *kind = !k->is_elf ? "bzImage" : k->elf.has_pvh ? "ELF (PVH)" : "ELF";
+
+	log_info("boot: %s %s: entry %#llx in %s mode, kernel ends at %#llx, "
+		 "initrd %#llx+%#llx, %u e820 entries, %u vCPUs", kind, k->file.path,
+		 (unsigned long long)e->rip, e->mode == BOOT_CPU_LONG64 ? "64-bit" : "32-bit",
+		 (unsigned long long)l->kernel_end, (unsigned long long)l->initrd_addr,
+		 (unsigned long long)l->initrd_size, l->e820_count, ncpus);
+}
+
 int boot_load(struct guest_mem *gm, const struct boot_spec *spec, struct boot_entry *entry)
 {
 	struct kernel k;
@@ -381,6 +393,8 @@ int boot_load(struct guest_mem *gm, const struct boot_spec *spec, struct boot_en
 	r = kernel_open(&k, spec->kernel_path);
 	if (r == 0) {
 		r = boot_load_kernel(gm, spec, &k, l, entry);
+		if (r == 0)
+			boot_log(&k, l, entry, spec->ncpus);
 		boot_file_unmap(&k.file);
 	}
 	free(l);

@@ -5,7 +5,23 @@
  * Order of use: boot_check() while validating flags (before /dev/kvm is
  * opened), then boot_load() into guest memory, then start the boot vCPU in
  * the state boot_entry describes. The other vCPUs are started by the guest
- * (INIT/SIPI) and need nothing from here. */
+ * (INIT/SIPI) and need nothing from here.
+ *
+ * What a kernel must look like (a test guest's wrapper too):
+ * - bzImage: boot flag 0xAA55 at 0x1fe, a short jmp at 0x200 (its target
+ *   ends the header), "HdrS" at 0x202, protocol >= 2.12 with XLF_KERNEL_64
+ *   in xloadflags, syssize * 16 <= payload bytes <= init_size, and either
+ *   relocatable with a power-of-two kernel_alignment or pref_address >=
+ *   1 MiB. Entered in 64-bit mode at load address + 0x200, rsi = zero page.
+ * - ELF64 x86-64 (ET_EXEC or ET_DYN): PT_LOAD segments at p_paddr >= 1 MiB
+ *   inside guest RAM, p_filesz <= p_memsz (the rest zeroed). Entered at
+ *   e_entry (a physical address, or a virtual one inside a PT_LOAD) in
+ *   64-bit mode with a zero page in rsi; or, with a Xen PHYS32_ENTRY note
+ *   (PVH), at that entry in 32-bit protected mode with rbx = hvm_start_info.
+ *
+ * Guest memory used (boot/boot_internal.h): GDT 0x500, PVH start info
+ * 0x6000, zero page 0x7000, page tables 0x9000-0xEFFF, command line
+ * 0x20000, ACPI 0xE0000-0xEFFFF, MP table 0xF0000. */
 #ifndef MINIVMM_BOOT_H
 #define MINIVMM_BOOT_H
 

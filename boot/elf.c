@@ -55,9 +55,13 @@ static int elf_check_ehdr(const struct boot_file *f, const Elf64_Ehdr *eh)
 	return 0;
 }
 
-static const Elf64_Phdr *elf_phdr(const struct boot_file *f, const Elf64_Ehdr *eh, unsigned i)
+/* A copy of program header i: e_phoff need not be aligned. */
+static Elf64_Phdr elf_phdr(const struct boot_file *f, const Elf64_Ehdr *eh, unsigned i)
 {
-	return (const Elf64_Phdr *)(f->data + eh->e_phoff) + i;
+	Elf64_Phdr ph;
+
+	memcpy(&ph, f->data + eh->e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
+	return ph;
 }
 
 static int elf_check_load(const struct boot_file *f, unsigned i, const Elf64_Phdr *ph)
@@ -117,9 +121,9 @@ static bool elf_virt_to_phys(const struct boot_file *f, const Elf64_Ehdr *eh, ui
 			     uint64_t *pa)
 {
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = elf_phdr(f, eh, i);
-		if (ph->p_type == PT_LOAD && va >= ph->p_vaddr && va - ph->p_vaddr < ph->p_memsz) {
-			*pa = ph->p_paddr + (va - ph->p_vaddr);
+		Elf64_Phdr ph = elf_phdr(f, eh, i);
+		if (ph.p_type == PT_LOAD && va >= ph.p_vaddr && va - ph.p_vaddr < ph.p_memsz) {
+			*pa = ph.p_paddr + (va - ph.p_vaddr);
 			return true;
 		}
 	}
@@ -129,8 +133,8 @@ static bool elf_virt_to_phys(const struct boot_file *f, const Elf64_Ehdr *eh, ui
 static bool elf_phys_loaded(const struct boot_file *f, const Elf64_Ehdr *eh, uint64_t pa)
 {
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = elf_phdr(f, eh, i);
-		if (ph->p_type == PT_LOAD && pa >= ph->p_paddr && pa - ph->p_paddr < ph->p_memsz)
+		Elf64_Phdr ph = elf_phdr(f, eh, i);
+		if (ph.p_type == PT_LOAD && pa >= ph.p_paddr && pa - ph.p_paddr < ph.p_memsz)
 			return true;
 	}
 	return false;
@@ -142,15 +146,15 @@ static int elf_check_segments(const struct boot_file *f, const Elf64_Ehdr *eh,
 	unsigned nload = 0;
 
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = elf_phdr(f, eh, i);
+		Elf64_Phdr ph = elf_phdr(f, eh, i);
 		int r = 0;
-		if (ph->p_type == PT_LOAD) {
-			r = elf_check_load(f, i, ph);
+		if (ph.p_type == PT_LOAD) {
+			r = elf_check_load(f, i, &ph);
 			nload++;
-			if (r == 0 && ph->p_paddr + ph->p_memsz > info->end)
-				info->end = ph->p_paddr + ph->p_memsz;
-		} else if (ph->p_type == PT_NOTE) {
-			r = elf_scan_notes(f, ph, info);
+			if (r == 0 && ph.p_paddr + ph.p_memsz > info->end)
+				info->end = ph.p_paddr + ph.p_memsz;
+		} else if (ph.p_type == PT_NOTE) {
+			r = elf_scan_notes(f, &ph, info);
 		}
 		if (r)
 			return r;
@@ -194,16 +198,16 @@ int elf_load(struct guest_mem *gm, const struct boot_file *f)
 
 	memcpy(&eh, f->data, sizeof(eh));	/* elf_parse() checked size and headers */
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		const Elf64_Phdr *ph = elf_phdr(f, &eh, i);
-		if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
+		Elf64_Phdr ph = elf_phdr(f, &eh, i);
+		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
-		uint8_t *dst = gmem_ptr(gm, ph->p_paddr, ph->p_memsz);
-		if (ph->p_paddr < MEM_HIMEM_START || !dst)
+		uint8_t *dst = gmem_ptr(gm, ph.p_paddr, ph.p_memsz);
+		if (ph.p_paddr < MEM_HIMEM_START || !dst)
 			return elf_fail(f, "segment %u at [" X ", +" X ") is outside guest RAM "
-					"above 1 MiB (RAM is " X " bytes)", i, ph->p_paddr,
-					ph->p_memsz, gmem_ram_size(gm));
-		memcpy(dst, f->data + ph->p_offset, ph->p_filesz);
-		memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
+					"above 1 MiB (RAM is " X " bytes)", i, ph.p_paddr,
+					ph.p_memsz, gmem_ram_size(gm));
+		memcpy(dst, f->data + ph.p_offset, ph.p_filesz);
+		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 	}
 	return 0;
 }

@@ -411,6 +411,32 @@ START_TEST(e820_large_ram_has_hole)
 }
 END_TEST
 
+START_TEST(bz_load_large_ram_with_hole)
+{
+	struct bz_params p = bz_default();
+	struct guest_mem *gm = gmem_create(4 * GIB);
+	struct boot_entry e;
+	char kpath[64], ipath[64];
+
+	ck_assert_ptr_nonnull(gm);
+	p.initrd_addr_max = 0xffffffff;		/* only the hole limits it */
+	bz_file(kpath, &p);
+	tmp_write(ipath, "initrd-data", 11);
+	struct boot_spec spec = { .kernel_path = kpath, .initrd_path = ipath, .ncpus = 8 };
+	ck_assert_int_eq(boot_load(gm, &spec, &e), 0);
+	const struct boot_params *bp = gmem_ptr(gm, e.rsi, sizeof(*bp));
+	ck_assert_ptr_nonnull(bp);
+	ck_assert_uint_eq(bp->e820_entries, 4);
+	ck_assert_uint_eq(bp->e820_table[3].addr, MEM_HIGH_START);
+	ck_assert_uint_eq(bp->e820_table[3].size, 4 * GIB - MEM_HOLE_START);
+	ck_assert_uint_eq(bp->hdr.ramdisk_image, MEM_HOLE_START - 4096);
+	ck_assert_mem_eq(gmem_ptr(gm, bp->hdr.ramdisk_image, 11), "initrd-data", 11);
+	unlink(kpath);
+	unlink(ipath);
+	gmem_destroy(gm);
+}
+END_TEST
+
 START_TEST(entry_long64_gdt_and_page_tables)
 {
 	struct bz_params p = bz_default();
@@ -480,6 +506,7 @@ int main(void)
 	tcase_add_test(tc, initrd_place_rules);
 	tcase_add_test(tc, e820_small_ram);
 	tcase_add_test(tc, e820_large_ram_has_hole);
+	tcase_add_test(tc, bz_load_large_ram_with_hole);
 	tcase_add_test(tc, entry_long64_gdt_and_page_tables);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -187,6 +187,23 @@ START_TEST(elf_pvh_note_8_byte_desc)
 }
 END_TEST
 
+/* Program headers at an odd offset are legal ELF; read without UB. */
+START_TEST(elf_unaligned_program_headers)
+{
+	struct elf_img img;
+	struct elf_info info;
+
+	elf_default(&img);
+	uint8_t *raw = (uint8_t *)&img;
+	memmove(raw + 0x41, raw + 0x40, sizeof(img.ph));
+	img.eh.e_phoff = 0x41;
+	struct boot_file f = { .path = "vmlinux", .data = raw, .size = sizeof(img) };
+	ck_assert_int_eq(elf_parse(&f, &info), 0);
+	ck_assert_uint_eq(info.entry64, SEG_PADDR + 0x40);
+	ck_assert_uint_eq(info.end, SEG_PADDR + 0x3000);
+}
+END_TEST
+
 START_TEST(elf_rejects_garbled_notes)
 {
 	struct elf_img img;
@@ -327,6 +344,7 @@ int main(void)
 	tcase_add_test(tc, elf_physical_entry);
 	tcase_add_test(tc, elf_pvh_note_gives_prot32_entry);
 	tcase_add_test(tc, elf_pvh_note_8_byte_desc);
+	tcase_add_test(tc, elf_unaligned_program_headers);
 	tcase_add_test(tc, elf_rejects_garbled_notes);
 	tcase_add_test(tc, elf_rejects_segment_outside_ram);
 	tcase_add_test(tc, elf_rejects_bad_segments);
