@@ -147,6 +147,9 @@ def outside(args):
         kver, kernel, initrd = l2guest.prepare()
     except dk.Skip as e:
         return dk.skip_or_fail(PROG, str(e))
+    if args.prepare_only:
+        print(f'kernel={kernel}\ninitrd={initrd}\nversion={kver}\ncmdline={l2guest.CMDLINE}')
+        return 0
     if args.vmm not in ('qemu', 'qemu-microvm') and not os.access(args.vmm, os.X_OK):
         print(f'{PROG}: FAIL: VMM {args.vmm} is not an executable (build it first)',
               file=sys.stderr)
@@ -165,6 +168,8 @@ def main():
     ap.add_argument('--timeout', type=int, default=600, help='limit for the whole L1 run')
     ap.add_argument('--boot-timeout', type=int, default=180,
                     help='limit from exec to the first userspace line')
+    ap.add_argument('--prepare-only', action='store_true',
+                    help='fetch/build the guest kernel and initramfs, print their paths, stop')
     ap.add_argument('--inside', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--kver', help=argparse.SUPPRESS)
     ap.add_argument('--kernel', help=argparse.SUPPRESS)

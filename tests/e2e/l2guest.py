@@ -4,6 +4,7 @@ plus a busybox-static initramfs, and the VMM command lines that boot it.
 prepare() runs on the host (it may download); everything else also works
 inside the L1 VM, where the cache is read-only.
 """
+import glob
 import os
 import sys
 
@@ -38,7 +39,9 @@ def prepare():
     key = dk.file_hash([busybox, os.path.realpath(__file__), dk.__file__])
     path = os.path.join(dk.cache_dir(), 'initramfs', f'l2-{kver}-{key}.cpio.gz')
     with dk.cache_lock():
-        if not os.path.exists(path):
+        if os.path.exists(path):
+            dk.touch_and_prune(path, glob.glob(os.path.join(os.path.dirname(path), 'l2-*.cpio.gz')))
+        else:
             c = dk.Cpio()
             for d in ('bin', 'dev', 'proc', 'sys', 'tmp'):
                 c.dir(d)

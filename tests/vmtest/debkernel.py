@@ -22,6 +22,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
 
 class Skip(Exception):
@@ -107,6 +108,26 @@ def _cached_trees(meta):
     return sorted(trees, key=os.path.getmtime)
 
 
+def touch_and_prune(used, candidates, keep_days=7):
+    """Marks `used` as used now and removes the `candidates` (paths: superseded
+    kernels, initramfs of older scripts) no run has used for keep_days."""
+    now = time.time()
+    try:
+        os.utime(used)
+    except OSError:
+        return  # read-only cache (inside L1): nothing to do
+    for p in candidates:
+        try:
+            if os.path.realpath(p) != os.path.realpath(used) and \
+                    now - os.path.getmtime(p) > keep_days * 86400:
+                if os.path.isdir(p):
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    os.unlink(p)
+        except OSError:
+            pass
+
+
 def kernel_version(tree):
     mods = glob.glob(os.path.join(tree, 'lib', 'modules', '*'))
     if len(mods) != 1:
@@ -131,6 +152,7 @@ def fetch_kernel(meta):
             raise
         tree = os.path.join(cache_dir(), 'kernels', f'{pkg}_{ver}')
         if os.path.exists(os.path.join(tree, '.complete')):
+            touch_and_prune(tree, _cached_trees(meta))
             return kernel_version(tree), tree
         for tool in ('apt-get', 'dpkg', 'depmod'):
             need_tool(tool)
