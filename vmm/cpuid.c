@@ -12,6 +12,7 @@
 /* "AuthenticAMD" starts with "Auth" in EBX of leaf 0. */
 #define CPUID_VENDOR_AMD_EBX 0x68747541u
 
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT        (1u << 28)
 #define CPUID_80000001_ECX_CMP_LEGACY (1u << 1)
@@ -31,6 +32,15 @@ struct kvm_cpuid2 *cpuid_get_supported(int kvm_dev_fd)
 		free(c);
 		return NULL;
 	}
+	/* KVM emulates the TSC-deadline mode of its LAPIC timer but does not
+	 * list it: without it Linux calibrates the LAPIC timer against other
+	 * clocks, which fails when the host is slow or noisy, and then runs
+	 * with no per-CPU timer at all. */
+	bool deadline = kvm_ioctl_raw(kvm_dev_fd, KVM_CHECK_EXTENSION,
+				      (void *)(long)KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	for (unsigned i = 0; i < c->nent && deadline; i++)
+		if (c->entries[i].function == 1)
+			c->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 	return c;
 }
 

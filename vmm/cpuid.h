@@ -6,7 +6,9 @@
 
 struct kvm_cpuid2;
 
-/* KVM_GET_SUPPORTED_CPUID into a malloc'd table; NULL on failure (logged). */
+/* KVM_GET_SUPPORTED_CPUID into a malloc'd table, plus the features KVM
+ * leaves for the VMM to announce (the TSC-deadline timer of the in-kernel
+ * LAPIC); NULL on failure (logged). */
 struct kvm_cpuid2 *cpuid_get_supported(int kvm_dev_fd);
 
 /* A malloc'd copy of 'supported' patched for the vCPU with APIC ID

@@ -11,20 +11,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Selectors of the boot GDT (Linux boot protocol: __BOOT_CS, __BOOT_DS). */
-#define BOOT_CS 0x10
-#define BOOT_DS 0x18
-
-#define CR0_PE (1ULL << 0)
-#define CR0_MP (1ULL << 1)
-#define CR0_ET (1ULL << 4)
-#define CR0_NE (1ULL << 5)
-#define CR0_WP (1ULL << 16)
-#define CR0_PG (1ULL << 31)
-#define CR4_PAE (1ULL << 5)
-#define EFER_LME (1ULL << 8)
-#define EFER_LMA (1ULL << 10)
-
 /* Local APIC LVT registers and delivery modes, as the firmware would set
  * them: LINT0 takes the PIC's ExtINT (virtual wire), LINT1 is NMI. */
 #define APIC_LVT_LINT0 0x350
@@ -72,11 +58,11 @@ int vcpu_create(struct vcpu *v, struct kvm *kvm, unsigned id,
 	return vcpu_set_lint(v);
 }
 
-static struct kvm_segment flat_segment(uint16_t selector, uint8_t type, bool code64)
+static struct kvm_segment kvm_segment_from(const struct boot_segment *b)
 {
 	return (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = selector, .type = type,
-		.present = 1, .dpl = 0, .db = code64 ? 0 : 1, .s = 1, .l = code64, .g = 1,
+		.base = b->base, .limit = b->limit, .selector = b->selector, .type = b->type,
+		.present = b->present, .dpl = b->dpl, .db = b->db, .s = b->s, .l = b->l, .g = b->g,
 	};
 }
 
@@ -86,30 +72,19 @@ int vcpu_set_boot_state(struct vcpu *v, const struct boot_entry *entry)
 	int r = KVM_IOCTL(v->fd, KVM_GET_SREGS, &sregs);
 	if (r < 0)
 		return r;
-	bool long64 = entry->mode == BOOT_CPU_LONG64;
-
-	sregs.cs = flat_segment(BOOT_CS, 0xb /* code, execute/read, accessed */, long64);
-	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss =
-		flat_segment(BOOT_DS, 0x3 /* data, read/write, accessed */, false);
-	/* VMX insists on a usable busy TSS even though nothing switches tasks. */
-	sregs.tr = (struct kvm_segment){ .limit = 0xffff, .type = 0xb, .present = 1 };
+	/* boot/ decoded the GDT it wrote; KVM wants the hidden parts too. */
+	sregs.cs = kvm_segment_from(&entry->cs);
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = kvm_segment_from(&entry->ds);
+	sregs.tr = kvm_segment_from(&entry->tr);
 	sregs.ldt = (struct kvm_segment){ .limit = 0xffff, .type = 0x2, .present = 1 };
 	sregs.gdt.base = entry->gdt_base;
 	sregs.gdt.limit = entry->gdt_limit;
 	sregs.idt.base = 0;
 	sregs.idt.limit = 0;
-
-	if (long64) {
-		sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-		sregs.cr3 = entry->cr3;
-		sregs.cr4 = CR4_PAE;
-		sregs.efer = EFER_LME | EFER_LMA;
-	} else {
-		sregs.cr0 = CR0_PE | CR0_ET;
-		sregs.cr3 = 0;
-		sregs.cr4 = 0;
-		sregs.efer = 0;
-	}
+	sregs.cr0 = entry->cr0;
+	sregs.cr3 = entry->cr3;
+	sregs.cr4 = entry->cr4;
+	sregs.efer = entry->efer;
 	if ((r = KVM_IOCTL(v->fd, KVM_SET_SREGS, &sregs)) < 0)
 		return r;
 
