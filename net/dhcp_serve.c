@@ -4,6 +4,7 @@
 #include "vmm/log.h"
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -45,10 +46,40 @@ static void send_reply(int fd, const struct dhcp_reply *rep)
 		log_warn("dhcp: sending reply: %s", strerror(errno));
 }
 
+#define BATCH 32 /* packets handled per lease-file commit */
+
+/* Handle what is queued (up to BATCH packets); commit new bindings with one
+ * write + fsync; then send the replies. */
+static void serve_batch(struct dhcp_server *s, int fd, time_t now)
+{
+	static struct dhcp_reply reps[BATCH];
+	uint8_t pkt[DHCP_MAX_LEN + 1];
+	size_t nrep = 0;
+	bool commit = false;
+
+	for (int k = 0; k < BATCH; k++) {
+		/* One byte more than the largest accepted packet, so an
+		 * oversized datagram shows as such and is dropped. */
+		ssize_t len = recv(fd, pkt, sizeof(pkt), MSG_DONTWAIT);
+		if (len < 0)
+			break;
+		if ((size_t)len > DHCP_MAX_LEN)
+			len = 0; /* counted as malformed */
+		if (dhcp_server_handle(s, pkt, (size_t)len, now, &reps[nrep]) == 1) {
+			commit |= reps[nrep].needs_commit;
+			nrep++;
+		}
+	}
+	/* If the lease file cannot be written, ACKs of new bindings are
+	 * withheld (the error is logged); the clients will retry. */
+	bool saved = !commit || dhcp_server_flush(s) == 0;
+	for (size_t i = 0; i < nrep; i++)
+		if (saved || !reps[i].needs_commit)
+			send_reply(fd, &reps[i]);
+}
+
 int dhcp_serve_loop(struct dhcp_server *s, int fd, volatile sig_atomic_t *stop)
 {
-	static struct dhcp_reply rep;
-	uint8_t pkt[DHCP_MAX_LEN + 1];
 	time_t last_flush = time(NULL);
 
 	while (!*stop) {
@@ -60,17 +91,8 @@ int dhcp_serve_loop(struct dhcp_server *s, int fd, volatile sig_atomic_t *stop)
 			log_error("dhcp: poll: %s", strerror(errno));
 			break;
 		}
-		if (n > 0) {
-			/* One byte more than the largest accepted packet, so an
-			 * oversized datagram shows as such and is dropped. */
-			ssize_t len = recv(fd, pkt, sizeof(pkt), MSG_DONTWAIT);
-			if (len > 0 && (size_t)len <= DHCP_MAX_LEN) {
-				if (dhcp_server_handle(s, pkt, (size_t)len, now, &rep) == 1)
-					send_reply(fd, &rep);
-			} else if (len > 0) {
-				dhcp_server_handle(s, pkt, 0, now, &rep); /* counted as malformed */
-			}
-		}
+		if (n > 0)
+			serve_batch(s, fd, now);
 		if (now - last_flush >= FLUSH_INTERVAL) {
 			dhcp_server_flush(s);
 			last_flush = now;

@@ -87,6 +87,7 @@ static int finish(struct dhcp_builder *b, const struct dhcp_request *req, uint8_
 		return n;
 	memcpy(rep->buf, b->buf, (size_t)n);
 	rep->len = (size_t)n;
+	rep->needs_commit = false;
 	rep->dst_port = DHCP_CLIENT_PORT;
 	if (req->giaddr) {
 		rep->dst_ip = req->giaddr;
@@ -151,14 +152,14 @@ static int on_request(struct dhcp_server *s, const struct dhcp_request *req, tim
 	bool renewal = dhcp_lease_current(s->leases, req->mac, now) == ip;
 	if (dhcp_lease_bind(s->leases, req->mac, ip, s->cfg.lease_secs, req->hostname, now) < 0)
 		return nak(s, req, "address not available", rep);
-	/* A new binding is on disk before the client is told; a renewal
-	 * only moves the expiry and is flushed shortly after. */
-	if (!renewal && dhcp_leases_save(s->leases) < 0)
-		return nak(s, req, "lease not recorded", rep);
 	dhcp_build_start(&b, req, DHCPACK, ip, s->cfg.server_ip);
 	put_config(s, &b, req->mac, true);
 	s->stats.acks++;
-	return finish(&b, req, DHCPACK, rep);
+	int r = finish(&b, req, DHCPACK, rep);
+	/* A new binding must be on disk before the client is told; a renewal
+	 * only moves the expiry and is flushed shortly after. */
+	rep->needs_commit = !renewal;
+	return r;
 }
 
 static int on_inform(struct dhcp_server *s, const struct dhcp_request *req,

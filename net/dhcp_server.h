@@ -35,6 +35,10 @@ struct dhcp_reply {
 	size_t len;
 	uint32_t dst_ip;	/* host order; 0xffffffff = broadcast */
 	uint16_t dst_port;
+	/* An ACK of a new binding: send it only after dhcp_server_flush()
+	 * succeeded, so a client never holds an address the lease file does
+	 * not know (the loop commits a whole batch with one fsync). */
+	bool needs_commit;
 };
 
 struct dhcp_server;
@@ -46,8 +50,8 @@ void dhcp_server_free(struct dhcp_server *s);
  * (including malformed packets, which are counted), or -errno. */
 int dhcp_server_handle(struct dhcp_server *s, const uint8_t *pkt, size_t len, time_t now,
 		       struct dhcp_reply *reply);
-/* Persist leases whose only change was a renewal (done at most every few
- * seconds by the serving loop; new bindings are saved at once). */
+/* Write the lease file if anything changed: before sending replies marked
+ * needs_commit, and every few seconds for renewals. */
 int dhcp_server_flush(struct dhcp_server *s);
 const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *s);
 struct dhcp_leases *dhcp_server_leases(struct dhcp_server *s);

@@ -87,6 +87,9 @@ static uint32_t exchange(const uint8_t mac[6], time_t now)
 	ck_assert_int_eq(send_pkt(&p, now, &r), 1);
 	ck_assert_int_eq(reply_type(&r), DHCPACK);
 	ck_assert_uint_eq(yiaddr(&r), ip);
+	/* as the serving loop does before sending a new binding's ACK */
+	if (r.needs_commit)
+		ck_assert_int_eq(dhcp_server_flush(srv), 0);
 	return ip;
 }
 
@@ -130,10 +133,34 @@ START_TEST(full_exchange_and_renew)
 	ck_assert_int_eq(send_pkt(&p, 2800, &r), 1);
 	ck_assert_int_eq(reply_type(&r), DHCPACK);
 	ck_assert_uint_eq(r.dst_ip, ip);
+	ck_assert(!r.needs_commit); /* a renewal: flushed later */
+	ck_assert(dhcp_leases_dirty(dhcp_server_leases(srv)));
 	ck_assert_uint_eq(dhcp_server_stats(srv)->acks, 2);
 	/* the renewal is persisted on flush */
 	ck_assert_int_eq(dhcp_server_flush(srv), 0);
 	ck_assert(!dhcp_leases_dirty(dhcp_server_leases(srv)));
+}
+END_TEST
+
+START_TEST(new_binding_needs_commit)
+{
+	struct client_pkt p;
+	struct dhcp_reply r;
+
+	cpkt_start(&p, DHCPREQUEST, 5, MAC, 0);
+	cpkt_ip(&p, DHCP_OPT_REQUESTED_IP, IP(140));
+	ck_assert_int_eq(send_pkt(&p, 1000, &r), 1);
+	ck_assert_int_eq(reply_type(&r), DHCPACK);
+	ck_assert(r.needs_commit);
+	/* not on disk until the loop commits */
+	ck_assert_int_eq(access(leasefile, F_OK), -1);
+	ck_assert_int_eq(dhcp_server_flush(srv), 0);
+	FILE *f = fopen(leasefile, "r");
+	char line[128] = "";
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	ck_assert_str_eq(line, "4600 52:54:00:aa:bb:01 192.168.100.140 *\n");
 }
 END_TEST
 
@@ -305,6 +332,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, discover_offer_options);
 	tcase_add_test(tc, full_exchange_and_renew);
+	tcase_add_test(tc, new_binding_needs_commit);
 	tcase_add_test(tc, static_host_gets_name);
 	tcase_add_test(tc, restart_same_address);
 	tcase_add_test(tc, request_wrong_address_nak);
