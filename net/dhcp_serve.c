@@ -78,46 +78,35 @@ static void serve_batch(struct dhcp_server *s, int fd, time_t now)
 			send_reply(fd, &reps[i]);
 }
 
-int dhcp_serve_loop(struct dhcp_server *s, int fd, volatile sig_atomic_t *stop)
+int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns,
+		    volatile sig_atomic_t *stop)
 {
 	time_t last_flush = time(NULL);
+	struct pollfd p[3] = { { .fd = fd, .events = POLLIN } };
+	int dfd[2] = { -1, -1 };
 
+	if (dns)
+		dns_fwd_fds(dns, dfd);
+	p[1] = (struct pollfd){ .fd = dfd[0], .events = POLLIN };
+	p[2] = (struct pollfd){ .fd = dfd[1], .events = POLLIN };
 	while (!*stop) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int n = poll(&p, 1, 1000);
+		int n = poll(p, dns ? 3 : 1, 1000);
 		time_t now = time(NULL);
 
 		if (n < 0 && errno != EINTR) {
 			log_error("dhcp: poll: %s", strerror(errno));
 			break;
 		}
-		if (n > 0)
+		if (n > 0 && (p[0].revents & POLLIN))
 			serve_batch(s, fd, now);
+		if (n > 0 && dns && (p[1].revents & POLLIN))
+			dns_fwd_on_query(dns, now);
+		if (n > 0 && dns && (p[2].revents & POLLIN))
+			dns_fwd_on_answer(dns, now);
 		if (now - last_flush >= FLUSH_INTERVAL) {
 			dhcp_server_flush(s);
 			last_flush = now;
 		}
 	}
 	return dhcp_server_flush(s);
-}
-
-size_t dhcp_host_resolvers(const char *path, uint32_t *dns, size_t max)
-{
-	FILE *f = fopen(path, "r");
-	char line[256], addr[64];
-	size_t n = 0;
-
-	if (!f)
-		return 0;
-	while (n < max && fgets(line, sizeof(line), f)) {
-		struct in_addr a;
-		if (sscanf(line, " nameserver %63s", addr) != 1 || inet_pton(AF_INET, addr, &a) != 1)
-			continue;
-		uint32_t ip = ntohl(a.s_addr);
-		if ((ip >> 24) == 127 || ip == 0)
-			continue;
-		dns[n++] = ip;
-	}
-	fclose(f);
-	return n;
 }

@@ -130,7 +130,13 @@ static int write_forward(const char *name, int v)
 	return r;
 }
 
-static void fill_cfg(const struct net_state *st, const struct netdef *d,
+struct helper {
+	struct dhcp_server *dhcp;
+	int fd;
+	struct dns_fwd *dns;
+};
+
+static void fill_cfg(const struct net_state *st, const struct netdef *d, bool dns,
 		     struct dhcp_server_cfg *c, char *lease_path, size_t size)
 {
 	memset(c, 0, sizeof(*c));
@@ -138,10 +144,8 @@ static void fill_cfg(const struct net_state *st, const struct netdef *d,
 	c->server_ip = d->addr;
 	c->netmask = netdef_mask(d->prefix);
 	c->router = d->forward != NET_FWD_NONE ? d->addr : 0;
-	c->ndns = dhcp_host_resolvers(RESOLV_CONF, c->dns, DHCP_DNS_MAX);
-	if (!c->ndns)
-		log_warn("net %s: %s has no non-loopback IPv4 nameserver; guests get no DNS server",
-			 d->name, RESOLV_CONF);
+	c->dns[0] = d->addr; /* the forwarder on the bridge address */
+	c->ndns = dns ? 1 : 0;
 	c->lease_secs = d->lease_secs;
 	c->mtu = (uint16_t)d->mtu;
 	/* Without a range only the static hosts are served. */
@@ -154,25 +158,39 @@ static void fill_cfg(const struct net_state *st, const struct netdef *d,
 	c->lease_path = lease_path;
 }
 
-static int serve_setup(const struct net_state *st, const struct netdef *d,
-		       struct dhcp_server **s, int *fd)
+static void helper_free(struct helper *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	dhcp_server_free(h->dhcp);
+	dns_fwd_close(h->dns);
+}
+
+static int serve_setup(const struct net_state *st, const struct netdef *d, struct helper *h)
 {
 	struct dhcp_server_cfg cfg;
 	char lease_path[PATH_MAX];
+	uint32_t up = dns_fwd_upstream(RESOLV_CONF);
+	int r = 0;
 
-	fill_cfg(st, d, &cfg, lease_path, sizeof(lease_path));
-	int r = dhcp_server_new(s, &cfg, time(NULL));
-	if (r < 0)
-		return r;
-	*fd = dhcp_serve_open(d->bridge);
-	if (*fd < 0) {
-		dhcp_server_free(*s);
-		return *fd;
-	}
-	return 0;
+	memset(h, 0, sizeof(*h));
+	h->fd = -1;
+	if (!up)
+		log_warn("net %s: no nameserver in %s; guests get no DNS server", d->name,
+			 RESOLV_CONF);
+	else
+		r = dns_fwd_open(&h->dns, d->addr, 53, d->bridge, up, 53);
+	fill_cfg(st, d, h->dns != NULL, &cfg, lease_path, sizeof(lease_path));
+	if (!r)
+		r = dhcp_server_new(&h->dhcp, &cfg, time(NULL));
+	if (!r && (h->fd = dhcp_serve_open(d->bridge)) < 0)
+		r = h->fd;
+	if (r)
+		helper_free(h);
+	return r;
 }
 
-static int serve_run(struct dhcp_server *s, int fd, const char *name)
+static int serve_run(struct helper *h, const char *name)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -180,14 +198,13 @@ static int serve_run(struct dhcp_server *s, int fd, const char *name)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
 	log_info("dhcp %s: serving", name);
-	int r = dhcp_serve_loop(s, fd, &stop_flag);
-	const struct dhcp_stats *t = dhcp_server_stats(s);
+	int r = dhcp_serve_loop(h->dhcp, h->fd, h->dns, &stop_flag);
+	const struct dhcp_stats *t = dhcp_server_stats(h->dhcp);
 	log_info("dhcp %s: stopping; %llu received, %llu malformed, %llu offers, %llu acks, "
 		 "%llu naks", name, (unsigned long long)t->received,
 		 (unsigned long long)t->malformed, (unsigned long long)t->offers,
 		 (unsigned long long)t->acks, (unsigned long long)t->naks);
-	close(fd);
-	dhcp_server_free(s);
+	helper_free(h);
 	return r;
 }
 
@@ -207,8 +224,7 @@ static void helper_comm(const char *name, char out[16])
 static void helper_main(struct net_state *st, const struct netdef *d, int ready)
 {
 	char p[PATH_MAX], comm[16];
-	struct dhcp_server *s;
-	int fd;
+	struct helper h;
 
 	if (st->lock_fd >= 0)
 		close(st->lock_fd); /* the state lock belongs to the CLI */
@@ -225,14 +241,14 @@ static void helper_main(struct net_state *st, const struct netdef *d, int ready)
 		dup2(log, 2);
 	}
 	log_clear_last_error();
-	int r = serve_setup(st, d, &s, &fd);
+	int r = serve_setup(st, d, &h);
 	const char *msg = r ? log_last_error() : "";
 	if (write(ready, msg, strlen(msg) + 1) < 0 || r)
 		_exit(1);
 	close(ready);
 	/* This process is a fork of the CLI: it ends here, never returning
 	 * into the caller's code. */
-	_exit(serve_run(s, fd, d->name) ? 1 : 0);
+	_exit(serve_run(&h, d->name) ? 1 : 0);
 }
 
 static int spawn_helper(struct net_state *st, const struct netdef *d, pid_t *pid)
@@ -422,8 +438,8 @@ int net_stop(struct net_state *st, const char *name)
 int net_serve(struct net_state *st, const char *name)
 {
 	struct netdef d;
-	struct dhcp_server *s;
-	int fd, r = net_state_load(st, name, &d);
+	struct helper h;
+	int r = net_state_load(st, name, &d);
 
 	if (r < 0)
 		return r;
@@ -434,9 +450,9 @@ int net_serve(struct net_state *st, const char *name)
 		log_error("net %s: bridge %s does not exist (start the network first)", name,
 			  d.bridge);
 		r = -ENODEV;
-	} else if ((r = serve_setup(st, &d, &s, &fd)) == 0) {
+	} else if ((r = serve_setup(st, &d, &h)) == 0) {
 		net_state_close(st); /* do not hold the lock while serving */
-		r = serve_run(s, fd, name);
+		r = serve_run(&h, name);
 	}
 	netdef_free(&d);
 	return r;

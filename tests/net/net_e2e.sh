@@ -41,7 +41,8 @@ ing() { ip netns exec $G "$@"; }
 mv() { inh "$MVNET" net --state-dir "$STATE" "$@"; }
 
 # The host's resolver, as seen by `ip netns exec $H`: the outside host,
-# which runs a tiny DNS server (dnsmasq, DNS only) for the check below.
+# which runs a tiny DNS server (dnsmasq, DNS only). Guests are handed the
+# bridge address, where minivmm's forwarder relays to that resolver.
 mkdir -p /etc/netns/$H
 echo "nameserver 10.200.0.2" > /etc/netns/$H/resolv.conf
 
@@ -116,7 +117,7 @@ ip1=$(val ip)
 last=${ip1##*.}
 check "address $ip1 in range" sh -c "[ '${ip1%.*}' = 192.168.100 ] && [ '$last' -ge 128 ] && [ '$last' -le 200 ]"
 check "router option" [ "$(val router)" = 192.168.100.254 ]
-check "DNS option (host resolver)" [ "$(val dns)" = 10.200.0.2 ]
+check "DNS option (the bridge's forwarder)" [ "$(val dns)" = 192.168.100.254 ]
 check "lease time option" [ "$(val lease)" = 3600 ]
 check "subnet mask option" [ "$(val mask)" = 24 ]
 check "MTU option" [ "$(val mtu)" = 1400 ]
@@ -124,7 +125,7 @@ check "ping the outside host through the masquerade" ing busybox ping -c 1 -W 3 
 check "outside has no route to the guest subnet (so the ping needed the masquerade)" \
 	sh -c "! ip netns exec $O ip route get 192.168.100.150 >/dev/null 2>&1"
 if [ -n "$DNSPID" ]; then
-	check "the DNS server handed out answers" \
+	check "the DNS server handed out answers (relayed to the host's resolver)" \
 		sh -c "ip netns exec $G busybox nslookup gw.lab.test $(val dns) 2>&1 | grep -q 10.200.0.99"
 fi
 
