@@ -457,3 +457,48 @@ int net_serve(struct net_state *st, const char *name)
 	netdef_free(&d);
 	return r;
 }
+
+static int find_def(const struct net_state *st, const char *name, struct netdef *d)
+{
+	static char names[NET_NAMES_MAX][NETDEF_NAME_MAX + 1];
+	int n = net_state_list(st, names, NET_NAMES_MAX);
+
+	for (int i = 0; i < n; i++) {
+		if (net_state_load(st, names[i], d) < 0)
+			continue;
+		if (!strcmp(d->name, name) || !strcmp(d->bridge, name))
+			return 0;
+		netdef_free(d);
+	}
+	return -ENOENT;
+}
+
+int net_resolve_bridge(const char *state_dir, const char *name, char bridge[16])
+{
+	struct net_state st;
+	struct netdef d;
+	bool quiet_errors = true;
+
+	if (net_state_open(&st, state_dir, false) < 0)
+		return -EINVAL;
+	log_set_quiet(quiet_errors); /* unreadable definitions are skipped */
+	int found = find_def(&st, name, &d);
+	log_set_quiet(false);
+	log_clear_last_error();
+	if (found == 0) {
+		bool active = net_active(&st, &d, NULL);
+		snprintf(bridge, 16, "%s", d.bridge);
+		netdef_free(&d);
+		if (active)
+			return 0;
+		log_error("net %s: network is defined but not active (run `minivmm net start %s`)",
+			  name, d.name);
+		return -ENODEV;
+	}
+	if (strlen(name) < 16 && nl_is_bridge(name) == 0) {
+		snprintf(bridge, 16, "%s", name);
+		return 0; /* a bridge made by other means */
+	}
+	log_error("net: bridge %s does not exist and no network is defined for it", name);
+	return -ENODEV;
+}

@@ -18,4 +18,11 @@ int net_serve(struct net_state *st, const char *name);
 /* -EEXIST (logged) if D's subnet or bridge clashes with another definition. */
 int net_check_conflicts(const struct net_state *st, const struct netdef *d);
 
+/* For a VM's NIC (`--net NAME`): NAME is a network or a bridge. Sets BRIDGE
+ * (16 bytes) to the running bridge to attach a TAP to (tap_open()), or
+ * returns -ENODEV with a one-line error: the network is defined but not
+ * active, or no such bridge exists and no network is defined for it.
+ * STATE_DIR NULL: $MINIVMM_STATE_DIR, then the default. */
+int net_resolve_bridge(const char *state_dir, const char *name, char bridge[16]);
+
 #endif

@@ -39,6 +39,16 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; 
 inh() { ip netns exec $H "$@"; }
 ing() { ip netns exec $G "$@"; }
 mv() { inh "$MVNET" net --state-dir "$STATE" "$@"; }
+not() { ! "$@"; }
+helper_running() { # a zombie may remain where PID 1 does not reap orphans (containers)
+	local d
+	for d in /proc/[0-9]*; do
+		[ "$(cat $d/comm 2>/dev/null)" = mvdhcp-vbr ] || continue
+		[ "$(sed 's/.*) //' $d/stat 2>/dev/null | cut -c1)" = Z ] || return 0
+	done
+	return 1
+}
+
 
 # The host's resolver, as seen by `ip netns exec $H`: the outside host,
 # which runs a tiny DNS server (dnsmasq, DNS only). Guests are handed the
@@ -87,6 +97,7 @@ check "autostart" mv autostart vbr
 check "start" mv start vbr
 check "bridge has the address" sh -c "ip netns exec $H ip -o addr show dev vbr | grep -q 'inet 192.168.100.254/24'"
 check "table installed" inh nft list table ip minivmm-vbr
+check "DHCP helper running" helper_running
 check "list shows active" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' list | grep -q 'vbr *active *yes'"
 
 cat > "$WORK/udhcpc.sh" <<EOF2
@@ -130,8 +141,7 @@ if [ -n "$DNSPID" ]; then
 fi
 
 check "stop" mv stop vbr
-# (a zombie may remain where PID 1 does not reap orphans, as in containers)
-check "helper gone" sh -c "! ps -e -o stat=,comm= | grep -v '^Z' | grep -q 'mvdhcp-vbr'"
+check "helper gone" not helper_running
 check "start again" mv start vbr
 ing ip addr flush dev eth0
 check "udhcpc gets a lease after restart" dhcp
