@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 struct slot {
-	int client;		/* index of the simulated client */
+	int client; /* index of the simulated client */
 	uint32_t xid;
-	int state;		/* 0 idle, 1 discover sent, 2 request sent */
+	int state; /* 0 idle, 1 discover sent, 2 request sent */
 	double sent;
 };
 
@@ -39,8 +39,8 @@ static double now_s(void)
 
 static void send_msg(struct slot *s, uint8_t type, uint32_t req_ip, uint32_t server)
 {
-	uint8_t buf[400] = { 0 };
-	struct dhcp_hdr h = { .op = 1, .htype = 1, .hlen = 6 };
+	uint8_t buf[400] = {0};
+	struct dhcp_hdr h = {.op = 1, .htype = 1, .hlen = 6};
 	size_t n = sizeof(h);
 
 	h.xid = htonl(s->xid);
@@ -66,8 +66,9 @@ static void send_msg(struct slot *s, uint8_t type, uint32_t req_ip, uint32_t ser
 		n += 4;
 	}
 	buf[n++] = DHCP_OPT_END;
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(DHCP_SERVER_PORT),
-				  .sin_addr.s_addr = INADDR_BROADCAST };
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_port = htons(DHCP_SERVER_PORT),
+				 .sin_addr.s_addr = INADDR_BROADCAST};
 	if (sendto(fd, buf, 300, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 		perror("sendto");
 	s->sent = now_s();
@@ -75,8 +76,8 @@ static void send_msg(struct slot *s, uint8_t type, uint32_t req_ip, uint32_t ser
 
 static void send_release(struct slot *s, uint32_t ip, uint32_t server)
 {
-	uint8_t buf[300] = { 0 };
-	struct dhcp_hdr h = { .op = 1, .htype = 1, .hlen = 6 };
+	uint8_t buf[300] = {0};
+	struct dhcp_hdr h = {.op = 1, .htype = 1, .hlen = 6};
 	uint32_t b = htonl(server);
 
 	h.xid = htonl(s->xid);
@@ -87,13 +88,14 @@ static void send_release(struct slot *s, uint32_t ip, uint32_t server)
 	h.chaddr[5] = (uint8_t)s->client;
 	h.magic = htonl(DHCP_MAGIC);
 	memcpy(buf, &h, sizeof(h));
-	uint8_t opts[] = { DHCP_OPT_MSG_TYPE, 1, DHCPRELEASE, DHCP_OPT_SERVER_ID, 4, 0, 0, 0, 0,
-			   DHCP_OPT_END };
+	uint8_t opts[] = {DHCP_OPT_MSG_TYPE, 1, DHCPRELEASE, DHCP_OPT_SERVER_ID, 4, 0, 0, 0, 0,
+			  DHCP_OPT_END};
 	memcpy(opts + 5, &b, 4);
 	memcpy(buf + sizeof(h), opts, sizeof(opts));
 	/* The client has no address configured: broadcast, as a bench shortcut. */
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(DHCP_SERVER_PORT),
-				  .sin_addr.s_addr = INADDR_BROADCAST };
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_port = htons(DHCP_SERVER_PORT),
+				 .sin_addr.s_addr = INADDR_BROADCAST};
 	if (sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 		perror("sendto");
 }
@@ -156,7 +158,7 @@ static long run(struct slot *slots, int inflight, double deadline, long limit, l
 	for (int i = 0; i < inflight; i++)
 		begin(&slots[i], next++ % nclients);
 	while (now_s() < deadline && (limit <= 0 || done < limit)) {
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		if (poll(&pf, 1, 50) > 0) {
 			ssize_t n = recv(fd, buf, sizeof(buf), 0);
 			if (n > 0)
@@ -189,7 +191,7 @@ int main(int argc, char **argv)
 	if (nclients < 1 || inflight < 1 || inflight > nclients || secs <= 0)
 		return 2;
 	int one = 1;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(DHCP_CLIENT_PORT) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(DHCP_CLIENT_PORT)};
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, argv[1], (socklen_t)strlen(argv[1]) + 1) ||

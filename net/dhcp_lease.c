@@ -13,10 +13,10 @@
 
 struct entry {
 	uint8_t mac[6];
-	bool has_mac;		/* false: a declined address parked by nobody */
+	bool has_mac; /* false: a declined address parked by nobody */
 	uint32_t ip;
-	time_t expiry;		/* end of the bound lease; 0 = never bound */
-	time_t hold;		/* offer or decline hold */
+	time_t expiry; /* end of the bound lease; 0 = never bound */
+	time_t hold;   /* offer or decline hold */
 	char hostname[64];
 };
 
@@ -26,7 +26,7 @@ struct dhcp_leases {
 	size_t nhosts;
 	struct entry *e;
 	size_t n, cap;
-	uint8_t *used;		/* bitmap over the range: an entry exists */
+	uint8_t *used; /* bitmap over the range: an entry exists */
 	char *path;
 	bool dirty;
 };
@@ -44,7 +44,7 @@ static void used_set(struct dhcp_leases *l, uint32_t ip, bool on)
 	if (on)
 		l->used[i / 8] |= (uint8_t)(1u << (i % 8));
 	else
-		l->used[i / 8] &= (uint8_t)~(1u << (i % 8));
+		l->used[i / 8] &= (uint8_t) ~(1u << (i % 8));
 }
 
 static bool used_get(const struct dhcp_leases *l, uint32_t ip)
@@ -239,7 +239,8 @@ int dhcp_mac_parse(const char *s, uint8_t mac[6])
 	char end;
 
 	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &end) != 6 || strlen(s) != 17)
+		   &end) != 6 ||
+	    strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)v[i];
@@ -358,7 +359,7 @@ static int write_all(int fd, const struct dhcp_leases *l)
 	for (size_t i = 0; i < l->n; i++) {
 		const struct entry *e = &l->e[i];
 		char mac[18], ip[INET_ADDRSTRLEN];
-		struct in_addr a = { htonl(e->ip) };
+		struct in_addr a = {htonl(e->ip)};
 
 		if (!e->has_mac || !e->expiry)
 			continue;

@@ -14,21 +14,21 @@
 #include <stdint.h>
 #include <time.h>
 
-#define DHCP_POOL_MAX 65536	/* addresses in one range */
-#define DHCP_HOSTS_MAX 256	/* static host entries */
-#define DHCP_OFFER_HOLD 60	/* seconds an offered address is kept for its client */
-#define DHCP_DECLINE_HOLD 600	/* seconds a declined address is not offered */
+#define DHCP_POOL_MAX 65536   /* addresses in one range */
+#define DHCP_HOSTS_MAX 256    /* static host entries */
+#define DHCP_OFFER_HOLD 60    /* seconds an offered address is kept for its client */
+#define DHCP_DECLINE_HOLD 600 /* seconds a declined address is not offered */
 
 /* A static host entry (<host mac= ip= name=>): that MAC always gets that IP. */
 struct dhcp_host {
 	uint8_t mac[6];
-	uint32_t ip;	/* host order */
+	uint32_t ip; /* host order */
 	char name[64];
 };
 
 struct dhcp_pool {
-	uint32_t start, end;	/* the dynamic range, host order, inclusive */
-	uint32_t server_ip;	/* never handed out */
+	uint32_t start, end; /* the dynamic range, host order, inclusive */
+	uint32_t server_ip;  /* never handed out */
 	const struct dhcp_host *hosts;
 	size_t nhosts;
 };
@@ -37,7 +37,7 @@ struct dhcp_pool {
 struct dhcp_lease {
 	uint8_t mac[6];
 	uint32_t ip;
-	time_t expiry;		/* 0: offered, never bound */
+	time_t expiry; /* 0: offered, never bound */
 	char hostname[64];
 };
 

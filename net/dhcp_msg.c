@@ -101,7 +101,7 @@ static int parse_opt(uint8_t code, const uint8_t *d, size_t len, void *arg)
 int dhcp_msg_parse(const uint8_t *pkt, size_t len, struct dhcp_request *out)
 {
 	struct dhcp_hdr h;
-	struct parse_ctx c = { .req = out };
+	struct parse_ctx c = {.req = out};
 
 	memset(out, 0, sizeof(*out));
 	if (!pkt || len < DHCP_HDR_LEN || len > 65535)
@@ -168,10 +168,7 @@ void dhcp_opt_put(struct dhcp_builder *b, uint8_t code, const void *data, size_t
 	b->len += 2 + len;
 }
 
-void dhcp_opt_u8(struct dhcp_builder *b, uint8_t code, uint8_t v)
-{
-	dhcp_opt_put(b, code, &v, 1);
-}
+void dhcp_opt_u8(struct dhcp_builder *b, uint8_t code, uint8_t v) { dhcp_opt_put(b, code, &v, 1); }
 
 void dhcp_opt_u16(struct dhcp_builder *b, uint8_t code, uint16_t v)
 {
@@ -229,7 +226,7 @@ static int find_opt(uint8_t code, const uint8_t *d, size_t len, void *arg)
 
 const uint8_t *dhcp_opt_find(const uint8_t *pkt, size_t len, uint8_t code, size_t *optlen)
 {
-	struct find_ctx f = { .code = code };
+	struct find_ctx f = {.code = code};
 
 	if (len < DHCP_HDR_LEN)
 		return NULL;

@@ -72,13 +72,13 @@ _Static_assert(sizeof(struct dhcp_hdr) == DHCP_HDR_LEN, "DHCP header is 240 byte
 /* What the server needs from a client's message; addresses in host order,
  * 0 when absent. */
 struct dhcp_request {
-	uint8_t type;		/* enum dhcp_msg_type */
+	uint8_t type; /* enum dhcp_msg_type */
 	uint32_t xid;
-	uint16_t flags;		/* host order */
+	uint16_t flags; /* host order */
 	uint32_t ciaddr, giaddr;
 	uint8_t mac[6];
-	uint32_t requested_ip;	/* option 50 */
-	uint32_t server_id;	/* option 54 */
+	uint32_t requested_ip; /* option 50 */
+	uint32_t server_id;    /* option 54 */
 	bool has_server_id;
 	char hostname[DHCP_HOSTNAME_MAX + 1]; /* option 12, sanitised, "" if none */
 };
@@ -91,7 +91,7 @@ int dhcp_msg_parse(const uint8_t *pkt, size_t len, struct dhcp_request *out);
 struct dhcp_builder {
 	uint8_t buf[DHCP_MAX_LEN];
 	size_t len;
-	bool overflow;		/* an option did not fit; the reply is not sent */
+	bool overflow; /* an option did not fit; the reply is not sent */
 };
 
 void dhcp_build_start(struct dhcp_builder *b, const struct dhcp_request *req, uint8_t type,

@@ -4,10 +4,10 @@
 #include "vmm/log.h"
 
 #include <arpa/inet.h>
-#include <stdbool.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,7 +18,7 @@
 
 int dhcp_serve_open(const char *ifname)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(DHCP_SERVER_PORT) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(DHCP_SERVER_PORT)};
 	int one = 1;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
@@ -27,7 +27,8 @@ int dhcp_serve_open(const char *ifname)
 	/* No SO_REUSEADDR: a second server on the same bridge must fail to
 	 * bind rather than share the port. */
 	if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname) + 1) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname) + 1) <
+		0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int err = -errno;
 		log_error("dhcp: listening on %s port 67: %s", ifname, strerror(errno));
@@ -39,8 +40,9 @@ int dhcp_serve_open(const char *ifname)
 
 static void send_reply(int fd, const struct dhcp_reply *rep)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(rep->dst_port),
-				  .sin_addr.s_addr = htonl(rep->dst_ip) };
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_port = htons(rep->dst_port),
+				 .sin_addr.s_addr = htonl(rep->dst_ip)};
 
 	if (sendto(fd, rep->buf, rep->len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 		log_warn("dhcp: sending reply: %s", strerror(errno));
@@ -78,17 +80,16 @@ static void serve_batch(struct dhcp_server *s, int fd, time_t now)
 			send_reply(fd, &reps[i]);
 }
 
-int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns,
-		    volatile sig_atomic_t *stop)
+int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns, volatile sig_atomic_t *stop)
 {
 	time_t last_flush = time(NULL);
-	struct pollfd p[3] = { { .fd = fd, .events = POLLIN } };
-	int dfd[2] = { -1, -1 };
+	struct pollfd p[3] = {{.fd = fd, .events = POLLIN}};
+	int dfd[2] = {-1, -1};
 
 	if (dns)
 		dns_fwd_fds(dns, dfd);
-	p[1] = (struct pollfd){ .fd = dfd[0], .events = POLLIN };
-	p[2] = (struct pollfd){ .fd = dfd[1], .events = POLLIN };
+	p[1] = (struct pollfd){.fd = dfd[0], .events = POLLIN};
+	p[2] = (struct pollfd){.fd = dfd[1], .events = POLLIN};
 	while (!*stop) {
 		int n = poll(p, dns ? 3 : 1, 1000);
 		time_t now = time(NULL);

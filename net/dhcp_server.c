@@ -19,7 +19,7 @@ struct dhcp_server {
 
 static const char *ipstr(uint32_t ip, char buf[INET_ADDRSTRLEN])
 {
-	struct in_addr a = { htonl(ip) };
+	struct in_addr a = {htonl(ip)};
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
@@ -162,8 +162,7 @@ static int on_request(struct dhcp_server *s, const struct dhcp_request *req, tim
 	return r;
 }
 
-static int on_inform(struct dhcp_server *s, const struct dhcp_request *req,
-		     struct dhcp_reply *rep)
+static int on_inform(struct dhcp_server *s, const struct dhcp_request *req, struct dhcp_reply *rep)
 {
 	struct dhcp_builder b;
 
@@ -220,10 +219,7 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *pkt, size_t len, ti
 	return 0;
 }
 
-int dhcp_server_flush(struct dhcp_server *s)
-{
-	return dhcp_leases_save(s->leases);
-}
+int dhcp_server_flush(struct dhcp_server *s) { return dhcp_leases_save(s->leases); }
 
 const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *s) { return &s->stats; }
 struct dhcp_leases *dhcp_server_leases(struct dhcp_server *s) { return s->leases; }

@@ -13,16 +13,16 @@
 #define DHCP_DNS_MAX 3
 
 struct dhcp_server_cfg {
-	const char *name;	/* network name, for log lines */
-	uint32_t server_ip;	/* the bridge address: server id and router */
+	const char *name;   /* network name, for log lines */
+	uint32_t server_ip; /* the bridge address: server id and router */
 	uint32_t netmask;
-	uint32_t router;	/* 0: no router option (forward mode none) */
+	uint32_t router; /* 0: no router option (forward mode none) */
 	uint32_t dns[DHCP_DNS_MAX];
 	size_t ndns;
 	uint32_t lease_secs;
-	uint16_t mtu;		/* 0: no MTU option */
+	uint16_t mtu; /* 0: no MTU option */
 	struct dhcp_pool pool;
-	const char *lease_path;	/* NULL: leases not persisted */
+	const char *lease_path; /* NULL: leases not persisted */
 };
 
 struct dhcp_stats {
@@ -33,7 +33,7 @@ struct dhcp_stats {
 struct dhcp_reply {
 	uint8_t buf[DHCP_MAX_LEN];
 	size_t len;
-	uint32_t dst_ip;	/* host order; 0xffffffff = broadcast */
+	uint32_t dst_ip; /* host order; 0xffffffff = broadcast */
 	uint16_t dst_port;
 	/* An ACK of a new binding: send it only after dhcp_server_flush()
 	 * succeeded, so a client never holds an address the lease file does

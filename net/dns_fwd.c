@@ -19,7 +19,7 @@
 struct pending {
 	struct sockaddr_in client;
 	uint16_t client_id;
-	time_t sent;		/* 0: free */
+	time_t sent; /* 0: free */
 };
 
 struct dns_fwd {
@@ -31,8 +31,8 @@ struct dns_fwd {
 
 static int udp_socket(uint32_t ip, uint16_t port, const char *ifname)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(ip) };
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
@@ -47,11 +47,12 @@ static int udp_socket(uint32_t ip, uint16_t port, const char *ifname)
 	return fd;
 }
 
-int dns_fwd_open(struct dns_fwd **out, uint32_t listen_ip, uint16_t listen_port,
-		 const char *ifname, uint32_t upstream_ip, uint16_t upstream_port)
+int dns_fwd_open(struct dns_fwd **out, uint32_t listen_ip, uint16_t listen_port, const char *ifname,
+		 uint32_t upstream_ip, uint16_t upstream_port)
 {
-	struct sockaddr_in up = { .sin_family = AF_INET, .sin_port = htons(upstream_port),
-				  .sin_addr.s_addr = htonl(upstream_ip) };
+	struct sockaddr_in up = {.sin_family = AF_INET,
+				 .sin_port = htons(upstream_port),
+				 .sin_addr.s_addr = htonl(upstream_ip)};
 	struct dns_fwd *f = calloc(1, sizeof(*f));
 	char a[INET_ADDRSTRLEN];
 
@@ -64,9 +65,9 @@ int dns_fwd_open(struct dns_fwd **out, uint32_t listen_ip, uint16_t listen_port,
 	f->lfd = udp_socket(listen_ip, listen_port, ifname);
 	if (f->lfd < 0) {
 		int err = f->lfd;
-		struct in_addr la = { htonl(listen_ip) };
-		log_error("dns: listening on %s port %u: %s",
-			  inet_ntop(AF_INET, &la, a, sizeof(a)), listen_port, strerror(-err));
+		struct in_addr la = {htonl(listen_ip)};
+		log_error("dns: listening on %s port %u: %s", inet_ntop(AF_INET, &la, a, sizeof(a)),
+			  listen_port, strerror(-err));
 		dns_fwd_close(f);
 		return err;
 	}
@@ -194,7 +195,8 @@ uint32_t dns_fwd_upstream(const char *resolv_conf)
 		return 0;
 	while (!ip && fgets(line, sizeof(line), fp)) {
 		struct in_addr a;
-		if (sscanf(line, " nameserver %63s", addr) == 1 && inet_pton(AF_INET, addr, &a) == 1)
+		if (sscanf(line, " nameserver %63s", addr) == 1 &&
+		    inet_pton(AF_INET, addr, &a) == 1)
 			ip = ntohl(a.s_addr);
 	}
 	fclose(fp);

@@ -23,8 +23,8 @@ struct dns_fwd;
 
 /* Listen on LISTEN_IP:LISTEN_PORT (port 0: any, for tests), on IFNAME if not
  * NULL; relay to UPSTREAM_IP:UPSTREAM_PORT. Addresses in host order. */
-int dns_fwd_open(struct dns_fwd **out, uint32_t listen_ip, uint16_t listen_port,
-		 const char *ifname, uint32_t upstream_ip, uint16_t upstream_port);
+int dns_fwd_open(struct dns_fwd **out, uint32_t listen_ip, uint16_t listen_port, const char *ifname,
+		 uint32_t upstream_ip, uint16_t upstream_port);
 void dns_fwd_close(struct dns_fwd *f);
 /* The two fds to poll: [0] guests' queries, [1] upstream answers. */
 void dns_fwd_fds(const struct dns_fwd *f, int fds[2]);

@@ -13,26 +13,26 @@
 #include <time.h>
 
 static const char USAGE[] =
-	"usage: minivmm net [--state-dir DIR] COMMAND ...\n"
-	"  define FILE.xml          define a network from libvirt network XML\n"
-	"  create NAME --subnet ADDR/PREFIX [--dhcp START-END] [--nat|--route|--isolated]\n"
-	"         [--bridge BR] [--no-start]   define and start a network\n"
-	"  start NAME | start --autostart      start a network / all autostart ones\n"
-	"  stop NAME                stop a network (alias: destroy)\n"
-	"  list                     list defined networks\n"
-	"  info NAME                show a network\n"
-	"  dumpxml NAME             print a network's XML\n"
-	"  leases NAME              list a network's DHCP leases\n"
-	"  autostart NAME [--disable]\n"
-	"  undefine NAME            forget a stopped network\n"
-	"  serve NAME               run a network's DHCP server in the foreground\n"
-	"state directory: --state-dir, else $MINIVMM_STATE_DIR, else " NET_STATE_DEFAULT "\n";
+    "usage: minivmm net [--state-dir DIR] COMMAND ...\n"
+    "  define FILE.xml          define a network from libvirt network XML\n"
+    "  create NAME --subnet ADDR/PREFIX [--dhcp START-END] [--nat|--route|--isolated]\n"
+    "         [--bridge BR] [--no-start]   define and start a network\n"
+    "  start NAME | start --autostart      start a network / all autostart ones\n"
+    "  stop NAME                stop a network (alias: destroy)\n"
+    "  list                     list defined networks\n"
+    "  info NAME                show a network\n"
+    "  dumpxml NAME             print a network's XML\n"
+    "  leases NAME              list a network's DHCP leases\n"
+    "  autostart NAME [--disable]\n"
+    "  undefine NAME            forget a stopped network\n"
+    "  serve NAME               run a network's DHCP server in the foreground\n"
+    "state directory: --state-dir, else $MINIVMM_STATE_DIR, else " NET_STATE_DEFAULT "\n";
 
 struct cmd {
 	const char *name;
 	int (*fn)(struct net_state *st, int argc, char **argv);
-	int nargs;	/* positional arguments required */
-	bool write;	/* takes the state lock */
+	int nargs;  /* positional arguments required */
+	bool write; /* takes the state lock */
 };
 
 static int define_def(struct net_state *st, struct netdef *d)
@@ -50,7 +50,8 @@ static int define_def(struct net_state *st, struct netdef *d)
 		bool active = net_active(st, &old, NULL);
 		netdef_free(&old);
 		if (active) {
-			log_error("net %s: network is active; stop it before redefining it", d->name);
+			log_error("net %s: network is active; stop it before redefining it",
+				  d->name);
 			return -EBUSY;
 		}
 	}
@@ -85,12 +86,16 @@ static int cmd_create(struct net_state *st, int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char **val = !strcmp(a, "--subnet") ? &subnet : !strcmp(a, "--dhcp") ? &range
-				 : !strcmp(a, "--bridge") ? &bridge : NULL;
+		const char **val = !strcmp(a, "--subnet")   ? &subnet
+				   : !strcmp(a, "--dhcp")   ? &range
+				   : !strcmp(a, "--bridge") ? &bridge
+							    : NULL;
 		if (val && i + 1 < argc)
 			*val = argv[++i];
 		else if (!strcmp(a, "--nat") || !strcmp(a, "--route") || !strcmp(a, "--isolated"))
-			fwd = a[2] == 'n' ? NET_FWD_NAT : a[2] == 'r' ? NET_FWD_ROUTE : NET_FWD_NONE;
+			fwd = a[2] == 'n'   ? NET_FWD_NAT
+			      : a[2] == 'r' ? NET_FWD_ROUTE
+					    : NET_FWD_NONE;
 		else if (!strcmp(a, "--no-start"))
 			start = false;
 		else {
@@ -185,8 +190,8 @@ static int cmd_autostart(struct net_state *st, int argc, char **argv)
 	netdef_free(&d);
 	r = net_state_set_autostart(st, argv[0], !off);
 	if (!r)
-		printf("Network %s %s\n", argv[0], off ? "unmarked as autostarted" :
-			"marked as autostarted");
+		printf("Network %s %s\n", argv[0],
+		       off ? "unmarked as autostarted" : "marked as autostarted");
 	return r;
 }
 
@@ -274,9 +279,11 @@ static int cmd_leases(struct net_state *st, int argc, char **argv)
 	int r = net_state_load(st, argv[0], &d);
 	if (r < 0)
 		return r;
-	pool = (struct dhcp_pool){ .start = d.has_dhcp ? d.range_start : d.addr,
-				   .end = d.has_dhcp ? d.range_end : d.addr,
-				   .server_ip = d.addr, .hosts = d.hosts, .nhosts = d.nhosts };
+	pool = (struct dhcp_pool){.start = d.has_dhcp ? d.range_start : d.addr,
+				  .end = d.has_dhcp ? d.range_end : d.addr,
+				  .server_ip = d.addr,
+				  .hosts = d.hosts,
+				  .nhosts = d.nhosts};
 	net_state_path(st, path, sizeof(path), "leases", d.name, ".leases");
 	r = dhcp_leases_open(&l, &pool, path, time(NULL));
 	if (!r) {
@@ -307,12 +314,12 @@ static int cmd_serve(struct net_state *st, int argc, char **argv)
 }
 
 static const struct cmd CMDS[] = {
-	{ "define", cmd_define, 1, true },	{ "create", cmd_create, 1, true },
-	{ "start", cmd_start, 1, true },	{ "stop", cmd_stop, 1, true },
-	{ "destroy", cmd_stop, 1, true },	{ "undefine", cmd_undefine, 1, true },
-	{ "autostart", cmd_autostart, 1, true },	{ "list", cmd_list, 0, false },
-	{ "info", cmd_info, 1, false },	{ "dumpxml", cmd_dumpxml, 1, false },
-	{ "leases", cmd_leases, 1, false },	{ "serve", cmd_serve, 1, true },
+    {"define", cmd_define, 1, true},	   {"create", cmd_create, 1, true},
+    {"start", cmd_start, 1, true},	   {"stop", cmd_stop, 1, true},
+    {"destroy", cmd_stop, 1, true},	   {"undefine", cmd_undefine, 1, true},
+    {"autostart", cmd_autostart, 1, true}, {"list", cmd_list, 0, false},
+    {"info", cmd_info, 1, false},	   {"dumpxml", cmd_dumpxml, 1, false},
+    {"leases", cmd_leases, 1, false},	   {"serve", cmd_serve, 1, true},
 };
 
 int net_main(int argc, char **argv)

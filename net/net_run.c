@@ -6,11 +6,11 @@
 #include "net/nl.h"
 #include "vmm/log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,10 +92,10 @@ static int check_host_addresses(const struct netdef *d)
 	for (i = ifs; i && !r; i = i->ifa_next) {
 		if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != AF_INET)
 			continue;
-		struct netdef h = { .has_ip = true };
+		struct netdef h = {.has_ip = true};
 		h.addr = ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr);
 		h.prefix = (unsigned)__builtin_popcount(
-			((struct sockaddr_in *)(void *)i->ifa_netmask)->sin_addr.s_addr);
+		    ((struct sockaddr_in *)(void *)i->ifa_netmask)->sin_addr.s_addr);
 		if (netdef_overlaps(d, &h)) {
 			char a[16];
 			log_error("net %s: subnet overlaps %s/%u on %s", d->name,
@@ -192,7 +192,7 @@ static int serve_setup(const struct net_state *st, const struct netdef *d, struc
 
 static int serve_run(struct helper *h, const char *name)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -201,9 +201,10 @@ static int serve_run(struct helper *h, const char *name)
 	int r = dhcp_serve_loop(h->dhcp, h->fd, h->dns, &stop_flag);
 	const struct dhcp_stats *t = dhcp_server_stats(h->dhcp);
 	log_info("dhcp %s: stopping; %llu received, %llu malformed, %llu offers, %llu acks, "
-		 "%llu naks", name, (unsigned long long)t->received,
-		 (unsigned long long)t->malformed, (unsigned long long)t->offers,
-		 (unsigned long long)t->acks, (unsigned long long)t->naks);
+		 "%llu naks",
+		 name, (unsigned long long)t->received, (unsigned long long)t->malformed,
+		 (unsigned long long)t->offers, (unsigned long long)t->acks,
+		 (unsigned long long)t->naks);
 	helper_free(h);
 	return r;
 }
@@ -387,7 +388,7 @@ static int bring_up(struct net_state *st, const struct netdef *d, struct net_run
 int net_start(struct net_state *st, const char *name)
 {
 	struct netdef d;
-	struct net_run run = { .pid = 0, .ifindex = 0, .forward_prev = -1 };
+	struct net_run run = {.pid = 0, .ifindex = 0, .forward_prev = -1};
 	int r = net_state_load(st, name, &d);
 
 	if (r < 0)

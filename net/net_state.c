@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const SUBDIRS[] = { "networks", "autostart", "leases", "run" };
+static const char *const SUBDIRS[] = {"networks", "autostart", "leases", "run"};
 
 int net_state_path(const struct net_state *st, char *buf, size_t size, const char *sub,
 		   const char *name, const char *suffix)
@@ -172,10 +172,7 @@ int net_state_remove(const struct net_state *st, const char *name)
 	return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
+static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }
 
 int net_state_list(const struct net_state *st, char (*names)[NETDEF_NAME_MAX + 1], size_t max)
 {

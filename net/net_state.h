@@ -26,9 +26,9 @@ struct net_state {
 };
 
 struct net_run {
-	pid_t pid;		/* DHCP helper, 0 if none */
-	unsigned ifindex;	/* of the bridge start created */
-	int forward_prev;	/* ip_forward before start set it, -1 if untouched */
+	pid_t pid;	  /* DHCP helper, 0 if none */
+	unsigned ifindex; /* of the bridge start created */
+	int forward_prev; /* ip_forward before start set it, -1 if untouched */
 };
 
 /* DIR NULL: $MINIVMM_STATE_DIR, then the default. WRITE creates the

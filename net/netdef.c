@@ -25,7 +25,7 @@ int netdef_parse_ip(const char *s, uint32_t *ip)
 
 const char *netdef_ipstr(uint32_t ip, char *buf)
 {
-	struct in_addr a = { htonl(ip) };
+	struct in_addr a = {htonl(ip)};
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
@@ -211,7 +211,8 @@ int netdef_from_args(struct netdef *d, const char *name, const char *subnet, con
 		a[dash - range] = '\0';
 		if (netdef_parse_ip(a, &d->range_start) ||
 		    netdef_parse_ip(dash + 1, &d->range_end)) {
-			log_error("net %s: --dhcp wants START-END addresses, got '%s'", name, range);
+			log_error("net %s: --dhcp wants START-END addresses, got '%s'", name,
+				  range);
 			return -EINVAL;
 		}
 		d->has_dhcp = true;

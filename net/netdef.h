@@ -18,16 +18,16 @@ enum net_forward { NET_FWD_NONE = 0, NET_FWD_NAT, NET_FWD_ROUTE };
 
 struct netdef {
 	char name[NETDEF_NAME_MAX + 1];
-	char uuid[37];		/* "" if none given */
+	char uuid[37]; /* "" if none given */
 	enum net_forward forward;
 	char bridge[16];
 	bool stp;
-	unsigned delay;		/* seconds */
+	unsigned delay; /* seconds */
 	bool has_mac;
 	uint8_t mac[6];
-	unsigned mtu;		/* 0: not set */
+	unsigned mtu; /* 0: not set */
 	bool has_ip;
-	uint32_t addr;		/* the bridge's address, host order */
+	uint32_t addr; /* the bridge's address, host order */
 	unsigned prefix;
 	bool has_dhcp;
 	uint32_t range_start, range_end;

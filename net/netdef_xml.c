@@ -24,10 +24,7 @@ static bool in_list(const char *s, const char *const *list)
 	return false;
 }
 
-static bool blank(const char *s)
-{
-	return s[strspn(s, " \t\r\n")] == '\0';
-}
+static bool blank(const char *s) { return s[strspn(s, " \t\r\n")] == '\0'; }
 
 /* Attributes and children allowed on N; each child element at most once
  * unless it is listed in MULTI. */
@@ -63,16 +60,16 @@ static int check_node(const struct ctx *c, const struct xml_node *n, const char 
 	return 0;
 }
 
-static int bad_value(const struct ctx *c, const struct xml_node *n, const char *attr,
-		     const char *v, const char *want)
+static int bad_value(const struct ctx *c, const struct xml_node *n, const char *attr, const char *v,
+		     const char *want)
 {
 	log_error("net: %s:%u: <%s %s='%s'>: expected %s", c->src, n->line, n->name, attr,
 		  v ? v : "", want);
 	return -EINVAL;
 }
 
-static int get_uint(const struct ctx *c, const struct xml_node *n, const char *attr,
-		    unsigned max, unsigned *out)
+static int get_uint(const struct ctx *c, const struct xml_node *n, const char *attr, unsigned max,
+		    unsigned *out)
 {
 	const char *v = xml_attr(n, attr);
 	char *end;
@@ -97,7 +94,7 @@ static int get_ip(const struct ctx *c, const struct xml_node *n, const char *att
 
 static int do_forward(struct ctx *c, const struct xml_node *n)
 {
-	static const char *const attrs[] = { "mode", NULL };
+	static const char *const attrs[] = {"mode", NULL};
 	const char *m = xml_attr(n, "mode");
 	if (check_node(c, n, attrs, NULL, NULL, false))
 		return -EINVAL;
@@ -114,7 +111,7 @@ static int do_forward(struct ctx *c, const struct xml_node *n)
 
 static int do_bridge(struct ctx *c, const struct xml_node *n)
 {
-	static const char *const attrs[] = { "name", "stp", "delay", NULL };
+	static const char *const attrs[] = {"name", "stp", "delay", NULL};
 	const char *name = xml_attr(n, "name"), *stp = xml_attr(n, "stp");
 	if (check_node(c, n, attrs, NULL, NULL, false) || get_uint(c, n, "delay", 30, &c->d->delay))
 		return -EINVAL;
@@ -130,9 +127,9 @@ static int do_bridge(struct ctx *c, const struct xml_node *n)
 
 static int do_range(struct ctx *c, const struct xml_node *n)
 {
-	static const char *const attrs[] = { "start", "end", NULL };
-	static const char *const kids[] = { "lease", NULL };
-	static const char *const lattrs[] = { "expiry", "unit", NULL };
+	static const char *const attrs[] = {"start", "end", NULL};
+	static const char *const kids[] = {"lease", NULL};
+	static const char *const lattrs[] = {"expiry", "unit", NULL};
 	if (check_node(c, n, attrs, kids, NULL, false) ||
 	    get_ip(c, n, "start", &c->d->range_start) || get_ip(c, n, "end", &c->d->range_end))
 		return -EINVAL;
@@ -158,7 +155,7 @@ static int do_range(struct ctx *c, const struct xml_node *n)
 
 static int do_host(struct ctx *c, const struct xml_node *n)
 {
-	static const char *const attrs[] = { "mac", "ip", "name", NULL };
+	static const char *const attrs[] = {"mac", "ip", "name", NULL};
 	struct netdef *d = c->d;
 	const char *mac = xml_attr(n, "mac"), *name = xml_attr(n, "name");
 	if (check_node(c, n, attrs, NULL, NULL, false))
@@ -186,8 +183,8 @@ static int do_host(struct ctx *c, const struct xml_node *n)
 
 static int do_dhcp(struct ctx *c, const struct xml_node *n)
 {
-	static const char *const kids[] = { "range", "host", NULL };
-	static const char *const multi[] = { "host", NULL };
+	static const char *const kids[] = {"range", "host", NULL};
+	static const char *const multi[] = {"host", NULL};
 	if (check_node(c, n, NULL, kids, multi, false))
 		return -EINVAL;
 	c->d->hosts = calloc(DHCP_HOSTS_MAX, sizeof(*c->d->hosts));
@@ -203,8 +200,8 @@ static int do_dhcp(struct ctx *c, const struct xml_node *n)
 
 static int do_ip(struct ctx *c, const struct xml_node *n)
 {
-	static const char *const attrs[] = { "address", "netmask", "prefix", "family", NULL };
-	static const char *const kids[] = { "dhcp", NULL };
+	static const char *const attrs[] = {"address", "netmask", "prefix", "family", NULL};
+	static const char *const kids[] = {"dhcp", NULL};
 	const char *fam = xml_attr(n, "family"), *mask = xml_attr(n, "netmask");
 	struct netdef *d = c->d;
 	if (check_node(c, n, attrs, kids, NULL, false) || get_ip(c, n, "address", &d->addr))
@@ -212,7 +209,8 @@ static int do_ip(struct ctx *c, const struct xml_node *n)
 	if (fam && strcmp(fam, "ipv4"))
 		return bad_value(c, n, "family", fam, "ipv4 (IPv6 is not supported)");
 	if (mask && xml_attr(n, "prefix"))
-		return bad_value(c, n, "prefix", xml_attr(n, "prefix"), "netmask or prefix, not both");
+		return bad_value(c, n, "prefix", xml_attr(n, "prefix"),
+				 "netmask or prefix, not both");
 	if (mask) {
 		uint32_t m;
 		if (get_ip(c, n, "netmask", &m) || (m && (~m & (~m + 1))))
@@ -231,7 +229,8 @@ static int do_text(struct ctx *c, const struct xml_node *n, char *dst, size_t si
 {
 	const char *t = n->text + strspn(n->text, " \t\r\n");
 	size_t len = strcspn(t, " \t\r\n");
-	if (check_node(c, n, NULL, NULL, NULL, true) || len == 0 || len >= size || !blank(t + len)) {
+	if (check_node(c, n, NULL, NULL, NULL, true) || len == 0 || len >= size ||
+	    !blank(t + len)) {
 		log_error("net: %s:%u: <%s> wants one word of at most %zu characters", c->src,
 			  n->line, n->name, size - 1);
 		return -EINVAL;
@@ -243,10 +242,10 @@ static int do_text(struct ctx *c, const struct xml_node *n, char *dst, size_t si
 
 static int do_network(struct ctx *c, const struct xml_node *root)
 {
-	static const char *const kids[] = { "name", "uuid", "forward", "bridge", "mac", "mtu",
-					    "ip", NULL };
-	static const char *const mac_attrs[] = { "address", NULL };
-	static const char *const mtu_attrs[] = { "size", NULL };
+	static const char *const kids[] = {"name", "uuid", "forward", "bridge",
+					   "mac",  "mtu",  "ip",      NULL};
+	static const char *const mac_attrs[] = {"address", NULL};
+	static const char *const mtu_attrs[] = {"size", NULL};
 	struct netdef *d = c->d;
 	char buf[64];
 
@@ -269,13 +268,15 @@ static int do_network(struct ctx *c, const struct xml_node *root)
 		else if (!strcmp(k->name, "bridge"))
 			r = do_bridge(c, k);
 		else if (!strcmp(k->name, "mac"))
-			r = check_node(c, k, mac_attrs, NULL, NULL, false) ?:
-			    ((d->has_mac = !dhcp_mac_parse(xml_attr(k, "address") ?: "", d->mac))
-				     ? 0 : bad_value(c, k, "address", xml_attr(k, "address"),
-						     "a MAC address"));
+			r = check_node(c, k, mac_attrs, NULL, NULL, false)
+				?: ((d->has_mac =
+					 !dhcp_mac_parse(xml_attr(k, "address") ?: "", d->mac))
+					? 0
+					: bad_value(c, k, "address", xml_attr(k, "address"),
+						    "a MAC address"));
 		else if (!strcmp(k->name, "mtu"))
-			r = check_node(c, k, mtu_attrs, NULL, NULL, false) ?:
-			    get_uint(c, k, "size", 65535, &d->mtu);
+			r = check_node(c, k, mtu_attrs, NULL, NULL, false)
+				?: get_uint(c, k, "size", 65535, &d->mtu);
 		else
 			r = do_ip(c, k);
 		if (r)
@@ -293,7 +294,7 @@ static int do_network(struct ctx *c, const struct xml_node *root)
 int netdef_from_xml(const char *buf, size_t len, const char *src, struct netdef *out)
 {
 	struct xml_node *root;
-	struct ctx c = { .src = src, .d = out };
+	struct ctx c = {.src = src, .d = out};
 
 	memset(out, 0, sizeof(*out));
 	out->stp = true;
@@ -339,11 +340,12 @@ int netdef_to_xml(const struct netdef *d, char **out)
 		} else {
 			fprintf(f, ">\n    <dhcp>\n");
 			if (d->has_dhcp)
-				fprintf(f, "      <range start='%s' end='%s'>\n"
-					   "        <lease expiry='%u' unit='seconds'/>\n"
-					   "      </range>\n",
-					netdef_ipstr(d->range_start, a), netdef_ipstr(d->range_end, b),
-					d->lease_secs);
+				fprintf(f,
+					"      <range start='%s' end='%s'>\n"
+					"        <lease expiry='%u' unit='seconds'/>\n"
+					"      </range>\n",
+					netdef_ipstr(d->range_start, a),
+					netdef_ipstr(d->range_end, b), d->lease_secs);
 			for (size_t i = 0; i < d->nhosts; i++) {
 				dhcp_mac_format(d->hosts[i].mac, m);
 				fprintf(f, "      <host mac='%s' ip='%s'", m,

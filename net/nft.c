@@ -19,35 +19,38 @@ int nft_net_script(const struct netdef *d, char *buf, size_t size)
 	if (d->forward == NET_FWD_NAT) {
 		/* As libvirt: masquerade what leaves the subnet, except
 		 * multicast and limited broadcast; let replies back in. */
-		n = snprintf(buf, size,
-			"table ip minivmm-%1$s {\n"
-			" chain postrouting {\n"
-			"  type nat hook postrouting priority srcnat; policy accept;\n"
-			"  ip saddr %2$s/%3$u ip daddr 224.0.0.0/24 return\n"
-			"  ip saddr %2$s/%3$u ip daddr 255.255.255.255 return\n"
-			"  ip saddr %2$s/%3$u ip daddr != %2$s/%3$u masquerade\n"
-			" }\n"
-			" chain forward {\n"
-			"  type filter hook forward priority filter; policy accept;\n"
-			"  iifname %4$s oifname %4$s accept\n"
-			"  iifname %4$s ip saddr %2$s/%3$u accept\n"
-			"  oifname %4$s ip daddr %2$s/%3$u ct state established,related accept\n"
-			"  iifname %4$s reject\n"
-			"  oifname %4$s reject\n"
-			" }\n"
-			"}\n", d->name, net, d->prefix, br);
+		n = snprintf(
+		    buf, size,
+		    "table ip minivmm-%1$s {\n"
+		    " chain postrouting {\n"
+		    "  type nat hook postrouting priority srcnat; policy accept;\n"
+		    "  ip saddr %2$s/%3$u ip daddr 224.0.0.0/24 return\n"
+		    "  ip saddr %2$s/%3$u ip daddr 255.255.255.255 return\n"
+		    "  ip saddr %2$s/%3$u ip daddr != %2$s/%3$u masquerade\n"
+		    " }\n"
+		    " chain forward {\n"
+		    "  type filter hook forward priority filter; policy accept;\n"
+		    "  iifname %4$s oifname %4$s accept\n"
+		    "  iifname %4$s ip saddr %2$s/%3$u accept\n"
+		    "  oifname %4$s ip daddr %2$s/%3$u ct state established,related accept\n"
+		    "  iifname %4$s reject\n"
+		    "  oifname %4$s reject\n"
+		    " }\n"
+		    "}\n",
+		    d->name, net, d->prefix, br);
 	} else if (d->forward == NET_FWD_ROUTE) {
 		n = snprintf(buf, size,
-			"table ip minivmm-%1$s {\n"
-			" chain forward {\n"
-			"  type filter hook forward priority filter; policy accept;\n"
-			"  iifname %4$s oifname %4$s accept\n"
-			"  iifname %4$s ip saddr %2$s/%3$u accept\n"
-			"  oifname %4$s ip daddr %2$s/%3$u accept\n"
-			"  iifname %4$s reject\n"
-			"  oifname %4$s reject\n"
-			" }\n"
-			"}\n", d->name, net, d->prefix, br);
+			     "table ip minivmm-%1$s {\n"
+			     " chain forward {\n"
+			     "  type filter hook forward priority filter; policy accept;\n"
+			     "  iifname %4$s oifname %4$s accept\n"
+			     "  iifname %4$s ip saddr %2$s/%3$u accept\n"
+			     "  oifname %4$s ip daddr %2$s/%3$u accept\n"
+			     "  iifname %4$s reject\n"
+			     "  oifname %4$s reject\n"
+			     " }\n"
+			     "}\n",
+			     d->name, net, d->prefix, br);
 	} else {
 		n = snprintf(buf, size, "%s", "");
 	}

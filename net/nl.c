@@ -3,12 +3,12 @@
 
 #include "vmm/log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -70,8 +70,7 @@ static int report(int r, const char *what, const char *name)
 	return r;
 }
 
-int nl_bridge_create(const char *name, bool stp, unsigned delay_s, const uint8_t *mac,
-		     unsigned mtu)
+int nl_bridge_create(const char *name, bool stp, unsigned delay_s, const uint8_t *mac, unsigned mtu)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = (void *)buf;
@@ -191,11 +190,15 @@ int nl_is_bridge(const char *name)
 	if (!nl)
 		return -errno;
 	int r = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-			mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
+			mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0
+		    ? -errno
+		    : 0;
 	if (!r) {
 		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		r = n < 0 || mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, mnl_socket_get_portid(nl),
-					link_kind_cb, kind) < 0 ? -errno : 0;
+					link_kind_cb, kind) < 0
+			? -errno
+			: 0;
 	}
 	mnl_socket_close(nl);
 	if (r < 0)

@@ -31,8 +31,9 @@ int tap_open_flags(const char *name, const char *bridge, unsigned flags)
 
 	int b = nl_is_bridge(bridge);
 	if (b < 0) {
-		log_error("tap: bridge %s %s (define and start a network for it with `minivmm net`)",
-			  bridge, b == -ENOTTY ? "is not a bridge" : "does not exist");
+		log_error(
+		    "tap: bridge %s %s (define and start a network for it with `minivmm net`)",
+		    bridge, b == -ENOTTY ? "is not a bridge" : "does not exist");
 		return -ENODEV;
 	}
 	if (name && strlen(name) >= IFNAMSIZ) {
@@ -68,7 +69,4 @@ int tap_open_flags(const char *name, const char *bridge, unsigned flags)
 	return fd;
 }
 
-int tap_open(const char *name, const char *bridge)
-{
-	return tap_open_flags(name, bridge, 0);
-}
+int tap_open(const char *name, const char *bridge) { return tap_open_flags(name, bridge, 0); }

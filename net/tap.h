@@ -5,7 +5,7 @@
 
 #include <net/if.h>
 
-#define TAP_VNET_HDR 1u	/* frames carry a struct virtio_net_hdr (IFF_VNET_HDR) */
+#define TAP_VNET_HDR 1u /* frames carry a struct virtio_net_hdr (IFF_VNET_HDR) */
 
 /* Open TAP NAME (NULL: the kernel picks "tapN"), attach it to BRIDGE and set
  * it up. Returns the fd, or -errno: -ENODEV (with a one-line error) when the

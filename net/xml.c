@@ -98,9 +98,11 @@ static char *read_name(struct rd *r)
 /* Decode one entity at r->p ('&'); append to OUT at *n. */
 static int entity(struct rd *r, char *out, size_t *n)
 {
-	static const struct { const char *e; char c; } ents[] = {
-		{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' }, { "&quot;", '"' },
-		{ "&apos;", '\'' },
+	static const struct {
+		const char *e;
+		char c;
+	} ents[] = {
+	    {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&apos;", '\''},
 	};
 	for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
 		if (at(r, ents[i].e)) {
@@ -295,7 +297,7 @@ static int parse_element(struct rd *r, struct xml_node **out, int depth)
 
 int xml_parse(const char *buf, size_t len, const char *src, struct xml_node **root)
 {
-	struct rd r = { .p = buf, .end = buf + len, .src = src, .line = 1 };
+	struct rd r = {.p = buf, .end = buf + len, .src = src, .line = 1};
 
 	*root = NULL;
 	if (len > XML_MAX_SIZE)
@@ -306,8 +308,8 @@ int xml_parse(const char *buf, size_t len, const char *src, struct xml_node **ro
 		return -EINVAL;
 	if (r.p >= r.end)
 		return fail(&r, "no root element");
-	if (parse_element(&r, root, 0) || skip_misc(&r) || (r.p < r.end &&
-							     fail(&r, "content after the root element"))) {
+	if (parse_element(&r, root, 0) || skip_misc(&r) ||
+	    (r.p < r.end && fail(&r, "content after the root element"))) {
 		xml_free(*root);
 		*root = NULL;
 		return -EINVAL;

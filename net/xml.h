@@ -22,7 +22,7 @@ struct xml_node {
 	size_t nattrs;
 	struct xml_node **kids;
 	size_t nkids;
-	char *text;		/* character data directly inside, "" if none */
+	char *text; /* character data directly inside, "" if none */
 };
 
 /* Parse BUF (LEN bytes). SRC names the input in error messages

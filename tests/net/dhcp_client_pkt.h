@@ -48,9 +48,6 @@ static inline void cpkt_ip(struct client_pkt *p, uint8_t code, uint32_t ip)
 	cpkt_opt(p, code, &be, 4);
 }
 
-static inline void cpkt_end(struct client_pkt *p)
-{
-	p->buf[p->len++] = DHCP_OPT_END;
-}
+static inline void cpkt_end(struct client_pkt *p) { p->buf[p->len++] = DHCP_OPT_END; }
 
 #endif

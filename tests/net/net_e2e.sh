@@ -186,6 +186,12 @@ errcase "no permission" "needs root or CAP_NET_ADMIN" \
 	"$MVNET" net --state-dir "$STATE" start unpriv
 check "unprivileged start created nothing" sh -c "! ip netns exec $H ip link show unpriv 2>/dev/null"
 
+check "route mode: create" mv create rt --subnet 10.60.0.1/24 --route
+check "route mode: forward rules, no masquerade" \
+	sh -c "ip netns exec $H nft list table ip minivmm-rt | grep -q 'oifname \"rt\" ip daddr 10.60.0.0/24 accept' &&
+	       ! ip netns exec $H nft list table ip minivmm-rt | grep -q masquerade"
+check "route mode: stop" mv stop rt
+check "route mode: undefine" mv undefine rt
 check "final stop" mv stop vbr
 check "undefine" mv undefine vbr
 check "undefine unpriv" mv undefine unpriv

@@ -17,7 +17,7 @@ static char path[128];
 
 static void mkmac(uint8_t mac[6], int n)
 {
-	uint8_t m[6] = { 0x52, 0x54, 0x00, 0, (uint8_t)(n >> 8), (uint8_t)n };
+	uint8_t m[6] = {0x52, 0x54, 0x00, 0, (uint8_t)(n >> 8), (uint8_t)n};
 	memcpy(mac, m, 6);
 }
 
@@ -41,8 +41,8 @@ static void teardown(void)
 static struct dhcp_leases *open_pool(uint32_t s, uint32_t e, const struct dhcp_host *h, size_t nh,
 				     const char *p)
 {
-	struct dhcp_pool pool = { .start = s, .end = e, .server_ip = IP(254), .hosts = h,
-				  .nhosts = nh };
+	struct dhcp_pool pool = {
+	    .start = s, .end = e, .server_ip = IP(254), .hosts = h, .nhosts = nh};
 	struct dhcp_leases *l;
 	ck_assert_int_eq(dhcp_leases_open(&l, &pool, p, 1000), 0);
 	return l;
@@ -128,7 +128,7 @@ END_TEST
 
 START_TEST(server_address_in_range_skipped)
 {
-	struct dhcp_pool pool = { .start = IP(253), .end = IP(254), .server_ip = IP(253) };
+	struct dhcp_pool pool = {.start = IP(253), .end = IP(254), .server_ip = IP(253)};
 	struct dhcp_leases *l;
 	uint8_t mac[6];
 	uint32_t ip;
@@ -145,7 +145,7 @@ END_TEST
 
 START_TEST(static_hosts)
 {
-	struct dhcp_host h = { .ip = IP(10), .name = "web" };
+	struct dhcp_host h = {.ip = IP(10), .name = "web"};
 	struct dhcp_leases *l;
 	uint8_t other[6];
 	uint32_t ip;
@@ -233,7 +233,8 @@ START_TEST(lease_file_bad_lines_skipped)
 	      "2000 52:54:00:00:00:03 10.0.0.1 out-of-range\n"
 	      "2000 52:54:00:00:00:zz 192.168.100.132 badmac\n"
 	      "-5 52:54:00:00:00:04 192.168.100.133 negative\n"
-	      "2000 52:54:00:00:00:05 192.168.100.134 *\n", f);
+	      "2000 52:54:00:00:00:05 192.168.100.134 *\n",
+	      f);
 	fclose(f);
 	struct dhcp_leases *l = open_pool(IP(128), IP(200), NULL, 0, path);
 	ck_assert_uint_eq(dhcp_leases_count(l), 2);
@@ -289,7 +290,7 @@ END_TEST
 
 START_TEST(pool_too_large)
 {
-	struct dhcp_pool pool = { .start = 0x0a000000, .end = 0x0affffff };
+	struct dhcp_pool pool = {.start = 0x0a000000, .end = 0x0affffff};
 	struct dhcp_leases *l;
 	ck_assert_int_eq(dhcp_leases_open(&l, &pool, NULL, 0), -EINVAL);
 	pool.start = 5;

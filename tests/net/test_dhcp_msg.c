@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static const uint8_t MAC[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
 static struct client_pkt discover(void)
 {
@@ -38,7 +38,7 @@ START_TEST(parse_server_id_and_pad)
 {
 	struct client_pkt p;
 	struct dhcp_request r;
-	uint8_t pad[3] = { 0, 0, 0 };
+	uint8_t pad[3] = {0, 0, 0};
 
 	cpkt_start(&p, DHCPREQUEST, 1, MAC, 0);
 	memcpy(p.buf + p.len, pad, 3);
@@ -77,7 +77,10 @@ START_TEST(parse_overload_file)
 	uint8_t *file = p.buf + 108;
 	file[0] = DHCP_OPT_REQUESTED_IP;
 	file[1] = 4;
-	file[2] = 10; file[3] = 0; file[4] = 0; file[5] = 7;
+	file[2] = 10;
+	file[3] = 0;
+	file[4] = 0;
+	file[5] = 7;
 	file[6] = DHCP_OPT_END;
 	ck_assert_int_eq(dhcp_msg_parse(p.buf, p.len, &r), 0);
 	ck_assert_uint_eq(r.requested_ip, 0x0a000007);
@@ -146,7 +149,7 @@ START_TEST(reject_bad_option_lengths)
 {
 	struct client_pkt p;
 	struct dhcp_request r;
-	uint8_t three[3] = { 1, 2, 3 };
+	uint8_t three[3] = {1, 2, 3};
 
 	cpkt_start(&p, DHCPREQUEST, 1, MAC, 0);
 	cpkt_opt(&p, DHCP_OPT_REQUESTED_IP, three, 3);
@@ -177,7 +180,7 @@ START_TEST(random_garbage_never_crashes)
 		size_t n = DHCP_HDR_LEN + (size_t)rand_r(&seed) % (q.len - DHCP_HDR_LEN + 1);
 		for (int k = 0; k < 4; k++)
 			q.buf[DHCP_HDR_LEN + (size_t)rand_r(&seed) % (q.len - DHCP_HDR_LEN)] =
-				(uint8_t)rand_r(&seed);
+			    (uint8_t)rand_r(&seed);
 		int rc = dhcp_msg_parse(q.buf, n, &r);
 		ck_assert(rc == 0 || rc == -EBADMSG);
 	}
@@ -189,7 +192,7 @@ START_TEST(build_reply_options)
 	struct client_pkt p = discover();
 	struct dhcp_request r;
 	struct dhcp_builder b;
-	uint32_t dns[2] = { 0x01010101, 0x08080808 };
+	uint32_t dns[2] = {0x01010101, 0x08080808};
 	size_t n;
 
 	ck_assert_int_eq(dhcp_msg_parse(p.buf, p.len, &r), 0);
@@ -231,7 +234,7 @@ START_TEST(build_overflow_refused)
 	struct client_pkt p = discover();
 	struct dhcp_request r;
 	struct dhcp_builder b;
-	uint8_t big[255] = { 0 };
+	uint8_t big[255] = {0};
 
 	ck_assert_int_eq(dhcp_msg_parse(p.buf, p.len, &r), 0);
 	dhcp_build_start(&b, &r, DHCPACK, 1, 2);

@@ -13,18 +13,22 @@
 
 static struct dhcp_server *srv;
 static char leasefile[64];
-static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01 };
-static struct dhcp_host host = { .mac = { 0x52, 0x54, 0x00, 0, 0, 0x77 }, .ip = IP(5),
-				 .name = "db" };
+static const uint8_t MAC[6] = {0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01};
+static struct dhcp_host host = {.mac = {0x52, 0x54, 0x00, 0, 0, 0x77}, .ip = IP(5), .name = "db"};
 
 static void new_server(uint32_t start, uint32_t end)
 {
 	struct dhcp_server_cfg cfg = {
-		.name = "vbr", .server_ip = IP(254), .netmask = 0xffffff00, .router = IP(254),
-		.dns = { 0x0a000001 }, .ndns = 1, .lease_secs = 3600, .mtu = 1400,
-		.pool = { .start = start, .end = end, .server_ip = IP(254), .hosts = &host,
-			  .nhosts = 1 },
-		.lease_path = leasefile,
+	    .name = "vbr",
+	    .server_ip = IP(254),
+	    .netmask = 0xffffff00,
+	    .router = IP(254),
+	    .dns = {0x0a000001},
+	    .ndns = 1,
+	    .lease_secs = 3600,
+	    .mtu = 1400,
+	    .pool = {.start = start, .end = end, .server_ip = IP(254), .hosts = &host, .nhosts = 1},
+	    .lease_path = leasefile,
 	};
 	ck_assert_int_eq(dhcp_server_new(&srv, &cfg, 1000), 0);
 }
@@ -182,7 +186,7 @@ END_TEST
 
 START_TEST(restart_same_address)
 {
-	uint8_t other[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0x02 };
+	uint8_t other[6] = {0x52, 0x54, 0x00, 0xaa, 0xbb, 0x02};
 	uint32_t ip = exchange(MAC, 1000);
 	uint32_t ip2 = exchange(other, 1000);
 
@@ -197,7 +201,7 @@ START_TEST(request_wrong_address_nak)
 {
 	struct client_pkt p;
 	struct dhcp_reply r;
-	uint8_t other[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0x02 };
+	uint8_t other[6] = {0x52, 0x54, 0x00, 0xaa, 0xbb, 0x02};
 
 	uint32_t ip = exchange(MAC, 1000);
 	/* INIT-REBOOT asking for someone else's address */
@@ -271,7 +275,7 @@ START_TEST(exhausted_no_offer)
 {
 	struct client_pkt p;
 	struct dhcp_reply r;
-	uint8_t mac[6] = { 0x52, 0x54, 0x00, 0, 0, 0 };
+	uint8_t mac[6] = {0x52, 0x54, 0x00, 0, 0, 0};
 
 	dhcp_server_free(srv);
 	unlink(leasefile);
@@ -293,7 +297,7 @@ START_TEST(malformed_counted_and_dropped)
 {
 	struct client_pkt p;
 	struct dhcp_reply r;
-	uint8_t junk[300] = { 1, 1, 6 };
+	uint8_t junk[300] = {1, 1, 6};
 
 	ck_assert_int_eq(dhcp_server_handle(srv, junk, sizeof(junk), 1000, &r), 0);
 	ck_assert_int_eq(dhcp_server_handle(srv, junk, 10, 1000, &r), 0);

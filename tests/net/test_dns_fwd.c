@@ -17,7 +17,7 @@
 
 static int udp(uint16_t *port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(LO) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(LO)};
 	socklen_t len = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	ck_assert_int_ge(fd, 0);
@@ -29,14 +29,14 @@ static int udp(uint16_t *port)
 
 static void to(int fd, uint16_t port, const uint8_t *buf, size_t n)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(LO) };
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(LO)};
 	ck_assert_int_eq(sendto(fd, buf, n, 0, (struct sockaddr *)&sa, sizeof(sa)), (ssize_t)n);
 }
 
 static ssize_t from(int fd, uint8_t *buf, size_t n, uint16_t *port)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
 	if (poll(&p, 1, 1000) != 1)
@@ -49,7 +49,7 @@ static ssize_t from(int fd, uint8_t *buf, size_t n, uint16_t *port)
 
 static void wait_readable(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	ck_assert_int_eq(poll(&p, 1, 1000), 1);
 }
 
@@ -58,7 +58,7 @@ START_TEST(relay_rewrites_ids)
 	uint16_t up_port, c1_port, c2_port, fport, ufd_port;
 	int up = udp(&up_port), c1 = udp(&c1_port), c2 = udp(&c2_port), fds[2];
 	struct dns_fwd *f;
-	uint8_t q1[20] = { 0x12, 0x34, 0x01, 0x00 }, q2[20] = { 0x12, 0x34, 0x01, 0x00, 1 };
+	uint8_t q1[20] = {0x12, 0x34, 0x01, 0x00}, q2[20] = {0x12, 0x34, 0x01, 0x00, 1};
 	uint8_t u1[20], u2[20], a[20];
 
 	ck_assert_int_eq(dns_fwd_open(&f, LO, 0, NULL, LO, up_port), 0);
@@ -111,8 +111,8 @@ START_TEST(malformed_and_late)
 	uint16_t up_port, c_port, ufd_port;
 	int up = udp(&up_port), c = udp(&c_port), fds[2];
 	struct dns_fwd *f;
-	uint8_t shortq[5] = { 1, 2, 3, 4, 5 }, resp_as_query[12] = { 0, 1, 0x80 };
-	uint8_t q[12] = { 0xab, 0xcd }, u[12];
+	uint8_t shortq[5] = {1, 2, 3, 4, 5}, resp_as_query[12] = {0, 1, 0x80};
+	uint8_t q[12] = {0xab, 0xcd}, u[12];
 
 	ck_assert_int_eq(dns_fwd_open(&f, LO, 0, NULL, LO, up_port), 0);
 	dns_fwd_fds(f, fds);

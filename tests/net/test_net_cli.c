@@ -3,6 +3,7 @@
  * files, and the errors of net_resolve_bridge(). */
 #include "net/net_cli.h"
 #include "net/net_run.h"
+#include "net/nft.h"
 #include "vmm/log.h"
 
 #include <check.h>
@@ -17,8 +18,8 @@ static char dir[64], xml[128], out[128];
 
 static int run(const char *a0, const char *a1, const char *a2, const char *a3)
 {
-	char *argv[8] = { "net", "--state-dir", dir, (char *)a0, (char *)a1, (char *)a2,
-			  (char *)a3, NULL };
+	char *argv[8] = {"net",	     "--state-dir", dir,	(char *)a0,
+			 (char *)a1, (char *)a2,    (char *)a3, NULL};
 	int argc = 3;
 	while (argv[argc])
 		argc++;
@@ -63,7 +64,8 @@ static void setup(void)
 	FILE *f = fopen(xml, "w");
 	fputs("<network><name>vbr</name><forward mode='nat'/><bridge name='vbr' stp='on' "
 	      "delay='0'/><ip address='192.168.100.254' netmask='255.255.255.0'><dhcp><range "
-	      "start='192.168.100.128' end='192.168.100.200'/></dhcp></ip></network>\n", f);
+	      "start='192.168.100.128' end='192.168.100.200'/></dhcp></ip></network>\n",
+	      f);
 	fclose(f);
 }
 
@@ -87,7 +89,8 @@ START_TEST(define_list_info_undefine)
 	ck_assert(strstr(output(), "Autostart:      yes") != NULL);
 	ck_assert(strstr(output(), "DHCP range:     192.168.100.128 - 192.168.100.200") != NULL);
 	ck_assert_int_eq(run("dumpxml", "vbr", NULL, NULL), 0);
-	ck_assert(strstr(output(), "<range start='192.168.100.128' end='192.168.100.200'>") != NULL);
+	ck_assert(strstr(output(), "<range start='192.168.100.128' end='192.168.100.200'>") !=
+		  NULL);
 	ck_assert_int_eq(run("autostart", "vbr", "--disable", NULL), 0);
 	ck_assert(!exists("autostart/vbr"));
 	ck_assert_int_eq(run("undefine", "vbr", NULL, NULL), 0);
@@ -99,7 +102,7 @@ END_TEST
 
 START_TEST(state_dir_from_environment)
 {
-	char *argv[] = { "net", "define", xml, NULL };
+	char *argv[] = {"net", "define", xml, NULL};
 	setenv("MINIVMM_STATE_DIR", dir, 1);
 	ck_assert_int_eq(net_main(3, argv), 0);
 	unsetenv("MINIVMM_STATE_DIR");
@@ -112,17 +115,19 @@ START_TEST(create_no_start_and_conflicts)
 	/* Never without --no-start here: as root that would change the host's
 	 * network (starting is tested in the net suite, inside namespaces). */
 	ck_assert_int_eq(run("define", xml, NULL, NULL), 0);
-	char *argv[] = { "net", "--state-dir", dir, "create", "other", "--subnet",
-			 "192.168.100.1/25", "--no-start", NULL };
+	char *argv[] = {"net",	    "--state-dir",	dir,	      "create", "other",
+			"--subnet", "192.168.100.1/25", "--no-start", NULL};
 	log_clear_last_error();
 	ck_assert_int_eq(net_main(8, argv), 1);
 	ck_assert_str_eq(log_last_error(), "net other: subnet overlaps network vbr");
-	char *argv2[] = { "net", "--state-dir", dir, "create", "br2", "--subnet", "10.9.0.1/24",
-			  "--bridge", "vbr", "--no-start", NULL };
+	char *argv2[] = {"net",		"--state-dir", dir,   "create",	    "br2", "--subnet",
+			 "10.9.0.1/24", "--bridge",    "vbr", "--no-start", NULL};
 	ck_assert_int_eq(net_main(10, argv2), 1);
 	ck_assert_str_eq(log_last_error(), "net br2: bridge name overlaps network vbr");
-	char *argv3[] = { "net", "--state-dir", dir, "create", "ok", "--subnet", "10.9.0.1/24",
-			  "--dhcp", "10.9.0.10-10.9.0.20", "--isolated", "--no-start", NULL };
+	char *argv3[] = {"net",		"--state-dir", dir,
+			 "create",	"ok",	       "--subnet",
+			 "10.9.0.1/24", "--dhcp",      "10.9.0.10-10.9.0.20",
+			 "--isolated",	"--no-start",  NULL};
 	ck_assert_int_eq(net_main(11, argv3), 0);
 	ck_assert(exists("networks/ok.xml"));
 	ck_assert_int_eq(net_main(11, argv3), 1);
@@ -152,8 +157,9 @@ START_TEST(resolve_bridge_errors)
 	char br[16];
 	ck_assert_int_eq(run("define", xml, NULL, NULL), 0);
 	ck_assert_int_eq(net_resolve_bridge(dir, "vbr", br), -ENODEV);
-	ck_assert_str_eq(log_last_error(),
-			 "net vbr: network is defined but not active (run `minivmm net start vbr`)");
+	ck_assert_str_eq(
+	    log_last_error(),
+	    "net vbr: network is defined but not active (run `minivmm net start vbr`)");
 	ck_assert_int_eq(net_resolve_bridge(dir, "nosuch0", br), -ENODEV);
 	ck_assert_str_eq(log_last_error(),
 			 "net: bridge nosuch0 does not exist and no network is defined for it");
@@ -179,6 +185,29 @@ START_TEST(stale_run_record_is_inactive)
 }
 END_TEST
 
+START_TEST(nft_scripts)
+{
+	struct netdef d;
+	char buf[2048];
+
+	ck_assert_int_eq(netdef_from_args(&d, "vbr", "192.168.100.254/24", NULL, NET_FWD_NAT, NULL),
+			 0);
+	ck_assert_int_eq(nft_net_script(&d, buf, sizeof(buf)), 0);
+	ck_assert(strstr(buf, "table ip minivmm-vbr {") == buf);
+	ck_assert(strstr(buf, "ip saddr 192.168.100.0/24 ip daddr != 192.168.100.0/24 masquerade"));
+	ck_assert(strstr(buf, "oifname \"vbr\" ip daddr 192.168.100.0/24 ct state "
+			      "established,related accept"));
+	ck_assert_int_eq(nft_net_script(&d, buf, 100), -ENOSPC);
+	d.forward = NET_FWD_ROUTE;
+	ck_assert_int_eq(nft_net_script(&d, buf, sizeof(buf)), 0);
+	ck_assert(strstr(buf, "masquerade") == NULL);
+	ck_assert(strstr(buf, "oifname \"vbr\" ip daddr 192.168.100.0/24 accept"));
+	d.forward = NET_FWD_NONE;
+	ck_assert_int_eq(nft_net_script(&d, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("net_cli");
@@ -191,6 +220,7 @@ int main(void)
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, resolve_bridge_errors);
 	tcase_add_test(tc, stale_run_record_is_inactive);
+	tcase_add_test(tc, nft_scripts);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

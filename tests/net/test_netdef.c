@@ -11,17 +11,16 @@
 #include <string.h>
 
 /* The lab's network, verbatim. */
-static const char LAB[] =
-	"<network>\n"
-	"  <name>vbr</name>\n"
-	"  <forward mode='nat'/>\n"
-	"  <bridge name='vbr' stp='on' delay='0'/>\n"
-	"  <ip address='192.168.100.254' netmask='255.255.255.0'>\n"
-	"    <dhcp>\n"
-	"      <range start='192.168.100.128' end='192.168.100.200'/>\n"
-	"    </dhcp>\n"
-	"  </ip>\n"
-	"</network>\n";
+static const char LAB[] = "<network>\n"
+			  "  <name>vbr</name>\n"
+			  "  <forward mode='nat'/>\n"
+			  "  <bridge name='vbr' stp='on' delay='0'/>\n"
+			  "  <ip address='192.168.100.254' netmask='255.255.255.0'>\n"
+			  "    <dhcp>\n"
+			  "      <range start='192.168.100.128' end='192.168.100.200'/>\n"
+			  "    </dhcp>\n"
+			  "  </ip>\n"
+			  "</network>\n";
 
 static int parse(const char *xml, struct netdef *d)
 {
@@ -52,15 +51,15 @@ END_TEST
 START_TEST(full_subset_and_round_trip)
 {
 	static const char xml[] =
-		"<?xml version='1.0'?>\n<!-- a comment -->\n"
-		"<network>\n<name> lab2 </name><uuid>7655b2af-d65e-4f6d-94eb-ead0ab4ba7e6</uuid>\n"
-		"<forward mode=\"route\"/><bridge name='br-lab2' stp='off' delay='2'/>"
-		"<mac address='52:54:00:0a:0b:0c'/><mtu size='1400'/>"
-		"<ip address='10.9.0.1' prefix='16' family='ipv4'><dhcp>"
-		"<range start='10.9.1.0' end='10.9.1.99'><lease expiry='2' unit='hours'/></range>"
-		"<host mac='52:54:00:00:00:01' ip='10.9.0.5' name='db'/>"
-		"<host mac='52:54:00:00:00:02' ip='10.9.0.6'/>"
-		"</dhcp></ip></network>";
+	    "<?xml version='1.0'?>\n<!-- a comment -->\n"
+	    "<network>\n<name> lab2 </name><uuid>7655b2af-d65e-4f6d-94eb-ead0ab4ba7e6</uuid>\n"
+	    "<forward mode=\"route\"/><bridge name='br-lab2' stp='off' delay='2'/>"
+	    "<mac address='52:54:00:0a:0b:0c'/><mtu size='1400'/>"
+	    "<ip address='10.9.0.1' prefix='16' family='ipv4'><dhcp>"
+	    "<range start='10.9.1.0' end='10.9.1.99'><lease expiry='2' unit='hours'/></range>"
+	    "<host mac='52:54:00:00:00:01' ip='10.9.0.5' name='db'/>"
+	    "<host mac='52:54:00:00:00:02' ip='10.9.0.6'/>"
+	    "</dhcp></ip></network>";
 	struct netdef d, e;
 	char *out;
 
@@ -112,7 +111,9 @@ START_TEST(defaults)
 	ck_assert(!d.has_ip);
 	netdef_free(&d);
 	ck_assert_int_eq(parse("<network><name>n</name><forward/>"
-			       "<ip address='10.0.0.1' prefix='24'/></network>", &d), 0);
+			       "<ip address='10.0.0.1' prefix='24'/></network>",
+			       &d),
+			 0);
 	ck_assert_int_eq(d.forward, NET_FWD_NAT);
 	netdef_free(&d);
 }
@@ -123,97 +124,103 @@ static const struct {
 	const char *xml;
 	const char *msg;
 } rejected[] = {
-	/* unsupported elements and attributes, named */
-	{ "<network><name>n</name><dns/></network>", "element <dns> in <network> is not supported" },
-	{ "<network ipv6='yes'><name>n</name></network>", "attribute 'ipv6' of <network>" },
-	{ "<network><name>n</name><forward mode='nat'><nat/></forward></network>",
-	  "element <nat> in <forward>" },
-	{ "<network><name>n</name><forward dev='eth0'/></network>", "attribute 'dev' of <forward>" },
-	{ "<network><name>n</name><bridge name='b' zone='x'/></network>",
-	  "attribute 'zone' of <bridge>" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24' localPtr='yes'/></network>",
-	  "attribute 'localPtr' of <ip>" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24'><tftp/></ip></network>",
-	  "element <tftp> in <ip>" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><bootp/></dhcp></ip>"
-	  "</network>", "element <bootp> in <dhcp>" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><host mac='52:54:00:"
-	  "00:00:01' ip='10.0.0.2'><lease/></host></dhcp></ip></network>", "element <lease> in <host>" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><host id='0:1' "
-	  "ip='10.0.0.2'/></dhcp></ip></network>", "attribute 'id' of <host>" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><range start='10.0.0.2' "
-	  "end='10.0.0.9'><lease expiry='1' unit='days'/></range></dhcp></ip></network>",
-	  "expected seconds, minutes or hours" },
-	{ "<domain><name>n</name></domain>", "root element is <domain>" },
-	{ "<network><name>n</name><ip family='ipv6' address='10.0.0.1' prefix='24'/></network>",
-	  "IPv6 is not supported" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24'/><ip address='10.1.0.1' "
-	  "prefix='24'/></network>", "only one <ip> in <network>" },
-	{ "<network><name>n</name><name>m</name></network>", "only one <name>" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><range start='10.0.0.2' "
-	  "end='10.0.0.3'/><range start='10.0.0.5' end='10.0.0.6'/></dhcp></ip></network>",
-	  "only one <range>" },
-	/* bad values */
-	{ "<network><name>n</name><forward mode='bridge'/></network>", "expected nat, route or none" },
-	{ "<network><name>n</name><bridge stp='maybe'/></network>", "expected on or off" },
-	{ "<network><name>n</name><bridge delay='x'/></network>", "<bridge delay='x'>" },
-	{ "<network><name>n</name><bridge delay='99'/></network>", "<bridge delay='99'>" },
-	{ "<network><name>n</name><bridge name='abcdefghijklmnop'/></network>",
-	  "at most 15 characters" },
-	{ "<network><name>n</name><ip address='10.0.0.300' prefix='24'/></network>",
-	  "expected an IPv4 address" },
-	{ "<network><name>n</name><ip prefix='24'/></network>", "attribute missing" },
-	{ "<network><name>n</name><ip address='10.0.0.1'/></network>", "a netmask or prefix" },
-	{ "<network><name>n</name><ip address='10.0.0.1' netmask='255.0.255.0'/></network>",
-	  "contiguous netmask" },
-	{ "<network><name>n</name><ip address='10.0.0.1' netmask='255.0.0.0' prefix='8'/></network>",
-	  "not both" },
-	{ "<network><name>n</name><ip address='10.0.0.0' prefix='24'/></network>",
-	  "not a host address" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='31'/></network>",
-	  "not a host address" },
-	{ "<network><name>n</name><mac address='nope'/></network>", "a MAC address" },
-	{ "<network><name>n</name><mtu size='20'/></network>", "mtu 68-65535" },
-	/* semantic errors */
-	{ "<network><name>n</name><ip address='192.168.100.254' prefix='24'><dhcp><range "
-	  "start='192.168.1.128' end='192.168.1.200'/></dhcp></ip></network>",
-	  "outside subnet 192.168.100.0/24" },
-	{ "<network><name>n</name><ip address='192.168.100.254' prefix='24'><dhcp><range "
-	  "start='192.168.100.200' end='192.168.100.128'/></dhcp></ip></network>",
-	  "start is after end" },
-	{ "<network><name>n</name><ip address='192.168.100.254' prefix='24'><dhcp><range "
-	  "start='192.168.100.0' end='192.168.100.20'/></dhcp></ip></network>", "outside subnet" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><host "
-	  "mac='52:54:00:00:00:01' ip='10.1.0.2'/></dhcp></ip></network>", "not usable in subnet" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp>"
-	  "<host mac='52:54:00:00:00:01' ip='10.0.0.2'/><host mac='52:54:00:00:00:01' "
-	  "ip='10.0.0.3'/></dhcp></ip></network>", "given twice" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><host mac='zz' "
-	  "ip='10.0.0.2'/></dhcp></ip></network>", "a MAC address like" },
-	{ "<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><host "
-	  "mac='52:54:00:00:00:01' ip='10.0.0.2' name='a b'/></dhcp></ip></network>", "a host name" },
-	{ "<network><name>n</name><forward mode='nat'/></network>", "needs an <ip> address" },
-	{ "<network><name>bad/name</name></network>", "network name 'bad/name' is invalid" },
-	{ "<network><name>two words</name></network>", "wants one word" },
-	{ "<network><forward/></network>", "<name> is missing" },
-	{ "<network><name>averyveryverylongname</name></network>", "bridge name '' is invalid" },
-	/* XML syntax */
-	{ "", "no root element" },
-	{ "<network><name>n</name>", "element not closed" },
-	{ "<network><name>n</nam></network>", "mismatched closing tag" },
-	{ "<network><name>n</name></network><x/>", "content after the root element" },
-	{ "<!DOCTYPE network><network/>", "DOCTYPE and CDATA are not supported" },
-	{ "<network><name><![CDATA[n]]></name></network>", "CDATA" },
-	{ "<network a=1><name>n</name></network>", "must be quoted" },
-	{ "<network a='1' a='2'><name>n</name></network>", "duplicate attribute" },
-	{ "<network a='1'b='2'/>", "expected whitespace" },
-	{ "<network><name>&foo;</name></network>", "unknown entity" },
-	{ "<network><name>&#300;</name></network>", "non-ASCII character reference" },
-	{ "<network a='<'/>", "'<' or NUL in attribute value" },
-	{ "<network a='x", "unterminated attribute value" },
-	{ "<network><!-- x </network>", "unterminated comment" },
-	{ "<network>text<name>n</name></network>", "text inside <network>" },
-	{ "<1network/>", "expected a name" },
+    /* unsupported elements and attributes, named */
+    {"<network><name>n</name><dns/></network>", "element <dns> in <network> is not supported"},
+    {"<network ipv6='yes'><name>n</name></network>", "attribute 'ipv6' of <network>"},
+    {"<network><name>n</name><forward mode='nat'><nat/></forward></network>",
+     "element <nat> in <forward>"},
+    {"<network><name>n</name><forward dev='eth0'/></network>", "attribute 'dev' of <forward>"},
+    {"<network><name>n</name><bridge name='b' zone='x'/></network>",
+     "attribute 'zone' of <bridge>"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24' localPtr='yes'/></network>",
+     "attribute 'localPtr' of <ip>"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24'><tftp/></ip></network>",
+     "element <tftp> in <ip>"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><bootp/></dhcp></ip>"
+     "</network>",
+     "element <bootp> in <dhcp>"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><host mac='52:54:00:"
+     "00:00:01' ip='10.0.0.2'><lease/></host></dhcp></ip></network>",
+     "element <lease> in <host>"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><host id='0:1' "
+     "ip='10.0.0.2'/></dhcp></ip></network>",
+     "attribute 'id' of <host>"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><range start='10.0.0.2' "
+     "end='10.0.0.9'><lease expiry='1' unit='days'/></range></dhcp></ip></network>",
+     "expected seconds, minutes or hours"},
+    {"<domain><name>n</name></domain>", "root element is <domain>"},
+    {"<network><name>n</name><ip family='ipv6' address='10.0.0.1' prefix='24'/></network>",
+     "IPv6 is not supported"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24'/><ip address='10.1.0.1' "
+     "prefix='24'/></network>",
+     "only one <ip> in <network>"},
+    {"<network><name>n</name><name>m</name></network>", "only one <name>"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><range start='10.0.0.2' "
+     "end='10.0.0.3'/><range start='10.0.0.5' end='10.0.0.6'/></dhcp></ip></network>",
+     "only one <range>"},
+    /* bad values */
+    {"<network><name>n</name><forward mode='bridge'/></network>", "expected nat, route or none"},
+    {"<network><name>n</name><bridge stp='maybe'/></network>", "expected on or off"},
+    {"<network><name>n</name><bridge delay='x'/></network>", "<bridge delay='x'>"},
+    {"<network><name>n</name><bridge delay='99'/></network>", "<bridge delay='99'>"},
+    {"<network><name>n</name><bridge name='abcdefghijklmnop'/></network>", "at most 15 characters"},
+    {"<network><name>n</name><ip address='10.0.0.300' prefix='24'/></network>",
+     "expected an IPv4 address"},
+    {"<network><name>n</name><ip prefix='24'/></network>", "attribute missing"},
+    {"<network><name>n</name><ip address='10.0.0.1'/></network>", "a netmask or prefix"},
+    {"<network><name>n</name><ip address='10.0.0.1' netmask='255.0.255.0'/></network>",
+     "contiguous netmask"},
+    {"<network><name>n</name><ip address='10.0.0.1' netmask='255.0.0.0' prefix='8'/></network>",
+     "not both"},
+    {"<network><name>n</name><ip address='10.0.0.0' prefix='24'/></network>", "not a host address"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='31'/></network>", "not a host address"},
+    {"<network><name>n</name><mac address='nope'/></network>", "a MAC address"},
+    {"<network><name>n</name><mtu size='20'/></network>", "mtu 68-65535"},
+    /* semantic errors */
+    {"<network><name>n</name><ip address='192.168.100.254' prefix='24'><dhcp><range "
+     "start='192.168.1.128' end='192.168.1.200'/></dhcp></ip></network>",
+     "outside subnet 192.168.100.0/24"},
+    {"<network><name>n</name><ip address='192.168.100.254' prefix='24'><dhcp><range "
+     "start='192.168.100.200' end='192.168.100.128'/></dhcp></ip></network>",
+     "start is after end"},
+    {"<network><name>n</name><ip address='192.168.100.254' prefix='24'><dhcp><range "
+     "start='192.168.100.0' end='192.168.100.20'/></dhcp></ip></network>",
+     "outside subnet"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><host "
+     "mac='52:54:00:00:00:01' ip='10.1.0.2'/></dhcp></ip></network>",
+     "not usable in subnet"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp>"
+     "<host mac='52:54:00:00:00:01' ip='10.0.0.2'/><host mac='52:54:00:00:00:01' "
+     "ip='10.0.0.3'/></dhcp></ip></network>",
+     "given twice"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><host mac='zz' "
+     "ip='10.0.0.2'/></dhcp></ip></network>",
+     "a MAC address like"},
+    {"<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><host "
+     "mac='52:54:00:00:00:01' ip='10.0.0.2' name='a b'/></dhcp></ip></network>",
+     "a host name"},
+    {"<network><name>n</name><forward mode='nat'/></network>", "needs an <ip> address"},
+    {"<network><name>bad/name</name></network>", "network name 'bad/name' is invalid"},
+    {"<network><name>two words</name></network>", "wants one word"},
+    {"<network><forward/></network>", "<name> is missing"},
+    {"<network><name>averyveryverylongname</name></network>", "bridge name '' is invalid"},
+    /* XML syntax */
+    {"", "no root element"},
+    {"<network><name>n</name>", "element not closed"},
+    {"<network><name>n</nam></network>", "mismatched closing tag"},
+    {"<network><name>n</name></network><x/>", "content after the root element"},
+    {"<!DOCTYPE network><network/>", "DOCTYPE and CDATA are not supported"},
+    {"<network><name><![CDATA[n]]></name></network>", "CDATA"},
+    {"<network a=1><name>n</name></network>", "must be quoted"},
+    {"<network a='1' a='2'><name>n</name></network>", "duplicate attribute"},
+    {"<network a='1'b='2'/>", "expected whitespace"},
+    {"<network><name>&foo;</name></network>", "unknown entity"},
+    {"<network><name>&#300;</name></network>", "non-ASCII character reference"},
+    {"<network a='<'/>", "'<' or NUL in attribute value"},
+    {"<network a='x", "unterminated attribute value"},
+    {"<network><!-- x </network>", "unterminated comment"},
+    {"<network>text<name>n</name></network>", "text inside <network>"},
+    {"<1network/>", "expected a name"},
 };
 
 START_TEST(rejected_case)
@@ -231,7 +238,8 @@ START_TEST(error_names_line)
 {
 	struct netdef d;
 	ck_assert_int_eq(parse("<network>\n<name>n</name>\n\n<dns/>\n</network>", &d), -EINVAL);
-	ck_assert_str_eq(log_last_error(), "net: t.xml:4: element <dns> in <network> is not supported");
+	ck_assert_str_eq(log_last_error(),
+			 "net: t.xml:4: element <dns> in <network> is not supported");
 }
 END_TEST
 
@@ -262,7 +270,8 @@ START_TEST(create_args)
 {
 	struct netdef d;
 	ck_assert_int_eq(netdef_from_args(&d, "vbr", "192.168.100.254/24",
-					  "192.168.100.128-192.168.100.200", NET_FWD_NAT, NULL), 0);
+					  "192.168.100.128-192.168.100.200", NET_FWD_NAT, NULL),
+			 0);
 	ck_assert_str_eq(d.bridge, "vbr");
 	ck_assert_uint_eq(d.addr, 0xc0a864fe);
 	ck_assert_uint_eq(d.prefix, 24);
@@ -270,13 +279,16 @@ START_TEST(create_args)
 	ck_assert_int_eq(netdef_from_args(&d, "vbr", "192.168.100.254", NULL, NET_FWD_NAT, NULL),
 			 -EINVAL);
 	ck_assert(strstr(log_last_error(), "--subnet") != NULL);
-	ck_assert_int_eq(netdef_from_args(&d, "vbr", "192.168.100.254/24", "192.168.100.1",
-					  NET_FWD_NAT, NULL), -EINVAL);
-	ck_assert_int_eq(netdef_from_args(&d, "vbr", "192.168.100.254/24",
-					  "10.0.0.1-10.0.0.9", NET_FWD_NAT, NULL), -EINVAL);
+	ck_assert_int_eq(
+	    netdef_from_args(&d, "vbr", "192.168.100.254/24", "192.168.100.1", NET_FWD_NAT, NULL),
+	    -EINVAL);
+	ck_assert_int_eq(netdef_from_args(&d, "vbr", "192.168.100.254/24", "10.0.0.1-10.0.0.9",
+					  NET_FWD_NAT, NULL),
+			 -EINVAL);
 	ck_assert(strstr(log_last_error(), "outside subnet") != NULL);
-	ck_assert_int_eq(netdef_from_args(&d, "a-very-long-network", "10.0.0.1/24", NULL,
-					  NET_FWD_NAT, NULL), -EINVAL);
+	ck_assert_int_eq(
+	    netdef_from_args(&d, "a-very-long-network", "10.0.0.1/24", NULL, NET_FWD_NAT, NULL),
+	    -EINVAL);
 	ck_assert(strstr(log_last_error(), "--bridge") != NULL);
 }
 END_TEST
@@ -284,7 +296,8 @@ END_TEST
 START_TEST(overlap)
 {
 	struct netdef a, b;
-	ck_assert_int_eq(netdef_from_args(&a, "a", "192.168.100.254/24", NULL, NET_FWD_NAT, NULL), 0);
+	ck_assert_int_eq(netdef_from_args(&a, "a", "192.168.100.254/24", NULL, NET_FWD_NAT, NULL),
+			 0);
 	ck_assert_int_eq(netdef_from_args(&b, "b", "192.168.0.1/16", NULL, NET_FWD_NAT, NULL), 0);
 	ck_assert(netdef_overlaps(&a, &b));
 	ck_assert_int_eq(netdef_from_args(&b, "b", "192.168.101.1/24", NULL, NET_FWD_NAT, NULL), 0);
