@@ -77,7 +77,7 @@ rules_before=$(inh nft list ruleset)
 links_before=$(inh ip -o link show | awk -F': ' '{print $2}' | sort)
 fwd_before=$(inh cat /proc/sys/net/ipv4/ip_forward)
 
-# The lab's network XML (lab-notes.md) plus an MTU.
+# The lab's network XML (lab-notes.md) plus an MTU and a static host.
 cat > "$WORK/vbr.xml" <<'XML'
 <network>
   <name>vbr</name>
@@ -87,6 +87,7 @@ cat > "$WORK/vbr.xml" <<'XML'
   <ip address='192.168.100.254' netmask='255.255.255.0'>
     <dhcp>
       <range start='192.168.100.128' end='192.168.100.200'/>
+      <host mac='52:54:00:12:34:57' ip='192.168.100.10' name='web'/>
     </dhcp>
   </ip>
 </network>
@@ -108,7 +109,7 @@ deconfig) ip addr flush dev \$interface ;;
 bound|renew)
 	ip addr add \$ip/\$mask dev \$interface
 	ip route replace default via \$router
-	echo "ip=\$ip mask=\$mask router=\$router dns=\$dns lease=\$lease mtu=\$mtu" > "$WORK/lease" ;;
+	echo "ip=\$ip mask=\$mask router=\$router dns=\$dns lease=\$lease mtu=\$mtu hostname=\$hostname" > "$WORK/lease" ;;
 esac
 EOF2
 chmod +x "$WORK/udhcpc.sh"
@@ -146,6 +147,12 @@ check "start again" mv start vbr
 ing ip addr flush dev eth0
 check "udhcpc gets a lease after restart" dhcp
 check "same address after restart ($ip1)" [ "$(val ip)" = "$ip1" ]
+ing ip addr flush dev eth0
+ing ip link set eth0 address 52:54:00:12:34:57
+check "static host gets a lease" dhcp
+check "static host: its address and name" [ "$(val ip) $(val hostname)" = "192.168.100.10 web" ]
+ing ip addr flush dev eth0
+ing ip link set eth0 address 52:54:00:12:34:56
 check "lease file records it" grep -q "52:54:00:12:34:56 $ip1" "$STATE/leases/vbr.leases"
 
 # Errors: one line each, nothing half-created.
@@ -192,6 +199,8 @@ check "route mode: forward rules, no masquerade" \
 	       ! ip netns exec $H nft list table ip minivmm-rt | grep -q masquerade"
 check "route mode: stop" mv stop rt
 check "route mode: undefine" mv undefine rt
+check "stop before autostart" mv stop vbr
+check "start --autostart starts vbr" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' start --autostart | grep -q 'Network vbr started'"
 check "final stop" mv stop vbr
 check "undefine" mv undefine vbr
 check "undefine unpriv" mv undefine unpriv
