@@ -112,13 +112,23 @@ static int entity(struct rd *r, char *out, size_t *n)
 		}
 	}
 	if (at(r, "&#")) {
-		const char *s = r->p + 2;
-		char *e;
-		long v = (*s == 'x') ? strtol(s + 1, &e, 16) : strtol(s, &e, 10);
-		if (e >= r->end || *e != ';' || e == s || v <= 0 || v > 127)
+		/* Digits parsed by hand: the input need not be NUL-terminated. */
+		const char *q = r->p + 2;
+		bool hex = q < r->end && *q == 'x';
+		long v = 0;
+		int digits = 0;
+		for (q += hex; q < r->end && *q != ';' && digits < 8; q++, digits++) {
+			int d = (*q >= '0' && *q <= '9')		      ? *q - '0'
+				: hex && (*q | 32) >= 'a' && (*q | 32) <= 'f' ? (*q | 32) - 'a' + 10
+									      : -1;
+			if (d < 0)
+				break;
+			v = v * (hex ? 16 : 10) + d;
+		}
+		if (q >= r->end || *q != ';' || digits == 0 || v <= 0 || v > 127)
 			return fail(r, "bad or non-ASCII character reference");
 		out[(*n)++] = (char)v;
-		adv(r, (size_t)(e + 1 - r->p));
+		adv(r, (size_t)(q + 1 - r->p));
 		return 0;
 	}
 	return fail(r, "unknown entity");

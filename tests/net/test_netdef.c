@@ -263,6 +263,45 @@ START_TEST(entities_decoded)
 	ck_assert_str_eq(root->text, "x>y");
 	ck_assert_ptr_null(xml_attr(root, "w"));
 	xml_free(root);
+	/* a character reference cut at the end of an unterminated buffer */
+	char *cut = malloc(7);
+	memcpy(cut, "<a>&#65", 7);
+	ck_assert_int_eq(xml_parse(cut, 7, "cut", &root), -EINVAL);
+	ck_assert(strstr(log_last_error(), "character reference") != NULL);
+	free(cut);
+}
+END_TEST
+
+START_TEST(mutated_documents_never_crash)
+{
+	static const char full[] =
+		"<?xml version='1.0'?><network><name>n</name><uuid>u</uuid><forward mode='nat'/>"
+		"<bridge name='b' stp='on' delay='0'/><mac address='52:54:00:00:00:09'/>"
+		"<mtu size='1500'/><ip address='10.0.0.1' prefix='24'><dhcp><range "
+		"start='10.0.0.2' end='10.0.0.9'><lease expiry='1' unit='hours'/></range>"
+		"<host mac='52:54:00:00:00:01' ip='10.0.0.20' name='h'/></dhcp></ip></network>";
+	static const char alphabet[] = "<>/='\"&;# !-?abn0.:\n";
+	unsigned seed = 99;
+	char buf[sizeof(full)];
+
+	/* Random byte changes and truncations: the parser must return 0 or
+	 * -EINVAL, free everything (LeakSanitizer) and never read out of
+	 * bounds (the buffer is not NUL-terminated at the cut). */
+	for (int i = 0; i < 5000; i++) {
+		memcpy(buf, full, sizeof(full));
+		for (int k = 0; k < 1 + i % 4; k++)
+			buf[(size_t)rand_r(&seed) % (sizeof(full) - 1)] =
+				alphabet[(size_t)rand_r(&seed) % (sizeof(alphabet) - 1)];
+		size_t len = sizeof(full) - 1 - (size_t)rand_r(&seed) % 8;
+		char *heap = malloc(len);
+		memcpy(heap, buf, len);
+		struct netdef d;
+		int r = netdef_from_xml(heap, len, "fuzz", &d);
+		ck_assert(r == 0 || r == -EINVAL);
+		if (r == 0)
+			netdef_free(&d);
+		free(heap);
+	}
 }
 END_TEST
 
@@ -318,6 +357,7 @@ int main(void)
 	tcase_add_test(tc, error_names_line);
 	tcase_add_test(tc, deep_nesting_refused);
 	tcase_add_test(tc, entities_decoded);
+	tcase_add_test(tc, mutated_documents_never_crash);
 	tcase_add_test(tc, create_args);
 	tcase_add_test(tc, overlap);
 	suite_add_tcase(s, tc);
