@@ -198,8 +198,9 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *pkt, size_t len, ti
 		if (req.has_server_id && req.server_id != s->cfg.server_ip)
 			break;
 		s->stats.releases++;
+		/* Persisted by the next flush: losing a release in a crash
+		 * only keeps the address reserved for its MAC until expiry. */
 		dhcp_lease_release(s->leases, req.mac, req.ciaddr, now);
-		dhcp_leases_save(s->leases);
 		return 0;
 	case DHCPDECLINE:
 		if (req.has_server_id && req.server_id != s->cfg.server_ip)
@@ -209,7 +210,6 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *pkt, size_t len, ti
 			dhcp_mac_format(req.mac, mac);
 			log_warn("dhcp %s: %s declined %s (in use by someone else?)", s->name, mac,
 				 ipstr(req.requested_ip, ip));
-			dhcp_leases_save(s->leases);
 		}
 		return 0;
 	default:

@@ -24,6 +24,7 @@ struct pending {
 
 struct dns_fwd {
 	int lfd, ufd;
+	struct sockaddr_in upstream;
 	uint16_t next_id;
 	struct pending *slots;
 	struct dns_fwd_stats stats;
@@ -71,11 +72,13 @@ int dns_fwd_open(struct dns_fwd **out, uint32_t listen_ip, uint16_t listen_port,
 		dns_fwd_close(f);
 		return err;
 	}
-	f->ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (f->ufd < 0 || connect(f->ufd, (struct sockaddr *)&up, sizeof(up)) < 0) {
-		int err = -errno;
-		log_error("dns: upstream %s: %s", inet_ntop(AF_INET, &up.sin_addr, a, sizeof(a)),
-			  strerror(errno));
+	/* Not connect()ed: the upstream may be unreachable now (no route yet)
+	 * without that stopping the network; answers are matched by source. */
+	f->upstream = up;
+	f->ufd = udp_socket(INADDR_ANY, 0, NULL);
+	if (f->ufd < 0) {
+		int err = f->ufd;
+		log_error("dns: upstream socket: %s", strerror(-err));
 		dns_fwd_close(f);
 		return err;
 	}
@@ -150,7 +153,8 @@ void dns_fwd_on_query(struct dns_fwd *f, time_t now)
 		p->sent = now;
 		buf[0] = (uint8_t)(id >> 8);
 		buf[1] = (uint8_t)id;
-		if (send(f->ufd, buf, (size_t)n, 0) == n)
+		if (sendto(f->ufd, buf, (size_t)n, 0, (struct sockaddr *)&f->upstream,
+			   sizeof(f->upstream)) == n)
 			f->stats.queries++;
 		else
 			p->sent = 0;
@@ -162,10 +166,14 @@ void dns_fwd_on_answer(struct dns_fwd *f, time_t now)
 	uint8_t buf[DNS_FWD_MAX_MSG];
 
 	for (int k = 0; k < 32; k++) {
-		ssize_t n = recv(f->ufd, buf, sizeof(buf), 0);
+		struct sockaddr_in src;
+		socklen_t slen = sizeof(src);
+		ssize_t n = recvfrom(f->ufd, buf, sizeof(buf), 0, (struct sockaddr *)&src, &slen);
 		if (n < 0)
 			return;
-		if (n < DNS_HDR_LEN || !(buf[2] & 0x80)) {
+		if (n < DNS_HDR_LEN || !(buf[2] & 0x80) || slen != sizeof(src) ||
+		    src.sin_addr.s_addr != f->upstream.sin_addr.s_addr ||
+		    src.sin_port != f->upstream.sin_port) {
 			f->stats.malformed++;
 			continue;
 		}

@@ -314,6 +314,37 @@ START_TEST(malformed_counted_and_dropped)
 }
 END_TEST
 
+START_TEST(mutated_packets_never_crash)
+{
+	struct client_pkt p;
+	struct dhcp_reply r;
+	unsigned seed = 7;
+	uint8_t types[] = { DHCPDISCOVER, DHCPREQUEST, DHCPRELEASE, DHCPDECLINE, DHCPINFORM };
+
+	for (int i = 0; i < 20000; i++) {
+		uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, (uint8_t)(i % 97) };
+		cpkt_start(&p, types[i % 5], (uint32_t)i, mac, i % 3 ? 0 : IP(130 + i % 20));
+		cpkt_ip(&p, DHCP_OPT_REQUESTED_IP, IP(120 + (uint32_t)(i % 90)));
+		if (i % 2)
+			cpkt_ip(&p, DHCP_OPT_SERVER_ID, IP(254));
+		cpkt_end(&p);
+		for (int k = 0; k < i % 5; k++)
+			p.buf[(size_t)rand_r(&seed) % p.len] = (uint8_t)rand_r(&seed);
+		size_t len = p.len - (size_t)rand_r(&seed) % 4;
+		int rc = dhcp_server_handle(srv, p.buf, len, 1000 + i / 100, &r);
+		ck_assert(rc == 0 || rc == 1);
+		if (rc == 1) {
+			ck_assert_uint_ge(r.len, DHCP_MIN_LEN);
+			ck_assert_uint_le(r.len, DHCP_MAX_LEN);
+		}
+	}
+	const struct dhcp_stats *st = dhcp_server_stats(srv);
+	ck_assert_uint_eq(st->received, 20000);
+	ck_assert_uint_gt(st->malformed, 0);
+	ck_assert_uint_gt(st->acks, 0);
+}
+END_TEST
+
 START_TEST(relay_reply_to_giaddr)
 {
 	struct client_pkt p;
@@ -346,6 +377,7 @@ int main(void)
 	tcase_add_test(tc, exhausted_no_offer);
 	tcase_add_test(tc, malformed_counted_and_dropped);
 	tcase_add_test(tc, relay_reply_to_giaddr);
+	tcase_add_test(tc, mutated_packets_never_crash);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

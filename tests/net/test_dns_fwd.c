@@ -93,12 +93,18 @@ START_TEST(relay_rewrites_ids)
 	ck_assert_int_eq(a[4], 0);
 	ck_assert_uint_eq(dns_fwd_stats(f)->answers, 2);
 
+	/* an answer from anyone but the upstream is dropped */
+	to(c1, ufd_port, u2, sizeof(u2));
+	wait_readable(fds[1]);
+	dns_fwd_on_answer(f, 101);
+	ck_assert_uint_eq(dns_fwd_stats(f)->malformed, 1);
+
 	/* a repeated answer (id now free) is dropped */
 	to(up, ufd_port, u1, sizeof(u1));
 	wait_readable(fds[1]);
 	dns_fwd_on_answer(f, 101);
 	ck_assert_uint_eq(dns_fwd_stats(f)->answers, 2);
-	ck_assert_uint_eq(dns_fwd_stats(f)->malformed, 1);
+	ck_assert_uint_eq(dns_fwd_stats(f)->malformed, 2);
 	dns_fwd_close(f);
 	close(up);
 	close(c1);
@@ -159,6 +165,15 @@ START_TEST(upstream_from_resolv_conf)
 }
 END_TEST
 
+START_TEST(unreachable_upstream_is_not_fatal)
+{
+	struct dns_fwd *f;
+	/* TEST-NET-1, no route needed to open the forwarder */
+	ck_assert_int_eq(dns_fwd_open(&f, LO, 0, NULL, 0xc0000201, 53), 0);
+	dns_fwd_close(f);
+}
+END_TEST
+
 START_TEST(listen_port_taken)
 {
 	uint16_t port;
@@ -181,6 +196,7 @@ int main(void)
 	tcase_add_test(tc, malformed_and_late);
 	tcase_add_test(tc, upstream_from_resolv_conf);
 	tcase_add_test(tc, listen_port_taken);
+	tcase_add_test(tc, unreachable_upstream_is_not_fatal);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
