@@ -42,11 +42,7 @@ static int define_def(struct net_state *st, struct netdef *d)
 
 	if (r < 0)
 		return r;
-	log_set_quiet(true);
-	r = net_state_load(st, d->name, &old);
-	log_set_quiet(false);
-	log_clear_last_error();
-	if (r == 0) {
+	if (net_state_exists(st, d->name) && net_state_load(st, d->name, &old) == 0) {
 		bool active = net_active(st, &old, NULL);
 		netdef_free(&old);
 		if (active) {
@@ -104,16 +100,9 @@ static int cmd_create(struct net_state *st, int argc, char **argv)
 		}
 	}
 	int r = netdef_from_args(&d, argv[0], subnet, range, fwd, bridge);
-	if (!r) {
-		log_set_quiet(true);
-		struct netdef old;
-		bool exists = net_state_load(st, d.name, &old) == 0;
-		log_set_quiet(false);
-		if (exists) {
-			netdef_free(&old);
-			log_error("net %s: a network of that name is already defined", d.name);
-			r = -EEXIST;
-		}
+	if (!r && net_state_exists(st, d.name)) {
+		log_error("net %s: a network of that name is already defined", d.name);
+		r = -EEXIST;
 	}
 	if (!r)
 		r = define_def(st, &d);

@@ -462,8 +462,11 @@ int net_serve(struct net_state *st, const char *name)
 static int find_def(const struct net_state *st, const char *name, struct netdef *d)
 {
 	static char names[NET_NAMES_MAX][NETDEF_NAME_MAX + 1];
-	int n = net_state_list(st, names, NET_NAMES_MAX);
+	int n;
 
+	if (net_state_exists(st, name))
+		return net_state_load(st, name, d);
+	n = net_state_list(st, names, NET_NAMES_MAX);
 	for (int i = 0; i < n; i++) {
 		if (net_state_load(st, names[i], d) < 0)
 			continue;
@@ -478,14 +481,12 @@ int net_resolve_bridge(const char *state_dir, const char *name, char bridge[16])
 {
 	struct net_state st;
 	struct netdef d;
-	bool quiet_errors = true;
 
 	if (net_state_open(&st, state_dir, false) < 0)
 		return -EINVAL;
-	log_set_quiet(quiet_errors); /* unreadable definitions are skipped */
 	int found = find_def(&st, name, &d);
-	log_set_quiet(false);
-	log_clear_last_error();
+	if (found < 0 && found != -ENOENT)
+		return -ENODEV; /* a broken definition, reported by the loader */
 	if (found == 0) {
 		bool active = net_active(&st, &d, NULL);
 		snprintf(bridge, 16, "%s", d.bridge);

@@ -143,6 +143,14 @@ int net_state_load(const struct net_state *st, const char *name, struct netdef *
 	return r;
 }
 
+bool net_state_exists(const struct net_state *st, const char *name)
+{
+	char p[PATH_MAX];
+	return netdef_name_ok(name) &&
+	       net_state_path(st, p, sizeof(p), "networks", name, ".xml") == 0 &&
+	       access(p, F_OK) == 0;
+}
+
 int net_state_save(const struct net_state *st, const struct netdef *d)
 {
 	char p[PATH_MAX], *xml;

@@ -39,6 +39,7 @@ int net_state_path(const struct net_state *st, char *buf, size_t size, const cha
 		   const char *name, const char *suffix);
 
 int net_state_load(const struct net_state *st, const char *name, struct netdef *d);
+bool net_state_exists(const struct net_state *st, const char *name);
 int net_state_save(const struct net_state *st, const struct netdef *d);
 int net_state_remove(const struct net_state *st, const char *name);
 /* Defined network names, sorted; returns the count or -errno. */
