@@ -24,9 +24,12 @@ int dhcp_serve_open(const char *ifname)
 
 	if (fd < 0)
 		return -errno;
-	/* No SO_REUSEADDR: a second server on the same bridge must fail to
-	 * bind rather than share the port. */
-	if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
+	/* SO_REUSEADDR lets us coexist with a DHCP server bound to port 67
+	 * on all interfaces (libvirt's dnsmasq for virbr0 does so); the
+	 * kernel prefers our device-bound socket for the bridge's packets.
+	 * A second minivmm server on the same bridge is refused by net_serve. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname) + 1) <
 		0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {

@@ -36,9 +36,12 @@ static int udp_socket(uint32_t ip, uint16_t port, const char *ifname)
 	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
+	int one = 1;
 	if (fd < 0)
 		return -errno;
-	if ((ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname,
+	/* As for DHCP: coexist with a DNS server bound to all addresses. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname,
 				  (socklen_t)strlen(ifname) + 1) < 0) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int err = -errno;
@@ -193,20 +196,30 @@ void dns_fwd_on_answer(struct dns_fwd *f, time_t now)
 
 const struct dns_fwd_stats *dns_fwd_stats(const struct dns_fwd *f) { return &f->stats; }
 
-uint32_t dns_fwd_upstream(const char *resolv_conf)
+size_t dns_resolvers(const char *resolv_conf, bool loopback, uint32_t *ips, size_t max)
 {
 	FILE *fp = fopen(resolv_conf, "r");
 	char line[256], addr[64];
-	uint32_t ip = 0;
+	size_t n = 0;
 
 	if (!fp)
 		return 0;
-	while (!ip && fgets(line, sizeof(line), fp)) {
+	while (n < max && fgets(line, sizeof(line), fp)) {
 		struct in_addr a;
-		if (sscanf(line, " nameserver %63s", addr) == 1 &&
-		    inet_pton(AF_INET, addr, &a) == 1)
-			ip = ntohl(a.s_addr);
+		if (sscanf(line, " nameserver %63s", addr) != 1 ||
+		    inet_pton(AF_INET, addr, &a) != 1)
+			continue;
+		uint32_t ip = ntohl(a.s_addr);
+		if (ip == 0 || (!loopback && (ip >> 24) == 127))
+			continue;
+		ips[n++] = ip;
 	}
 	fclose(fp);
-	return ip;
+	return n;
+}
+
+uint32_t dns_fwd_upstream(const char *resolv_conf)
+{
+	uint32_t ip = 0;
+	return dns_resolvers(resolv_conf, true, &ip, 1) ? ip : 0;
 }

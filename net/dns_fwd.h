@@ -9,6 +9,8 @@
 #ifndef MINIVMM_NET_DNS_FWD_H
 #define MINIVMM_NET_DNS_FWD_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -36,5 +38,9 @@ const struct dns_fwd_stats *dns_fwd_stats(const struct dns_fwd *f);
 
 /* The first IPv4 nameserver in a resolv.conf, loopback allowed; 0 if none. */
 uint32_t dns_fwd_upstream(const char *resolv_conf);
+/* Up to MAX IPv4 nameservers of a resolv.conf (loopback ones only if
+ * LOOPBACK); returns how many. Used to hand guests the host's resolvers
+ * directly when the forwarder cannot listen on the bridge address. */
+size_t dns_resolvers(const char *resolv_conf, bool loopback, uint32_t *ips, size_t max);
 
 #endif

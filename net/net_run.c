@@ -136,7 +136,7 @@ struct helper {
 	struct dns_fwd *dns;
 };
 
-static void fill_cfg(const struct net_state *st, const struct netdef *d, bool dns,
+static void fill_cfg(const struct net_state *st, const struct netdef *d, bool fwd,
 		     struct dhcp_server_cfg *c, char *lease_path, size_t size)
 {
 	memset(c, 0, sizeof(*c));
@@ -144,8 +144,12 @@ static void fill_cfg(const struct net_state *st, const struct netdef *d, bool dn
 	c->server_ip = d->addr;
 	c->netmask = netdef_mask(d->prefix);
 	c->router = d->forward != NET_FWD_NONE ? d->addr : 0;
-	c->dns[0] = d->addr; /* the forwarder on the bridge address */
-	c->ndns = dns ? 1 : 0;
+	if (fwd) {
+		c->dns[0] = d->addr; /* the forwarder on the bridge address */
+		c->ndns = 1;
+	} else {
+		c->ndns = dns_resolvers(RESOLV_CONF, false, c->dns, DHCP_DNS_MAX);
+	}
 	c->lease_secs = d->lease_secs;
 	c->mtu = (uint16_t)d->mtu;
 	/* Without a range only the static hosts are served. */
@@ -178,8 +182,10 @@ static int serve_setup(const struct net_state *st, const struct netdef *d, struc
 	if (!up)
 		log_warn("net %s: no nameserver in %s; guests get no DNS server", d->name,
 			 RESOLV_CONF);
-	else
-		r = dns_fwd_open(&h->dns, d->addr, 53, d->bridge, up, 53);
+	else if (dns_fwd_open(&h->dns, d->addr, 53, d->bridge, up, 53) < 0)
+		log_warn("net %s: no DNS forwarder; guests get the host's non-loopback "
+			 "resolvers from %s",
+			 d->name, RESOLV_CONF);
 	fill_cfg(st, d, h->dns != NULL, &cfg, lease_path, sizeof(lease_path));
 	if (!r)
 		r = dhcp_server_new(&h->dhcp, &cfg, time(NULL));
@@ -439,6 +445,7 @@ int net_stop(struct net_state *st, const char *name)
 int net_serve(struct net_state *st, const char *name)
 {
 	struct netdef d;
+	struct net_run run;
 	struct helper h;
 	int r = net_state_load(st, name, &d);
 
@@ -451,6 +458,10 @@ int net_serve(struct net_state *st, const char *name)
 		log_error("net %s: bridge %s does not exist (start the network first)", name,
 			  d.bridge);
 		r = -ENODEV;
+	} else if (net_active(st, &d, &run) && run.pid && is_helper(run.pid, d.name)) {
+		log_error("net %s: already served by its DHCP helper, pid %ld", name,
+			  (long)run.pid);
+		r = -EBUSY;
 	} else if ((r = serve_setup(st, &d, &h)) == 0) {
 		net_state_close(st); /* do not hold the lock while serving */
 		r = serve_run(&h, name);

@@ -176,6 +176,7 @@ errcase "unsupported element" "element <dns> in <network> is not supported" \
 	mv define /dev/stdin <<< "<network><name>x</name><dns/></network>"
 errcase "undefined network" "not defined" mv start nosuch
 errcase "already active" "already active" mv start vbr
+errcase "second DHCP server on the bridge" "already served by its DHCP helper" mv serve vbr
 inh ip link add busy type bridge
 errcase "bridge name taken" "already exists" mv create busy --subnet 10.30.0.1/24 --nat
 check "create failure left no definition" sh -c "! ls '$STATE/networks/busy.xml' 2>/dev/null"

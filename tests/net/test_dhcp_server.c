@@ -319,10 +319,10 @@ START_TEST(mutated_packets_never_crash)
 	struct client_pkt p;
 	struct dhcp_reply r;
 	unsigned seed = 7;
-	uint8_t types[] = { DHCPDISCOVER, DHCPREQUEST, DHCPRELEASE, DHCPDECLINE, DHCPINFORM };
+	uint8_t types[] = {DHCPDISCOVER, DHCPREQUEST, DHCPRELEASE, DHCPDECLINE, DHCPINFORM};
 
 	for (int i = 0; i < 20000; i++) {
-		uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, (uint8_t)(i % 97) };
+		uint8_t mac[6] = {0x52, 0x54, 0, 0, 0, (uint8_t)(i % 97)};
 		cpkt_start(&p, types[i % 5], (uint32_t)i, mac, i % 3 ? 0 : IP(130 + i % 20));
 		cpkt_ip(&p, DHCP_OPT_REQUESTED_IP, IP(120 + (uint32_t)(i % 90)));
 		if (i % 2)

@@ -156,6 +156,10 @@ START_TEST(upstream_from_resolv_conf)
 		    "nameserver 10.0.0.2\n");
 	close(fd);
 	ck_assert_uint_eq(dns_fwd_upstream(path), 0x7f000035);
+	uint32_t ips[3];
+	ck_assert_uint_eq(dns_resolvers(path, false, ips, 3), 1);
+	ck_assert_uint_eq(ips[0], 0x0a000002);
+	ck_assert_uint_eq(dns_resolvers(path, true, ips, 3), 2);
 	fd = open(path, O_WRONLY | O_TRUNC);
 	dprintf(fd, "search lab\n");
 	close(fd);

@@ -275,11 +275,11 @@ END_TEST
 START_TEST(mutated_documents_never_crash)
 {
 	static const char full[] =
-		"<?xml version='1.0'?><network><name>n</name><uuid>u</uuid><forward mode='nat'/>"
-		"<bridge name='b' stp='on' delay='0'/><mac address='52:54:00:00:00:09'/>"
-		"<mtu size='1500'/><ip address='10.0.0.1' prefix='24'><dhcp><range "
-		"start='10.0.0.2' end='10.0.0.9'><lease expiry='1' unit='hours'/></range>"
-		"<host mac='52:54:00:00:00:01' ip='10.0.0.20' name='h'/></dhcp></ip></network>";
+	    "<?xml version='1.0'?><network><name>n</name><uuid>u</uuid><forward mode='nat'/>"
+	    "<bridge name='b' stp='on' delay='0'/><mac address='52:54:00:00:00:09'/>"
+	    "<mtu size='1500'/><ip address='10.0.0.1' prefix='24'><dhcp><range "
+	    "start='10.0.0.2' end='10.0.0.9'><lease expiry='1' unit='hours'/></range>"
+	    "<host mac='52:54:00:00:00:01' ip='10.0.0.20' name='h'/></dhcp></ip></network>";
 	static const char alphabet[] = "<>/='\"&;# !-?abn0.:\n";
 	unsigned seed = 99;
 	char buf[sizeof(full)];
@@ -291,7 +291,7 @@ START_TEST(mutated_documents_never_crash)
 		memcpy(buf, full, sizeof(full));
 		for (int k = 0; k < 1 + i % 4; k++)
 			buf[(size_t)rand_r(&seed) % (sizeof(full) - 1)] =
-				alphabet[(size_t)rand_r(&seed) % (sizeof(alphabet) - 1)];
+			    alphabet[(size_t)rand_r(&seed) % (sizeof(alphabet) - 1)];
 		size_t len = sizeof(full) - 1 - (size_t)rand_r(&seed) % 8;
 		char *heap = malloc(len);
 		memcpy(heap, buf, len);
