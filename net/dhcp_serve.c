@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -83,9 +84,11 @@ static void serve_batch(struct dhcp_server *s, int fd, time_t now)
 			send_reply(fd, &reps[i]);
 }
 
-int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns, volatile sig_atomic_t *stop)
+int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns, const char *ifname,
+		    volatile sig_atomic_t *stop)
 {
 	time_t last_flush = time(NULL);
+	unsigned ifindex = if_nametoindex(ifname);
 	struct pollfd p[3] = {{.fd = fd, .events = POLLIN}};
 	int dfd[2] = {-1, -1};
 
@@ -110,6 +113,12 @@ int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns, volatile
 		if (now - last_flush >= FLUSH_INTERVAL) {
 			dhcp_server_flush(s);
 			last_flush = now;
+			/* The bridge was deleted (or its namespace): nothing is
+			 * left to serve, so do not linger. */
+			if (if_nametoindex(ifname) != ifindex) {
+				log_warn("dhcp: %s is gone; stopping", ifname);
+				break;
+			}
 		}
 	}
 	return dhcp_server_flush(s);

@@ -13,7 +13,8 @@
 /* Open the server socket on IFNAME; returns the fd or -errno. */
 int dhcp_serve_open(const char *ifname);
 /* Serve DHCP on FD (and relay DNS through DNS if not NULL) until *STOP
- * becomes non-zero; leases are flushed before returning. */
-int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns,
+ * becomes non-zero or IFNAME disappears; leases are flushed before
+ * returning. */
+int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns, const char *ifname,
 		    volatile sig_atomic_t *stop);
 #endif

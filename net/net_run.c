@@ -196,7 +196,7 @@ static int serve_setup(const struct net_state *st, const struct netdef *d, struc
 	return r;
 }
 
-static int serve_run(struct helper *h, const char *name)
+static int serve_run(struct helper *h, const char *name, const char *bridge)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
 
@@ -204,7 +204,7 @@ static int serve_run(struct helper *h, const char *name)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
 	log_info("dhcp %s: serving", name);
-	int r = dhcp_serve_loop(h->dhcp, h->fd, h->dns, &stop_flag);
+	int r = dhcp_serve_loop(h->dhcp, h->fd, h->dns, bridge, &stop_flag);
 	const struct dhcp_stats *t = dhcp_server_stats(h->dhcp);
 	log_info("dhcp %s: stopping; %llu received, %llu malformed, %llu offers, %llu acks, "
 		 "%llu naks",
@@ -255,7 +255,7 @@ static void helper_main(struct net_state *st, const struct netdef *d, int ready)
 	close(ready);
 	/* This process is a fork of the CLI: it ends here, never returning
 	 * into the caller's code. */
-	_exit(serve_run(&h, d->name) ? 1 : 0);
+	_exit(serve_run(&h, d->name, d->bridge) ? 1 : 0);
 }
 
 static int spawn_helper(struct net_state *st, const struct netdef *d, pid_t *pid)
@@ -368,6 +368,27 @@ static int teardown(struct net_state *st, const struct netdef *d, const struct n
 	return err;
 }
 
+/* A run record whose bridge is gone: the host rebooted, or someone deleted
+ * the bridge (or its namespace). Remove what may be left: the helper, and
+ * the nftables table; ip_forward is restored only when the table was still
+ * there (after a reboot the recorded value is stale). */
+static void clean_stale(struct net_state *st, const struct netdef *d)
+{
+	struct net_run old;
+
+	if (net_state_run_read(st, d->name, &old) < 0) {
+		net_state_run_remove(st, d->name);
+		return;
+	}
+	stop_helper(old.pid, d->name);
+	if (d->forward != NET_FWD_NONE && nft_net_exists(d->name)) {
+		nft_net_del(d->name);
+		if (old.forward_prev == 0 && !other_forwarding(st, d->name))
+			write_forward(d->name, 0);
+	}
+	net_state_run_remove(st, d->name);
+}
+
 static int bring_up(struct net_state *st, const struct netdef *d, struct net_run *run)
 {
 	int r = nl_bridge_create(d->bridge, d->stp, d->delay, d->has_mac ? d->mac : NULL, d->mtu);
@@ -409,7 +430,7 @@ int net_start(struct net_state *st, const char *name)
 		log_error("net %s: an interface named %s already exists", name, d.bridge);
 		r = -EEXIST;
 	} else if ((r = check_host_addresses(&d)) == 0) {
-		net_state_run_remove(st, name); /* stale record from before a reboot */
+		clean_stale(st, &d);
 		r = bring_up(st, &d, &run);
 		if (r < 0)
 			teardown(st, &d, &run);
@@ -426,16 +447,16 @@ int net_stop(struct net_state *st, const char *name)
 
 	if (r < 0)
 		return r;
-	if (!net_active(st, &d, &run)) {
-		log_error("net %s: network is not active", name);
-		net_state_run_remove(st, name);
-		netdef_free(&d);
-		return -ENOENT;
-	}
 	if (!have_net_admin()) {
 		log_error("net %s: stopping a network needs root or CAP_NET_ADMIN", name);
 		netdef_free(&d);
 		return -EPERM;
+	}
+	if (!net_active(st, &d, &run)) {
+		clean_stale(st, &d);
+		log_error("net %s: network is not active", name);
+		netdef_free(&d);
+		return -ENOENT;
 	}
 	r = teardown(st, &d, &run);
 	netdef_free(&d);
@@ -464,7 +485,7 @@ int net_serve(struct net_state *st, const char *name)
 		r = -EBUSY;
 	} else if ((r = serve_setup(st, &d, &h)) == 0) {
 		net_state_close(st); /* do not hold the lock while serving */
-		r = serve_run(&h, name);
+		r = serve_run(&h, name, d.bridge);
 	}
 	netdef_free(&d);
 	return r;

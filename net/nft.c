@@ -101,3 +101,18 @@ int nft_net_del(const char *name)
 		 name);
 	return run(name, cmd, "removing nftables table");
 }
+
+bool nft_net_exists(const char *name)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	char cmd[160];
+
+	if (!ctx)
+		return false;
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	snprintf(cmd, sizeof(cmd), "list table ip minivmm-%s", name);
+	bool found = nft_run_cmd_from_buffer(ctx, cmd) == 0;
+	nft_ctx_free(ctx);
+	return found;
+}

@@ -6,6 +6,7 @@
 
 #include "net/netdef.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The nft script for D (for tests and `net info`); 0 or -errno. */
@@ -14,5 +15,7 @@ int nft_net_script(const struct netdef *d, char *buf, size_t size);
 int nft_net_add(const struct netdef *d);
 /* Remove the table if present. */
 int nft_net_del(const char *name);
+/* Is the network's table installed? (no error is logged) */
+bool nft_net_exists(const char *name);
 
 #endif

@@ -26,7 +26,12 @@ fails=0
 ip netns add $H 2>/dev/null || skip "cannot create network namespaces"
 
 cleanup() {
-	ip netns exec $H "$MVNET" net --state-dir "$STATE" stop vbr >/dev/null 2>&1
+	local f
+	for f in "$STATE"/networks/*.xml; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		ip netns exec $H "$MVNET" net --state-dir "$STATE" stop "${f%.xml}" >/dev/null 2>&1
+	done
 	[ -n "$DNSPID" ] && kill "$DNSPID" 2>/dev/null
 	for n in $H $G $O; do ip netns del $n 2>/dev/null; done
 	rm -rf "$STATE" "$WORK" "/etc/netns/$H"
@@ -194,6 +199,14 @@ errcase "no permission" "needs root or CAP_NET_ADMIN" \
 	"$MVNET" net --state-dir "$STATE" start unpriv
 check "unprivileged start created nothing" sh -c "! ip netns exec $H ip link show unpriv 2>/dev/null"
 
+# A helper whose bridge disappears (e.g. its namespace was deleted) exits.
+inh ip link del vbr
+sleep 3
+check "helper exits when its bridge is gone" not helper_running
+check "stop after the bridge vanished reports inactive" not mv stop vbr
+check "... and removes the table left behind" not inh nft list table ip minivmm-vbr
+check "... and restores ip_forward" [ "$(inh cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_before" ]
+check "start again after that" mv start vbr
 check "route mode: create" mv create rt --subnet 10.60.0.1/24 --route
 check "route mode: forward rules, no masquerade" \
 	sh -c "ip netns exec $H nft list table ip minivmm-rt | grep -q 'oifname \"rt\" ip daddr 10.60.0.0/24 accept' &&

@@ -178,9 +178,10 @@ START_TEST(stale_run_record_is_inactive)
 	fclose(f);
 	ck_assert_int_eq(run("list", NULL, NULL, NULL), 0);
 	ck_assert(strstr(output(), "inactive") != NULL);
-	ck_assert_int_eq(run("stop", "vbr", NULL, NULL), 1);
-	ck_assert_str_eq(log_last_error(), "net vbr: network is not active");
-	ck_assert(!exists("run/vbr.run"));
+	ck_assert_int_eq(run("info", "vbr", NULL, NULL), 0);
+	ck_assert(strstr(output(), "Active:         no") != NULL);
+	/* (`stop` would clean up what such a record left behind — as root, on
+	 * the real host — so it is exercised in the net suite, in namespaces) */
 	ck_assert_int_eq(run("undefine", "vbr", NULL, NULL), 0);
 }
 END_TEST
