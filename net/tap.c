@@ -1,0 +1,72 @@
+/* TAP creation through /dev/net/tun, enslaved to a bridge over netlink. */
+#include "net/tap.h"
+
+#include "net/nl.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int tap_name(int fd, char name[IFNAMSIZ])
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	memcpy(name, ifr.ifr_name, IFNAMSIZ);
+	name[IFNAMSIZ - 1] = '\0';
+	return 0;
+}
+
+int tap_open_flags(const char *name, const char *bridge, unsigned flags)
+{
+	struct ifreq ifr;
+	char ifname[IFNAMSIZ];
+
+	int b = nl_is_bridge(bridge);
+	if (b < 0) {
+		log_error(
+		    "tap: bridge %s %s (define and start a network for it with `minivmm net`)",
+		    bridge, b == -ENOTTY ? "is not a bridge" : "does not exist");
+		return -ENODEV;
+	}
+	if (name && strlen(name) >= IFNAMSIZ) {
+		log_error("tap: name %s is longer than %d characters", name, IFNAMSIZ - 1);
+		return -EINVAL;
+	}
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int err = -errno;
+		log_error("tap: /dev/net/tun: %s", strerror(errno));
+		return err;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | ((flags & TAP_VNET_HDR) ? IFF_VNET_HDR : 0);
+	if (name)
+		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int err = -errno;
+		log_error("tap: creating %s: %s%s", name ? name : "tap", strerror(errno),
+			  errno == EPERM ? " (needs root or CAP_NET_ADMIN)" : "");
+		close(fd);
+		return err;
+	}
+	memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
+	ifname[IFNAMSIZ - 1] = '\0';
+	int r = nl_link_set_master(ifname, bridge);
+	if (!r)
+		r = nl_link_up(ifname);
+	if (r < 0) {
+		close(fd); /* a non-persistent TAP disappears with its fd */
+		return r;
+	}
+	return fd;
+}
+
+int tap_open(const char *name, const char *bridge) { return tap_open_flags(name, bridge, 0); }

@@ -1,0 +1,226 @@
+#!/bin/bash
+# net suite: the lab's NAT network started by minivmm inside network
+# namespaces this script creates (and deletes); a real DHCP client
+# (busybox udhcpc) in a "guest" namespace; an "outside" namespace reached
+# through the masquerade. No address outside these namespaces is touched.
+#   net_e2e.sh MVNET     (MVNET: a binary run as `MVNET net ...`)
+set -u
+MVNET=$1
+skip() {
+	echo "SKIP: $*"
+	if [ "${CI:-}" = true ]; then echo "FAIL: CI=true and the test cannot run"; exit 1; fi
+	exit 77
+}
+[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, bridges, nftables)"
+for t in ip nft busybox setpriv; do
+	command -v $t >/dev/null || skip "needs $t"
+done
+busybox udhcpc --help >/dev/null 2>&1 || skip "busybox has no udhcpc"
+
+SFX=$$
+H=mvh$SFX G=mvg$SFX O=mvo$SFX
+STATE=$(mktemp -d /tmp/mvnet-state.XXXXXX)
+WORK=$(mktemp -d /tmp/mvnet-work.XXXXXX)
+DNSPID=
+fails=0
+ip netns add $H 2>/dev/null || skip "cannot create network namespaces"
+
+cleanup() {
+	local f
+	for f in "$STATE"/networks/*.xml; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		ip netns exec $H "$MVNET" net --state-dir "$STATE" stop "${f%.xml}" >/dev/null 2>&1
+	done
+	[ -n "$DNSPID" ] && kill "$DNSPID" 2>/dev/null
+	for n in $H $G $O; do ip netns del $n 2>/dev/null; done
+	rm -rf "$STATE" "$WORK" "/etc/netns/$H"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $*"; }
+bad() { echo "not ok - $*"; fails=$((fails + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+inh() { ip netns exec $H "$@"; }
+ing() { ip netns exec $G "$@"; }
+mv() { inh "$MVNET" net --state-dir "$STATE" "$@"; }
+not() { ! "$@"; }
+helper_running() { # a zombie may remain where PID 1 does not reap orphans (containers)
+	local d
+	for d in /proc/[0-9]*; do
+		[ "$(cat $d/comm 2>/dev/null)" = mvdhcp-vbr ] || continue
+		[ "$(sed 's/.*) //' $d/stat 2>/dev/null | cut -c1)" = Z ] || return 0
+	done
+	return 1
+}
+
+
+# The host's resolver, as seen by `ip netns exec $H`: the outside host,
+# which runs a tiny DNS server (dnsmasq, DNS only). Guests are handed the
+# bridge address, where minivmm's forwarder relays to that resolver.
+mkdir -p /etc/netns/$H
+echo "nameserver 10.200.0.2" > /etc/netns/$H/resolv.conf
+
+ip netns add $G; ip netns add $O
+inh ip link set lo up
+ip link add o0-$SFX type veth peer name o1-$SFX
+ip link set o1-$SFX netns $H name up0; ip link set o0-$SFX netns $O name eth0
+inh ip addr add 10.200.0.1/24 dev up0; inh ip link set up0 up
+ip netns exec $O ip addr add 10.200.0.2/24 dev eth0; ip netns exec $O ip link set eth0 up
+ip netns exec $O ip link set lo up
+ip link add g0-$SFX type veth peer name g1-$SFX
+ip link set g1-$SFX netns $H name vnet0; inh ip link set vnet0 up; ip link set g0-$SFX netns $G name eth0
+ing ip link set eth0 address 52:54:00:12:34:56; ing ip link set eth0 up; ing ip link set lo up
+if command -v dnsmasq >/dev/null; then
+	ip netns exec $O dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts \
+		--listen-address=10.200.0.2 --bind-interfaces --port=53 \
+		--address=/gw.lab.test/10.200.0.99 --pid-file="$WORK/dns.pid" &
+	DNSPID=$!
+fi
+
+rules_before=$(inh nft list ruleset)
+links_before=$(inh ip -o link show | awk -F': ' '{print $2}' | sort)
+fwd_before=$(inh cat /proc/sys/net/ipv4/ip_forward)
+
+# The lab's network XML (lab-notes.md) plus an MTU and a static host.
+cat > "$WORK/vbr.xml" <<'XML'
+<network>
+  <name>vbr</name>
+  <forward mode='nat'/>
+  <bridge name='vbr' stp='on' delay='0'/>
+  <mtu size='1400'/>
+  <ip address='192.168.100.254' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.100.128' end='192.168.100.200'/>
+      <host mac='52:54:00:12:34:57' ip='192.168.100.10' name='web'/>
+    </dhcp>
+  </ip>
+</network>
+XML
+
+check "define" mv define "$WORK/vbr.xml"
+check "autostart" mv autostart vbr
+check "start" mv start vbr
+check "bridge has the address" sh -c "ip netns exec $H ip -o addr show dev vbr | grep -q 'inet 192.168.100.254/24'"
+check "table installed" inh nft list table ip minivmm-vbr
+check "DHCP helper running" helper_running
+check "list shows active" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' list | grep -q 'vbr *active *yes'"
+
+cat > "$WORK/udhcpc.sh" <<EOF2
+#!/bin/sh
+# udhcpc event script: apply the lease, record what the server sent.
+case "\$1" in
+deconfig) ip addr flush dev \$interface ;;
+bound|renew)
+	ip addr add \$ip/\$mask dev \$interface
+	ip route replace default via \$router
+	echo "ip=\$ip mask=\$mask router=\$router dns=\$dns lease=\$lease mtu=\$mtu hostname=\$hostname" > "$WORK/lease" ;;
+esac
+EOF2
+chmod +x "$WORK/udhcpc.sh"
+dhcp() { # [udhcpc options]
+	rm -f "$WORK/lease"
+	inh ip link set vnet0 master vbr
+	ing busybox udhcpc "$@" -i eth0 -n -q -f -t 6 -T 2 -s "$WORK/udhcpc.sh" >"$WORK/udhcpc.log" 2>&1 &&
+		[ -s "$WORK/lease" ] || { cat "$WORK/udhcpc.log"; return 1; }
+}
+val() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" "$WORK/lease"; }
+
+# Ask for .150 the first time; after the restart the client asks for
+# nothing, so getting .150 again shows the server remembered it.
+check "udhcpc gets a lease" dhcp -r 192.168.100.150
+cat "$WORK/lease" 2>/dev/null
+ip1=$(val ip)
+last=${ip1##*.}
+check "address $ip1 in range" sh -c "[ '${ip1%.*}' = 192.168.100 ] && [ '$last' -ge 128 ] && [ '$last' -le 200 ]"
+check "router option" [ "$(val router)" = 192.168.100.254 ]
+check "DNS option (the bridge's forwarder)" [ "$(val dns)" = 192.168.100.254 ]
+check "lease time option" [ "$(val lease)" = 3600 ]
+check "subnet mask option" [ "$(val mask)" = 24 ]
+check "MTU option" [ "$(val mtu)" = 1400 ]
+check "ping the outside host through the masquerade" ing busybox ping -c 1 -W 3 10.200.0.2
+check "outside has no route to the guest subnet (so the ping needed the masquerade)" \
+	sh -c "! ip netns exec $O ip route get 192.168.100.150 >/dev/null 2>&1"
+if [ -n "$DNSPID" ]; then
+	check "the DNS server handed out answers (relayed to the host's resolver)" \
+		sh -c "ip netns exec $G busybox nslookup gw.lab.test $(val dns) 2>&1 | grep -q 10.200.0.99"
+fi
+
+check "stop" mv stop vbr
+check "helper gone" not helper_running
+check "start again" mv start vbr
+ing ip addr flush dev eth0
+check "udhcpc gets a lease after restart" dhcp
+check "same address after restart ($ip1)" [ "$(val ip)" = "$ip1" ]
+ing ip addr flush dev eth0
+ing ip link set eth0 address 52:54:00:12:34:57
+check "static host gets a lease" dhcp
+check "static host: its address and name" [ "$(val ip) $(val hostname)" = "192.168.100.10 web" ]
+ing ip addr flush dev eth0
+ing ip link set eth0 address 52:54:00:12:34:56
+check "lease file records it" grep -q "52:54:00:12:34:56 $ip1" "$STATE/leases/vbr.leases"
+
+# Errors: one line each, nothing half-created.
+errcase() { # NAME EXPECTED-TEXT CMD...
+	local name=$1 want=$2; shift 2
+	local out; out=$("$@" 2>&1); local rc=$?
+	if [ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && printf '%s' "$out" | grep -q "$want"; then
+		ok "error: $name"
+	else
+		bad "error: $name (rc=$rc, output: $out)"
+	fi
+}
+cat > "$WORK/overlap.xml" <<'XML'
+<network><name>ovl</name><forward mode='nat'/><bridge name='ovl'/>
+<ip address='192.168.0.1' prefix='16'/></network>
+XML
+errcase "overlapping subnet" "overlaps network vbr" mv define "$WORK/overlap.xml"
+errcase "range outside subnet" "outside subnet" \
+	mv create out1 --subnet 10.10.0.1/24 --dhcp 10.11.0.2-10.11.0.9 --nat
+errcase "unsupported element" "element <dns> in <network> is not supported" \
+	mv define /dev/stdin <<< "<network><name>x</name><dns/></network>"
+errcase "undefined network" "not defined" mv start nosuch
+errcase "already active" "already active" mv start vbr
+errcase "second DHCP server on the bridge" "already served by its DHCP helper" mv serve vbr
+inh ip link add busy type bridge
+errcase "bridge name taken" "already exists" mv create busy --subnet 10.30.0.1/24 --nat
+check "create failure left no definition" sh -c "! ls '$STATE/networks/busy.xml' 2>/dev/null"
+inh ip link del busy
+inh ip link add addrd type bridge; inh ip addr add 10.40.0.9/24 dev addrd
+errcase "subnet already on the host" "overlaps 10.40.0.9/24 on addrd" \
+	mv create hostovl --subnet 10.40.0.1/24 --dhcp 10.40.0.10-10.40.0.20 --nat
+check "nothing half-created (no bridge, no table)" \
+	sh -c "! ip netns exec $H ip link show hostovl 2>/dev/null && ! ip netns exec $H nft list table ip minivmm-hostovl 2>/dev/null"
+inh ip link del addrd
+mv create unpriv --subnet 10.50.0.1/24 --no-start --nat >/dev/null
+chmod -R a+rwX "$STATE"
+errcase "no permission" "needs root or CAP_NET_ADMIN" \
+	inh setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+	"$MVNET" net --state-dir "$STATE" start unpriv
+check "unprivileged start created nothing" sh -c "! ip netns exec $H ip link show unpriv 2>/dev/null"
+
+# A helper whose bridge disappears (e.g. its namespace was deleted) exits.
+inh ip link del vbr
+sleep 3
+check "helper exits when its bridge is gone" not helper_running
+check "stop after the bridge vanished reports inactive" not mv stop vbr
+check "... and removes the table left behind" not inh nft list table ip minivmm-vbr
+check "... and restores ip_forward" [ "$(inh cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_before" ]
+check "start again after that" mv start vbr
+check "route mode: create" mv create rt --subnet 10.60.0.1/24 --route
+check "route mode: forward rules, no masquerade" \
+	sh -c "ip netns exec $H nft list table ip minivmm-rt | grep -q 'oifname \"rt\" ip daddr 10.60.0.0/24 accept' &&
+	       ! ip netns exec $H nft list table ip minivmm-rt | grep -q masquerade"
+check "route mode: stop" mv stop rt
+check "route mode: undefine" mv undefine rt
+check "stop before autostart" mv stop vbr
+check "start --autostart starts vbr" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' start --autostart | grep -q 'Network vbr started'"
+check "final stop" mv stop vbr
+check "undefine" mv undefine vbr
+check "undefine unpriv" mv undefine unpriv
+check "nftables ruleset as before" [ "$(inh nft list ruleset)" = "$rules_before" ]
+check "links as before" [ "$(inh ip -o link show | awk -F': ' '{print $2}' | sort)" = "$links_before" ]
+check "ip_forward as before" [ "$(inh cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_before" ]
+
+echo "$fails failure(s)"
+[ $fails -eq 0 ]

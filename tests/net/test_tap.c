@@ -1,0 +1,80 @@
+/* net suite: tap_open() in a private network namespace (root only). */
+#include "net/nl.h"
+#include "net/tap.h"
+#include "vmm/log.h"
+
+#include <check.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+START_TEST(tap_on_bridge)
+{
+	char name[IFNAMSIZ], cmd[128];
+
+	ck_assert_int_eq(nl_bridge_create("mvbr0", false, 0, NULL, 0), 0);
+	ck_assert_int_eq(nl_is_bridge("mvbr0"), 0);
+	int fd = tap_open(NULL, "mvbr0");
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(tap_name(fd, name), 0);
+	ck_assert(strncmp(name, "tap", 3) == 0);
+	snprintf(cmd, sizeof(cmd), "ip -o link show %s | grep -q 'master mvbr0.*' ", name);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "ip -o link show %s | grep -q '[<,]UP[,>]'", name);
+	ck_assert_int_eq(system(cmd), 0);
+	close(fd);
+	/* a non-persistent TAP goes away with its fd */
+	ck_assert_uint_eq(if_nametoindex(name), 0);
+	ck_assert_int_eq(nl_link_delete("mvbr0"), 0);
+}
+END_TEST
+
+START_TEST(tap_named_with_vnet_hdr)
+{
+	ck_assert_int_eq(nl_bridge_create("mvbr1", true, 2, NULL, 0), 0);
+	int fd = tap_open_flags("vm0-tap", "mvbr1", TAP_VNET_HDR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_uint_ne(if_nametoindex("vm0-tap"), 0);
+	/* the same name twice is refused */
+	ck_assert_int_lt(tap_open("vm0-tap", "mvbr1"), 0);
+	close(fd);
+	ck_assert_int_eq(nl_link_delete("mvbr1"), 0);
+}
+END_TEST
+
+START_TEST(tap_missing_bridge)
+{
+	log_clear_last_error();
+	ck_assert_int_eq(tap_open(NULL, "nosuchbr"), -ENODEV);
+	ck_assert_str_eq(log_last_error(), "tap: bridge nosuchbr does not exist (define and start "
+					   "a network for it with `minivmm net`)");
+	ck_assert_int_eq(tap_open(NULL, "lo"), -ENODEV);
+	ck_assert(strstr(log_last_error(), "lo is not a bridge") != NULL);
+	ck_assert_int_eq(tap_open("a-name-far-too-long", "lo"), -ENODEV);
+}
+END_TEST
+
+int main(void)
+{
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
+		printf("SKIP: needs root and a private network namespace\n");
+		const char *ci = getenv("CI");
+		return ci && !strcmp(ci, "true") ? EXIT_FAILURE : 77;
+	}
+	log_set_quiet(true);
+	Suite *s = suite_create("tap");
+	TCase *tc = tcase_create("tap");
+	tcase_add_test(tc, tap_on_bridge);
+	tcase_add_test(tc, tap_named_with_vnet_hdr);
+	tcase_add_test(tc, tap_missing_bridge);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK); /* stay in our namespace */
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
