@@ -369,7 +369,7 @@ static void boot_log(const struct kernel *k, const struct layout *l,
 {
 	const char *kind = !k->is_elf ? "bzImage" : k->elf.has_pvh ? "ELF (PVH)" : "ELF";
 
-	log_info("boot: %s %s: entry %#llx in %s mode, kernel ends at %#llx, "
+	log_debug("boot: %s %s: entry %#llx in %s mode, kernel ends at %#llx, "
 		 "initrd %#llx+%#llx, %u e820 entries, %u vCPUs", kind, k->file.path,
 		 (unsigned long long)e->rip, e->mode == BOOT_CPU_LONG64 ? "64-bit" : "32-bit",
 		 (unsigned long long)l->kernel_end, (unsigned long long)l->initrd_addr,
