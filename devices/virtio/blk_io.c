@@ -26,7 +26,6 @@ struct blk_io {
 	int kick_fd, stop_fd;
 	bool use_uring;
 	struct io_uring ring;
-	uint64_t kick_buf, stop_buf;
 	bool stopping;
 	bool kick_armed;		/* a read of kick_fd is in the kernel */
 	bool stalled;		/* chains left in the ring: no free request */
@@ -87,17 +86,19 @@ static struct io_uring_sqe *get_sqe(struct blk_io *io)
 	return sqe;
 }
 
-static void arm_read(struct blk_io *io, int fd, uint64_t *buf, uint64_t tag)
+/* Poll, then read: works whether the transport's eventfd is blocking or
+ * not (a read SQE on an O_NONBLOCK eventfd just fails with EAGAIN). */
+static void arm_poll(struct blk_io *io, int fd, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = get_sqe(io);
 
-	io_uring_prep_read(sqe, fd, buf, sizeof(*buf), 0);
+	io_uring_prep_poll_add(sqe, fd, POLLIN);
 	io_uring_sqe_set_data64(sqe, tag);
 	if (tag == TAG_KICK)
 		io->kick_armed = true;
 }
 
-/* The pending kick read writes into io: it must be gone before io is. */
+/* The kick poll must be gone from the ring before the thread ends. */
 static void cancel_kick(struct blk_io *io)
 {
 	struct io_uring_sqe *sqe = get_sqe(io);
@@ -172,8 +173,11 @@ static void reap(struct blk_io *io, bool *kicked)
 
 		n++;
 		if (tag == TAG_KICK) {
+			uint64_t v;
 			io->kick_armed = false;
-			*kicked = cqe->res >= 0;
+			*kicked = true;	/* even on error: look at the ring */
+			if (read(io->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				log_error("virtio-blk: %s: kick eventfd: %s", io->b->name, strerror(errno));
 		} else if (tag == TAG_CANCEL)
 			continue;
 		else if (tag == TAG_STOP)
@@ -189,8 +193,8 @@ static void *uring_loop(void *arg)
 	struct blk_io *io = arg;
 	struct vblk *b = io->b;
 
-	arm_read(io, io->kick_fd, &io->kick_buf, TAG_KICK);
-	arm_read(io, io->stop_fd, &io->stop_buf, TAG_STOP);
+	arm_poll(io, io->kick_fd, TAG_KICK);
+	arm_poll(io, io->stop_fd, TAG_STOP);
 	/* A kick may have come before the thread existed. */
 	drain_async(io);
 	while (!io->stopping || b->inflight || io->kick_armed) {
@@ -205,7 +209,7 @@ static void *uring_loop(void *arg)
 		if (io->stopping && !was_stopping && io->kick_armed)
 			cancel_kick(io);
 		if (kicked && !io->stopping)
-			arm_read(io, io->kick_fd, &io->kick_buf, TAG_KICK);
+			arm_poll(io, io->kick_fd, TAG_KICK);
 		if ((kicked || io->stalled) && !io->stopping && !b->reset_requested)
 			drain_async(io);
 		if (io->completed) {
