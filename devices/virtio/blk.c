@@ -173,6 +173,7 @@ int vblk_process(struct vblk *b)
 void vblk_get_stats(const struct vblk *b, struct vblk_stats *o)
 {
 	o->requests = b->stats.requests;
+	o->completed = b->stats.completed;
 	o->errors = b->stats.errors;
 	o->unsupported = b->stats.unsupported;
 	o->notifies = b->stats.notifies;

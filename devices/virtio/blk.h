@@ -51,7 +51,9 @@ struct vblk_queue_layout {
 };
 
 struct vblk_stats {
-	uint64_t requests, errors, unsupported, notifies, broken_rings;
+	uint64_t requests;	/* chains taken from the ring */
+	uint64_t completed;	/* chains given back (== requests when idle) */
+	uint64_t errors, unsupported, notifies, broken_rings;
 };
 
 /* The disk stays owned by the caller and must outlive the device. */

@@ -52,7 +52,7 @@ struct vblk {
 	unsigned inflight;
 	struct blk_io *io;		/* NULL: no thread (vblk_process) */
 	struct {
-		_Atomic uint64_t requests, errors, unsupported, notifies, broken_rings;
+		_Atomic uint64_t requests, completed, errors, unsupported, notifies, broken_rings;
 	} stats;
 };
 

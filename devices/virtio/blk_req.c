@@ -316,5 +316,6 @@ void blk_req_complete(struct blk_req *r)
 	}
 	/* A failed push means the queue was reset or broken meanwhile. */
 	virtq_push(b->vq, r->chain.head, len);
+	b->stats.completed++;
 	blk_req_free(b, r);
 }
