@@ -86,7 +86,8 @@ void vblk_destroy(struct vblk *b)
 {
 	if (!b)
 		return;
-	vblk_reset(b);
+	if (b->vq)
+		vblk_reset(b);
 	virtq_destroy(b->vq);
 	free(b->reqs);
 	free(b);

@@ -137,6 +137,10 @@ int disk_open(const struct disk_opts *o, struct disk **out)
 	int r;
 
 	*out = NULL;
+	if (!o->path) {
+		free(d);
+		return -EINVAL;
+	}
 	if (!d || !(d->path = strdup(o->path))) {
 		free(d);
 		return -ENOMEM;
