@@ -37,6 +37,8 @@ int main(void)
 	suite_add_tcase(s, tcase_blk_hostile());
 	suite_add_tcase(s, tcase_blk_thread());
 	suite_add_tcase(s, tcase_blk_sync_thread());
+	suite_add_tcase(s, tcase_blk_readonly());
+	suite_add_tcase(s, tcase_blk_probed());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -322,6 +322,15 @@ START_TEST(indirect_next_beyond_table)
 }
 END_TEST
 
+START_TEST(indirect_table_too_long)
+{
+	uint64_t t = vdrv_alloc(&d, 16u * (VIRTQ_MAX_SIZE + 1), 16);
+	vdrv_set_desc(&d, 0, t, 16u * (VIRTQ_MAX_SIZE + 1), VIRTQ_DESC_F_INDIRECT, 0);
+	vdrv_publish(&d, 0);
+	assert_broken("indirect table of 32769 entries");
+}
+END_TEST
+
 START_TEST(indirect_long_table)
 {
 	/* Longer than the queue: fine, the table is the limit. */
@@ -348,6 +357,7 @@ TCase *tcase_virtq_indirect(void)
 	tcase_add_test(tc, indirect_table_outside_ram);
 	tcase_add_test(tc, indirect_loop);
 	tcase_add_test(tc, indirect_next_beyond_table);
+	tcase_add_test(tc, indirect_table_too_long);
 	tcase_add_test(tc, indirect_long_table);
 	return tc;
 }
