@@ -92,6 +92,14 @@ static bool collect_data(struct blk_req *r, unsigned nbufs, uint32_t skip, bool 
 	return true;
 }
 
+static bool iov_aligned(const struct blk_req *r, uintptr_t align)
+{
+	for (int i = 0; i < r->iovcnt; i++)
+		if ((uintptr_t)r->iov[i].iov_base % align || r->iov[i].iov_len % align)
+			return false;
+	return true;
+}
+
 static void parse_rw(struct vblk *b, struct blk_req *r, uint64_t sector, bool write)
 {
 	uint64_t cap = b->disk->size;
@@ -107,9 +115,11 @@ static void parse_rw(struct vblk *b, struct blk_req *r, uint64_t sector, bool wr
 				(unsigned long long)cap / VIRTIO_BLK_SECTOR);
 	r->off = sector * VIRTIO_BLK_SECTOR;
 	r->op = write ? BLK_OP_WRITE : BLK_OP_READ;
-	/* The first sector of a probed raw image is checked on a private
-	 * copy, so the guest cannot change it between check and write. */
-	if (write && r->off == 0 && b->disk->format_probed)
+	/* Bounce through an aligned private copy: the first sector of a
+	 * probed raw image (checked on the copy, so the guest cannot change it
+	 * between check and write), and O_DIRECT with unaligned buffers. */
+	if ((write && r->off == 0 && b->disk->format_probed) ||
+	    (b->disk->direct && !iov_aligned(r, b->disk->block_size)))
 		r->op = BLK_OP_SYNC;
 }
 
@@ -217,25 +227,29 @@ static void exec_get_id(struct blk_req *r)
 	}
 }
 
-static int exec_bounced_write(struct blk_req *r)
+/* IN/OUT through an aligned private buffer (see parse_rw). */
+static int exec_bounced(struct blk_req *r)
 {
 	struct disk *d = r->b->disk;
-	struct iovec iov;
+	struct iovec iov = { .iov_len = r->len };
+	bool write = r->type == VIRTIO_BLK_T_OUT;
+	size_t at = 0;
 	int err;
 
-	iov.iov_len = r->len;
-	iov.iov_base = malloc(r->len ? r->len : 1);
-	if (!iov.iov_base)
+	if (posix_memalign(&iov.iov_base, 4096, r->len ? r->len : 1))
 		return -ENOMEM;
-	size_t at = 0;
-	for (int i = 0; i < r->iovcnt; at += r->iov[i].iov_len, i++)
+	for (int i = 0; write && i < r->iovcnt; at += r->iov[i].iov_len, i++)
 		memcpy((uint8_t *)iov.iov_base + at, r->iov[i].iov_base, r->iov[i].iov_len);
-	err = -EPERM;
-	if (disk_write_forges_header(d, r->off, &iov, 1))
+	if (!write)
+		err = d->ops->preadv(d, r->off, &iov, 1);
+	else if (disk_write_forges_header(d, r->off, &iov, 1)) {
 		req_fail(r, VIRTIO_BLK_S_IOERR, "write of a qcow2 header to a probed raw image "
 			 "refused (open it with format=raw to allow)");
-	else
+		err = -EPERM;
+	} else
 		err = d->ops->pwritev(d, r->off, &iov, 1);
+	for (int i = 0; !write && !err && i < r->iovcnt; at += r->iov[i].iov_len, i++)
+		memcpy(r->iov[i].iov_base, (uint8_t *)iov.iov_base + at, r->iov[i].iov_len);
 	free(iov.iov_base);
 	return err;
 }
@@ -281,8 +295,8 @@ void blk_req_exec_sync(struct blk_req *r)
 	case BLK_OP_SYNC:
 		if (r->type == VIRTIO_BLK_T_GET_ID)
 			exec_get_id(r);
-		else if (r->type == VIRTIO_BLK_T_OUT)
-			err = exec_bounced_write(r);
+		else if (r->type == VIRTIO_BLK_T_OUT || r->type == VIRTIO_BLK_T_IN)
+			err = exec_bounced(r);
 		else
 			err = exec_dwz(r);
 		break;
@@ -299,7 +313,7 @@ void blk_req_set_io_result(struct blk_req *r, int err)
 		return;
 	}
 	r->result = VIRTIO_BLK_S_OK;
-	if (r->op == BLK_OP_READ)
+	if (r->type == VIRTIO_BLK_T_IN)
 		r->written = (uint32_t)r->len;
 }
 

@@ -171,6 +171,11 @@ static int enter_indirect(struct virtq *vq, struct walk *w, const struct virtq_d
 	else if (d->len == 0 || d->len % sizeof(struct virtq_desc))
 		vq_complain(vq, "chain %u: indirect table length %u not a non-zero multiple of 16",
 			    head, d->len);
+	else if (d->len / sizeof(struct virtq_desc) > VIRTQ_MAX_SIZE)
+		/* No chain may be longer than a queue can be; this also bounds
+		 * the walk (a 4 GiB table would be 268M descriptors). */
+		vq_complain(vq, "chain %u: indirect table of %u entries (more than %u)", head,
+			    d->len / 16, VIRTQ_MAX_SIZE);
 	else if (!(w->table = gmem_ptr(vq->gm, d->addr, d->len)))
 		vq_complain(vq, "chain %u: indirect table at 0x%llx (+0x%x) outside guest RAM",
 			    head, (unsigned long long)d->addr, d->len);

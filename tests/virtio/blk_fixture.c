@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 struct blk_fixture bf;
+bool bf_direct;
 
 static void on_notify(void *opaque, unsigned q)
 {
@@ -41,7 +42,7 @@ static void make_image(void)
 
 void bf_open(enum disk_format f, bool readonly, uint64_t features)
 {
-	struct disk_opts o = { .format = f, .readonly = readonly };
+	struct disk_opts o = { .format = f, .readonly = readonly, .direct = bf_direct };
 	struct vblk_opts vo = { .name = "vda", .serial = "minivmm-serial-0123456789" };
 	struct vblk_hooks h = { .notify = on_notify, .needs_reset = on_needs_reset };
 	struct vblk_queue_layout q;
@@ -65,6 +66,7 @@ void bf_close(void)
 	disk_close(bf.disk);
 	vdrv_fini(&bf.d);
 	unlink(bf.path);
+	bf_direct = false;
 }
 
 int bf_run(uint16_t head, uint64_t status_gpa, uint32_t *used_len)

@@ -90,3 +90,40 @@ TCase *tcase_blk_probed(void)
 	tcase_add_test(tc, probed_raw_refuses_qcow2_magic);
 	return tc;
 }
+
+/* O_DIRECT: aligned buffers go straight to the file; unaligned ones are
+ * bounced instead of failing with EINVAL. */
+static void fx_direct(void)
+{
+	bf_direct = true;
+	bf_open(DISK_FORMAT_RAW, false, 0);
+}
+
+START_TEST(direct_aligned_and_unaligned)
+{
+	uint64_t data = vdrv_alloc(&bf.d, 16384, 4096), st;
+	uint8_t *p = vdrv_hva(&bf.d, data), file[4096];
+	ck_assert(bf.disk->direct);
+	ck_assert_uint_eq(bf.disk->block_size, 4096);
+	st = vdrv_blk_chain(&bf.d, 0, VIRTIO_BLK_T_IN, 8, data, 4096, true);
+	ck_assert_int_eq(bf_run(0, st, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(p[100], bf_pattern(8 * 512 + 100));
+	st = vdrv_blk_chain(&bf.d, 0, VIRTIO_BLK_T_IN, 16, data + 8, 4096, true);
+	ck_assert_int_eq(bf_run(0, st, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(p[8 + 4095], bf_pattern(16 * 512 + 4095));
+	memset(p + 8, 0x3c, 4096);
+	st = vdrv_blk_chain(&bf.d, 0, VIRTIO_BLK_T_OUT, 24, data + 8, 4096, false);
+	ck_assert_int_eq(bf_run(0, st, NULL), VIRTIO_BLK_S_OK);
+	bf_file_read(24 * 512, file, sizeof(file));
+	ck_assert_uint_eq(file[0], 0x3c);
+	ck_assert_uint_eq(file[4095], 0x3c);
+}
+END_TEST
+
+TCase *tcase_blk_direct(void)
+{
+	TCase *tc = tcase_create("blk_direct");
+	tcase_add_checked_fixture(tc, fx_direct, fx_close);
+	tcase_add_test(tc, direct_aligned_and_unaligned);
+	return tc;
+}

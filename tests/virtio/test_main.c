@@ -39,6 +39,7 @@ int main(void)
 	suite_add_tcase(s, tcase_blk_sync_thread());
 	suite_add_tcase(s, tcase_blk_readonly());
 	suite_add_tcase(s, tcase_blk_probed());
+	suite_add_tcase(s, tcase_blk_direct());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

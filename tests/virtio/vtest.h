@@ -17,6 +17,7 @@ TCase *tcase_blk_thread(void);
 TCase *tcase_blk_sync_thread(void);
 TCase *tcase_blk_readonly(void);
 TCase *tcase_blk_probed(void);
+TCase *tcase_blk_direct(void);
 
 #define ck_assert_last_error(needle) \
 	ck_assert_msg(strstr(log_last_error(), (needle)) != NULL, \
