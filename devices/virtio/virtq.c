@@ -24,6 +24,7 @@ struct virtq {
 	uint16_t *avail;		/* flags, idx, ring[size], used_event */
 	uint16_t *used;			/* flags, idx, elems..., avail_event */
 	uint16_t last_avail;		/* next avail ring slot to consume */
+	uint16_t shadow_avail;		/* avail->idx last read (and checked) */
 	uint16_t used_idx;		/* our copy of used->idx */
 	uint16_t signalled_used;	/* used_idx at the last notify decision */
 	bool signalled_valid;
@@ -128,7 +129,7 @@ int virtq_setup(struct virtq *vq, const struct guest_mem *gm, unsigned size,
 	vq->indirect = features & VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	/* Both indices start at 0 when the driver enables a queue; the
 	 * device owns used->idx and the suppression fields from now on. */
-	vq->used_idx = vq->last_avail = 0;
+	vq->used_idx = vq->last_avail = vq->shadow_avail = 0;
 	st16(USED_FLAGS(vq), 0);
 	st16(USED_IDX(vq), 0);
 	if (vq->event_idx)
@@ -264,17 +265,22 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
 		return -EIO;
 	if (!vq->ready || c->max_seg == 0)
 		return 0;
-	avail_idx = ld16(AVAIL_IDX(vq));
-	pending = (uint16_t)(avail_idx - vq->last_avail);
-	if (pending == 0)
-		return 0;
-	if (pending > vq->size) {
-		vq_complain(vq, "avail idx %u is %u entries ahead of %u (queue size %u)",
-			    avail_idx, pending, vq->last_avail, vq->size);
-		return vq_break(vq);
+	if (vq->shadow_avail == vq->last_avail) {
+		/* Re-read the shared index only when the last one is used up:
+		 * fewer cache-line transfers from the driver's CPU. */
+		avail_idx = ld16(AVAIL_IDX(vq));
+		pending = (uint16_t)(avail_idx - vq->last_avail);
+		if (pending == 0)
+			return 0;
+		if (pending > vq->size) {
+			vq_complain(vq, "avail idx %u is %u entries ahead of %u (queue size %u)",
+				    avail_idx, pending, vq->last_avail, vq->size);
+			return vq_break(vq);
+		}
+		vq->shadow_avail = avail_idx;
+		/* Read ring entries only after seeing the index that covers them. */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	}
-	/* Read the ring entry only after seeing the index that covers it. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	head = ld16(AVAIL_RING(vq, vq->last_avail & (vq->size - 1)));
 	vq->last_avail++;
 	if (head >= vq->size) {
