@@ -175,9 +175,13 @@ static void reap(struct blk_io *io, bool *kicked)
 		if (tag == TAG_KICK) {
 			uint64_t v;
 			io->kick_armed = false;
-			*kicked = true;	/* even on error: look at the ring */
-			if (read(io->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			/* Read only when readable: the transport's eventfd may block. */
+			if (cqe->res > 0 && read(io->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				log_error("virtio-blk: %s: kick eventfd: %s", io->b->name, strerror(errno));
+			else if (cqe->res < 0 && cqe->res != -ECANCELED && ratelimit_ok(&io->b->rl))
+				log_error("virtio-blk: %s: polling the kick eventfd: %s", io->b->name,
+					  strerror(-cqe->res));
+			*kicked = cqe->res != -ECANCELED;	/* on errors too: look at the ring */
 		} else if (tag == TAG_CANCEL)
 			continue;
 		else if (tag == TAG_STOP)
