@@ -12,6 +12,8 @@
 
 static int kick_fd = -1;
 
+static int kick_flags = EFD_NONBLOCK;
+
 static void start_thread(bool force_sync)
 {
 	struct vblk_opts vo = { .name = "vda", .force_sync = force_sync };
@@ -21,13 +23,20 @@ static void start_thread(bool force_sync)
 	vblk_destroy(bf.b);
 	bf.b = vblk_create(bf.disk, &vo, &h);
 	ck_assert_ptr_nonnull(bf.b);
-	kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	kick_fd = eventfd(0, EFD_CLOEXEC | kick_flags);
 	ck_assert_int_ge(kick_fd, 0);
 	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b), &q, kick_fd), 0);
 }
 
 static void fx_uring(void) { bf_open(DISK_FORMAT_RAW, false, 0); start_thread(false); }
 static void fx_sync(void) { bf_open(DISK_FORMAT_RAW, false, 0); start_thread(true); }
+/* A blocking eventfd, as a transport may register for ioeventfd. */
+static void fx_blocking(void)
+{
+	kick_flags = 0;
+	bf_open(DISK_FORMAT_RAW, false, 0);
+	start_thread(false);
+}
 static void fx_close(void) { bf_close(); close(kick_fd); }
 
 static void kick(void)
@@ -156,5 +165,15 @@ TCase *tcase_blk_sync_thread(void)
 	TCase *tc = tcase_create("blk_sync_thread");
 	tcase_add_checked_fixture(tc, fx_sync, fx_close);
 	tcase_add_test(tc, sync_thread_batch);
+	return tc;
+}
+
+TCase *tcase_blk_blocking_kick(void)
+{
+	TCase *tc = tcase_create("blk_blocking_kick");
+	tcase_add_checked_fixture(tc, fx_blocking, fx_close);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, uring_batch);
+	tcase_add_test(tc, reset_stops_thread);
 	return tc;
 }
