@@ -5,6 +5,7 @@
 #include "devices/virtio/virtio.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -175,5 +176,69 @@ TCase *tcase_blk_blocking_kick(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, uring_batch);
 	tcase_add_test(tc, reset_stops_thread);
+	return tc;
+}
+
+/* A guest that rewrites descriptors while the device reads them: whatever
+ * the device sees, it must stay within guest RAM (ASan) and complete or
+ * drop (broken ring) every chain it took, and restart after a reset. */
+struct scribbler {
+	volatile bool stop;
+	uint64_t rng;
+};
+
+static void *scribble(void *arg)
+{
+	struct scribbler *s = arg;
+	while (!s->stop) {
+		s->rng ^= s->rng << 13;
+		s->rng ^= s->rng >> 7;
+		s->rng ^= s->rng << 17;
+		struct virtq_desc *d = vdrv_desc(&bf.d, (unsigned)(s->rng % BF_QS));
+		switch ((s->rng >> 8) % 4) {
+		case 0: __atomic_store_n(&d->addr, s->rng >> 12, __ATOMIC_RELAXED); break;
+		case 1: __atomic_store_n(&d->len, (uint32_t)(s->rng >> 20), __ATOMIC_RELAXED); break;
+		case 2: __atomic_store_n(&d->flags, (uint16_t)(s->rng >> 30) & 7, __ATOMIC_RELAXED); break;
+		default: __atomic_store_n(&d->next, (uint16_t)(s->rng >> 40) % (BF_QS + 2), __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(concurrent_scribbling)
+{
+	struct vblk_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
+	struct scribbler s = { .rng = 0x12345678abcdefull };
+	struct vblk_stats st;
+	pthread_t t;
+	for (unsigned round = 0; round < 50; round++) {
+		memset(bf.d.mem, 0, 0x2000);
+		bf.d.avail_idx = bf.d.last_used = 0;
+		vdrv_heap_reset(&bf.d);
+		ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b), &q, kick_fd), 0);
+		for (unsigned i = 0; i < 5; i++) {
+			vdrv_blk_chain(&bf.d, 3 * i, i % 2 ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, i, 0, 512, i % 2);
+			vdrv_publish(&bf.d, (uint16_t)(3 * i));
+		}
+		s.stop = false;
+		ck_assert_int_eq(pthread_create(&t, NULL, scribble, &s), 0);
+		kick();
+		usleep(2000);
+		s.stop = true;
+		pthread_join(t, NULL);
+		vblk_reset(bf.b);
+		vblk_get_stats(bf.b, &st);
+		ck_assert_uint_eq(st.requests, st.completed);
+	}
+	ck_assert_uint_gt(st.requests, 0);
+}
+END_TEST
+
+TCase *tcase_blk_scribble(void)
+{
+	TCase *tc = tcase_create("blk_scribble");
+	tcase_add_checked_fixture(tc, fx_uring, fx_close);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, concurrent_scribbling);
 	return tc;
 }
