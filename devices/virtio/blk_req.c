@@ -92,6 +92,11 @@ static bool collect_data(struct blk_req *r, unsigned nbufs, uint32_t skip, bool 
 	return true;
 }
 
+static bool feature(const struct vblk *b, unsigned bit)
+{
+	return b->features & VIRTIO_BIT(bit);
+}
+
 static bool iov_aligned(const struct blk_req *r, uintptr_t align)
 {
 	for (int i = 0; i < r->iovcnt; i++)
@@ -121,11 +126,9 @@ static void parse_rw(struct vblk *b, struct blk_req *r, uint64_t sector, bool wr
 	if ((write && r->off == 0 && b->disk->format_probed) ||
 	    (b->disk->direct && !iov_aligned(r, b->disk->block_size)))
 		r->op = BLK_OP_SYNC;
-}
-
-static bool feature(const struct vblk *b, unsigned bit)
-{
-	return b->features & VIRTIO_BIT(bit);
+	/* A driver without FLUSH expects a write-through cache (5.2.5). */
+	if (write && !feature(b, VIRTIO_BLK_F_FLUSH))
+		r->op = BLK_OP_SYNC;
 }
 
 /* Discard and write-zeroes: check the ranges now, run them in exec. */
@@ -246,8 +249,11 @@ static int exec_bounced(struct blk_req *r)
 		req_fail(r, VIRTIO_BLK_S_IOERR, "write of a qcow2 header to a probed raw image "
 			 "refused (open it with format=raw to allow)");
 		err = -EPERM;
-	} else
+	} else {
 		err = d->ops->pwritev(d, r->off, &iov, 1);
+		if (!err && !feature(r->b, VIRTIO_BLK_F_FLUSH))
+			err = d->ops->flush(d);
+	}
 	for (int i = 0; !write && !err && i < r->iovcnt; at += r->iov[i].iov_len, i++)
 		memcpy(r->iov[i].iov_base, (uint8_t *)iov.iov_base + at, r->iov[i].iov_len);
 	free(iov.iov_base);

@@ -127,3 +127,33 @@ TCase *tcase_blk_direct(void)
 	tcase_add_test(tc, direct_aligned_and_unaligned);
 	return tc;
 }
+
+/* A driver that did not accept FLUSH gets write-through writes. */
+static void fx_no_flush(void)
+{
+	bf_open(DISK_FORMAT_RAW, false, 0);
+	struct vblk_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
+	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b) & ~VIRTIO_BIT(VIRTIO_BLK_F_FLUSH),
+				    &q, -1), 0);
+}
+
+START_TEST(write_through_without_flush)
+{
+	uint64_t data = vdrv_alloc(&bf.d, 1024, 512), st;
+	uint8_t file[1024];
+	memset(vdrv_hva(&bf.d, data), 0x77, 1024);
+	st = vdrv_blk_chain(&bf.d, 0, VIRTIO_BLK_T_OUT, 30, data, 1024, false);
+	ck_assert_int_eq(bf_run(0, st, NULL), VIRTIO_BLK_S_OK);
+	bf_file_read(30 * 512, file, sizeof(file));
+	ck_assert_uint_eq(file[0], 0x77);
+	ck_assert_uint_eq(file[1023], 0x77);
+}
+END_TEST
+
+TCase *tcase_blk_no_flush(void)
+{
+	TCase *tc = tcase_create("blk_no_flush");
+	tcase_add_checked_fixture(tc, fx_no_flush, fx_close);
+	tcase_add_test(tc, write_through_without_flush);
+	return tc;
+}

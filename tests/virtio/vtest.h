@@ -20,6 +20,7 @@ TCase *tcase_blk_probed(void);
 TCase *tcase_blk_direct(void);
 TCase *tcase_blk_blocking_kick(void);
 TCase *tcase_blk_scribble(void);
+TCase *tcase_blk_no_flush(void);
 
 #define ck_assert_last_error(needle) \
 	ck_assert_msg(strstr(log_last_error(), (needle)) != NULL, \
