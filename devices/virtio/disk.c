@@ -61,7 +61,7 @@ int disk_lock_image(int fd, const char *path, bool writable)
 	if (r == 1 || r == -EAGAIN || r == -EACCES) {
 		log_error("disk: %s: image is locked by another process (%s); "
 			  "a disk can be open for writing by only one VM at a time", path,
-			  writable ? "it has the image open" : "it has the image open for writing");
+			  writable ? "it is open elsewhere" : "it is open for writing elsewhere");
 		return -EBUSY;
 	}
 	if (r < 0) {

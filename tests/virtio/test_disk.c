@@ -173,6 +173,37 @@ START_TEST(lock_against_qemu)
 }
 END_TEST
 
+/* And the other way: while qemu-io has the image open for writing, we
+ * cannot open it, neither writable nor read-only. */
+START_TEST(lock_held_by_qemu)
+{
+	struct disk *a = NULL;
+	char cmd[600];
+	FILE *q;
+	int r = 0;
+	if (system("command -v qemu-io >/dev/null 2>&1") != 0) {
+		ck_assert_msg(!getenv("CI") || strcmp(getenv("CI"), "true"),
+			      "qemu-io missing (package qemu-utils) and CI=true");
+		fprintf(stderr, "SKIP lock_held_by_qemu: qemu-io not installed\n");
+		return;
+	}
+	make_image("held.img", 1 << 20, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "exec qemu-io -f raw '%s' >/dev/null 2>&1", path);
+	q = popen(cmd, "w");	/* qemu-io waits for commands on stdin */
+	ck_assert_ptr_nonnull(q);
+	for (int i = 0; i < 500 && (r = open_disk(DISK_FORMAT_RAW, false, &a)) == 0; i++) {
+		disk_close(a);	/* qemu-io has not opened it yet */
+		usleep(10000);
+	}
+	ck_assert_int_eq(r, -EBUSY);
+	ck_assert_last_error("held.img: image is locked by another process");
+	ck_assert_int_eq(open_disk(DISK_FORMAT_RAW, true, &a), -EBUSY);
+	pclose(q);	/* EOF: qemu-io quits and drops its locks */
+	ck_assert_int_eq(open_disk(DISK_FORMAT_RAW, false, &a), 0);
+	disk_close(a);
+}
+END_TEST
+
 START_TEST(raw_ops_bounds_and_readonly)
 {
 	struct disk *d;
@@ -219,6 +250,7 @@ END_TEST
 TCase *tcase_disk(void)
 {
 	TCase *tc = tcase_create("disk");
+	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, fx_setup, NULL);
 	tcase_add_test(tc, probe_formats);
 	tcase_add_test(tc, format_raw_is_never_probed);
@@ -229,6 +261,7 @@ TCase *tcase_disk(void)
 	tcase_add_test(tc, lock_second_writer);
 	tcase_add_test(tc, lock_readers_share);
 	tcase_add_test(tc, lock_against_qemu);
+	tcase_add_test(tc, lock_held_by_qemu);
 	tcase_add_test(tc, raw_ops_bounds_and_readonly);
 	tcase_add_test(tc, raw_write_zeroes_both_modes);
 	return tc;
