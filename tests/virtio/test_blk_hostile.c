@@ -3,9 +3,13 @@
  * image touched. */
 #include "tests/virtio/blk_fixture.h"
 
+#include "devices/virtio/ratelimit.h"
 #include "devices/virtio/virtio.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 
 #define T_IN VIRTIO_BLK_T_IN
 #define T_OUT VIRTIO_BLK_T_OUT
@@ -181,6 +185,33 @@ START_TEST(write_zeroes_bad_flags)
 }
 END_TEST
 
+/* A flood of bad requests is answered in full but logged only ~10/s. */
+START_TEST(errors_are_rate_limited)
+{
+	struct timespec t0, t1;
+	char want[64];
+	for (int attempt = 0; attempt < 3; attempt++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (unsigned i = 0; i < 15; i++)
+			ck_assert_int_eq(run_rw(T_IN, CAP + 100 * attempt + i, 512, true),
+					 VIRTIO_BLK_S_IOERR);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t0.tv_sec != t1.tv_sec) {
+			/* A new log window began midway: retry from a fresh one. */
+			do {
+				usleep(10000);
+				clock_gettime(CLOCK_MONOTONIC, &t0);
+			} while (t0.tv_sec == t1.tv_sec);
+			continue;
+		}
+		snprintf(want, sizeof(want), "sector %u ", CAP + 100 * attempt + RATELIMIT_BURST - 1);
+		ck_assert_last_error(want);
+		return;
+	}
+	ck_abort_msg("could not run 15 requests within one second");
+}
+END_TEST
+
 START_TEST(broken_ring_needs_reset)
 {
 	uint32_t id, len;
@@ -235,6 +266,7 @@ TCase *tcase_blk_hostile(void)
 	tcase_add_test(tc, too_many_segments);
 	tcase_add_test(tc, discard_bad_ranges);
 	tcase_add_test(tc, write_zeroes_bad_flags);
+	tcase_add_test(tc, errors_are_rate_limited);
 	tcase_add_test(tc, broken_ring_needs_reset);
 	tcase_add_test(tc, reset_restarts_after_broken_ring);
 	return tc;
