@@ -32,6 +32,7 @@
 #define USED 0x200
 
 static struct disk *disk_rw, *disk_ro;
+static struct vblk *blk_rw, *blk_ro;	/* re-used: vblk_start() resets */
 static char img_path[2][64];
 
 static void remove_images(void)
@@ -154,6 +155,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	atexit(remove_images);
 	disk_rw = open_image(false);
 	disk_ro = open_image(true);
+	blk_rw = vblk_create(disk_rw, &(struct vblk_opts){ .name = "fuzz" }, NULL);
+	blk_ro = vblk_create(disk_ro, &(struct vblk_opts){ .name = "fuzz-ro" }, NULL);
+	if (!blk_rw || !blk_ro)
+		abort();
 	return 0;
 }
 
@@ -175,8 +180,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ram = calloc(1, RAM);	/* exactly RAM bytes: ASan guards both ends */
 	memcpy(ram, data + 4, size - 4 < RAM ? size - 4 : RAM);
 	gm = gmem_wrap(ram, RAM);
-	b = vblk_create(data[3] & 1 ? disk_ro : disk_rw, &(struct vblk_opts){ .name = "fuzz" }, NULL);
-	if (!gm || !b)
+	b = data[3] & 1 ? blk_ro : blk_rw;
+	if (!gm)
 		abort();
 	features = vblk_features(b) & ~(VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 					VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
@@ -196,7 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (st.requests != st.completed || (uint64_t)done > st.completed)
 			abort();
 	}
-	vblk_destroy(b);
+	vblk_reset(b);
 	gmem_destroy(gm);
 	free(ram);
 	return 0;
