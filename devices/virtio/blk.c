@@ -76,6 +76,7 @@ struct vblk *vblk_create(struct disk *disk, const struct vblk_opts *opts,
 	if (hooks)
 		b->hooks = *hooks;
 	b->force_sync = opts && opts->force_sync;
+	b->poll_us = opts ? opts->poll_us : 0;
 	set_serial(b, opts ? opts->serial : NULL);
 	fill_config(b);
 	b->offered = offered_features(disk);

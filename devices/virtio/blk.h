@@ -42,6 +42,8 @@ struct vblk_opts {
 	const char *name;	/* in log lines: "vda" */
 	const char *serial;	/* GET_ID answer (<= 20 bytes used); NULL: file name */
 	bool force_sync;	/* I/O thread without io_uring (tests, comparisons) */
+	unsigned poll_us;	/* busy-poll ring and completions this long before
+				 * sleeping (lower latency, burns CPU); 0: off */
 };
 
 /* One queue as the driver laid it out (common config of virtio-pci). */

@@ -43,6 +43,7 @@ struct vblk {
 	uint64_t features;
 	struct vblk_hooks hooks;
 	bool force_sync;
+	unsigned poll_us;
 	struct virtq *vq;
 	bool started;
 	bool reset_requested;		/* needs_reset already raised */

@@ -293,6 +293,12 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
 	return 1;
 }
 
+bool virtq_pending(const struct virtq *vq)
+{
+	return vq->ready && !vq->broken &&
+	       (vq->shadow_avail != vq->last_avail || ld16(AVAIL_IDX(vq)) != vq->last_avail);
+}
+
 int virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	uint32_t *elem;

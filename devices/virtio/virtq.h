@@ -67,6 +67,9 @@ const char *virtq_name(const struct virtq *vq);
 /* Take the next available chain: 1 = got one (check c->fault), 0 = none
  * (or queue not ready), -EIO = the queue is broken (device NEEDS_RESET). */
 int virtq_pop(struct virtq *vq, struct virtq_chain *c);
+/* True if the driver has published chains not yet popped (for polling;
+ * virtq_pop() does the checking). */
+bool virtq_pending(const struct virtq *vq);
 /* Hand a chain back: 'len' bytes were written into its writable buffers.
  * 0, or -EIO if the queue is not usable or head is out of range. */
 int virtq_push(struct virtq *vq, uint16_t head, uint32_t len);

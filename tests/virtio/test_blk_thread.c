@@ -15,9 +15,11 @@ static int kick_fd = -1;
 
 static int kick_flags = EFD_NONBLOCK;
 
+static unsigned poll_us;
+
 static void start_thread(bool force_sync)
 {
-	struct vblk_opts vo = { .name = "vda", .force_sync = force_sync };
+	struct vblk_opts vo = { .name = "vda", .force_sync = force_sync, .poll_us = poll_us };
 	struct vblk_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
 	struct vblk_hooks h = bf_hooks();
 
@@ -31,6 +33,13 @@ static void start_thread(bool force_sync)
 
 static void fx_uring(void) { bf_open(DISK_FORMAT_RAW, false, 0); start_thread(false); }
 static void fx_sync(void) { bf_open(DISK_FORMAT_RAW, false, 0); start_thread(true); }
+static void fx_polling(void)
+{
+	poll_us = 200;
+	bf_open(DISK_FORMAT_RAW, false, 0);
+	start_thread(false);
+}
+
 /* A blocking eventfd, as a transport may register for ioeventfd. */
 static void fx_blocking(void)
 {
@@ -240,5 +249,16 @@ TCase *tcase_blk_scribble(void)
 	tcase_add_checked_fixture(tc, fx_uring, fx_close);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, concurrent_scribbling);
+	return tc;
+}
+
+TCase *tcase_blk_polling(void)
+{
+	TCase *tc = tcase_create("blk_polling");
+	tcase_add_checked_fixture(tc, fx_polling, fx_close);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, uring_batch);
+	tcase_add_test(tc, uring_many_rounds);
+	tcase_add_test(tc, reset_stops_thread);
 	return tc;
 }

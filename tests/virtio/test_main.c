@@ -43,6 +43,7 @@ int main(void)
 	suite_add_tcase(s, tcase_blk_blocking_kick());
 	suite_add_tcase(s, tcase_blk_scribble());
 	suite_add_tcase(s, tcase_blk_no_flush());
+	suite_add_tcase(s, tcase_blk_polling());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

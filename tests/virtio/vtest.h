@@ -21,6 +21,7 @@ TCase *tcase_blk_direct(void);
 TCase *tcase_blk_blocking_kick(void);
 TCase *tcase_blk_scribble(void);
 TCase *tcase_blk_no_flush(void);
+TCase *tcase_blk_polling(void);
 
 #define ck_assert_last_error(needle) \
 	ck_assert_msg(strstr(log_last_error(), (needle)) != NULL, \
