@@ -28,7 +28,7 @@ struct blk_io {
 	bool use_uring;
 	struct io_uring ring;
 	bool stopping;
-	bool kick_armed;		/* a read of kick_fd is in the kernel */
+	bool kick_armed;		/* a poll of kick_fd is in the kernel */
 	bool stalled;		/* chains left in the ring: no free request */
 	int passthrough_fd;	/* -1: backend needs its synchronous ops */
 	unsigned completed;	/* since the last notify decision */
