@@ -47,7 +47,13 @@ static void fx_blocking(void)
 	bf_open(DISK_FORMAT_RAW, false, 0);
 	start_thread(false);
 }
-static void fx_close(void) { bf_close(); close(kick_fd); }
+static void fx_close(void)
+{
+	bf_close();
+	close(kick_fd);
+	kick_flags = EFD_NONBLOCK;
+	poll_us = 0;
+}
 
 static void kick(void)
 {
