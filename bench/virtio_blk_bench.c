@@ -219,8 +219,11 @@ static void row(struct bench *bn, const char *name, unsigned qd, uint32_t len, b
 	double scale = len >= (1u << 20) ? (double)len / (1 << 20) : 1;
 	const char *unit = len >= (1u << 20) ? "MiB/s" : "IOPS";
 
-	printf("%-24s %12.0f %-5s %12.0f %-5s %6.2f\n", name, ours * scale, unit, fio * scale, unit,
-	       fio > 0 ? ours / fio : 0);
+	if (fio > 0)
+		printf("%-24s %12.0f %-5s %12.0f %-5s %6.2f\n", name, ours * scale, unit, fio * scale,
+		       unit, ours / fio);
+	else
+		printf("%-24s %12.0f %-5s %18s %6s\n", name, ours * scale, unit, "-", "-");
 	fflush(stdout);
 }
 
