@@ -213,9 +213,29 @@ START_TEST(discard_range)
 }
 END_TEST
 
+/* 70,000 requests: avail, used and used_event all wrap past 65535; with
+ * the driver asking for each completion, each one interrupts. */
+START_TEST(indices_wrap_with_event_idx)
+{
+	uint64_t st = vdrv_blk_chain(&bf.d, 0, VIRTIO_BLK_T_GET_ID, 0, 0, 20, true);
+	uint32_t id, len;
+	for (unsigned n = 0; n < 70000; n++) {
+		*(uint8_t *)vdrv_hva(&bf.d, st) = 0xff;
+		vdrv_publish(&bf.d, 0);
+		ck_assert_int_eq(vblk_process(bf.b), 1);
+		ck_assert(vdrv_get_used(&bf.d, &id, &len));
+		ck_assert_uint_eq(len, 21);
+		ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, st), VIRTIO_BLK_S_OK);
+	}
+	ck_assert_uint_eq(vdrv_used_idx(&bf.d), (uint16_t)70000);
+	ck_assert_uint_eq(bf.notifies, 70000);
+}
+END_TEST
+
 TCase *tcase_blk(void)
 {
 	TCase *tc = tcase_create("blk");
+	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, fx_rw, fx_close);
 	tcase_add_test(tc, features_offered);
 	tcase_add_test(tc, config_space);
@@ -230,5 +250,6 @@ TCase *tcase_blk(void)
 	tcase_add_test(tc, get_id_short_buffer);
 	tcase_add_test(tc, write_zeroes_ranges);
 	tcase_add_test(tc, discard_range);
+	tcase_add_test(tc, indices_wrap_with_event_idx);
 	return tc;
 }
