@@ -35,12 +35,6 @@ static struct disk *disk_rw, *disk_ro;
 static struct vblk *blk_rw, *blk_ro;	/* re-used: vblk_start() resets */
 static char img_path[2][64];
 
-static void remove_images(void)
-{
-	unlink(img_path[0]);
-	unlink(img_path[1]);
-}
-
 /* Two images: a read-only open of the writable one would hit our lock. */
 static struct disk *open_image(bool ro)
 {
@@ -54,6 +48,7 @@ static struct disk *open_image(bool ro)
 	if (fd < 0 || ftruncate(fd, 64 << 10) < 0 || disk_open(&o, &d))
 		abort();
 	close(fd);
+	unlink(path);	/* the open disk keeps it; nothing left behind */
 	return d;
 }
 
@@ -152,7 +147,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			make_seeds((*argv)[i]);
 			break;
 		}
-	atexit(remove_images);
 	disk_rw = open_image(false);
 	disk_ro = open_image(true);
 	blk_rw = vblk_create(disk_rw, &(struct vblk_opts){ .name = "fuzz" }, NULL);
