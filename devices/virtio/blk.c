@@ -1,0 +1,223 @@
+/* virtio-blk: features, configuration space, life cycle. */
+#include "devices/virtio/blk_internal.h"
+
+#include "devices/virtio/disk.h"
+#include "devices/virtio/virtio.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fill_config(struct vblk *b)
+{
+	struct virtio_blk_config *c = &b->cfg;
+	uint32_t bs = b->disk->block_size;
+
+	memset(c, 0, sizeof(*c));
+	c->capacity = b->disk->size / VIRTIO_BLK_SECTOR;
+	c->size_max = VBLK_SIZE_MAX;
+	c->seg_max = VBLK_SEG_MAX;
+	c->blk_size = bs;
+	c->num_queues = 1;
+	c->max_discard_sectors = UINT32_MAX;
+	c->max_discard_seg = VBLK_DWZ_SEG_MAX;
+	c->discard_sector_alignment = bs / VIRTIO_BLK_SECTOR;
+	c->max_write_zeroes_sectors = UINT32_MAX;
+	c->max_write_zeroes_seg = VBLK_DWZ_SEG_MAX;
+	c->write_zeroes_may_unmap = 1;
+}
+
+static uint64_t offered_features(const struct disk *d)
+{
+	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+		     VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) |
+		     VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
+		     VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+
+	if (d->readonly)
+		f |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
+	else
+		f |= VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
+	return f;
+}
+
+static void set_serial(struct vblk *b, const char *serial)
+{
+	const char *base;
+
+	if (!serial) {
+		base = strrchr(b->disk->path, '/');
+		serial = base ? base + 1 : b->disk->path;
+	}
+	/* Exactly 20 bytes, NUL-padded; not NUL-terminated if 20 long. */
+	memset(b->serial, 0, sizeof(b->serial));
+	memcpy(b->serial, serial, strnlen(serial, sizeof(b->serial)));
+}
+
+struct vblk *vblk_create(struct disk *disk, const struct vblk_opts *opts,
+			 const struct vblk_hooks *hooks)
+{
+	struct vblk *b = calloc(1, sizeof(*b));
+	char qname[64];
+
+	if (!b)
+		return NULL;
+	b->disk = disk;
+	snprintf(b->name, sizeof(b->name), "%s", opts && opts->name ? opts->name : "vblk");
+	snprintf(qname, sizeof(qname), "%s: queue 0", b->name);
+	b->vq = virtq_create(qname);
+	b->reqs = calloc(VBLK_QUEUE_SIZE, sizeof(*b->reqs));
+	if (!b->vq || !b->reqs) {
+		vblk_destroy(b);
+		return NULL;
+	}
+	if (hooks)
+		b->hooks = *hooks;
+	b->force_sync = opts && opts->force_sync;
+	b->poll_us = opts ? opts->poll_us : 0;
+	set_serial(b, opts ? opts->serial : NULL);
+	fill_config(b);
+	b->offered = offered_features(disk);
+	return b;
+}
+
+void vblk_destroy(struct vblk *b)
+{
+	if (!b)
+		return;
+	if (b->vq)
+		vblk_reset(b);
+	virtq_destroy(b->vq);
+	free(b->reqs);
+	free(b);
+}
+
+uint64_t vblk_features(const struct vblk *b) { return b->offered; }
+unsigned vblk_num_queues(const struct vblk *b) { (void)b; return 1; }
+unsigned vblk_queue_max_size(const struct vblk *b) { (void)b; return VBLK_QUEUE_SIZE; }
+uint32_t vblk_config_size(void) { return sizeof(struct virtio_blk_config); }
+
+void vblk_config_read(const struct vblk *b, uint32_t off, void *buf, uint32_t len)
+{
+	const uint8_t *cfg = (const uint8_t *)&b->cfg;
+
+	memset(buf, 0, len);
+	if (off >= sizeof(b->cfg))
+		return;
+	if (len > sizeof(b->cfg) - off)
+		len = sizeof(b->cfg) - off;
+	memcpy(buf, cfg + off, len);
+}
+
+static void reset_requests(struct vblk *b)
+{
+	b->free_reqs = NULL;
+	for (unsigned i = VBLK_QUEUE_SIZE; i-- > 0;) {
+		b->reqs[i].b = b;
+		b->reqs[i].next_free = b->free_reqs;
+		b->free_reqs = &b->reqs[i];
+	}
+	b->inflight = 0;
+}
+
+int vblk_start(struct vblk *b, const struct guest_mem *gm, uint64_t features,
+	       const struct vblk_queue_layout *q, int kick_fd)
+{
+	int r;
+
+	vblk_reset(b);
+	if (!(features & VIRTIO_BIT(VIRTIO_F_VERSION_1)) || (features & ~b->offered)) {
+		log_error("virtio-blk: %s: driver accepted features 0x%llx (offered 0x%llx, "
+			  "VERSION_1 required)", b->name, (unsigned long long)features,
+			  (unsigned long long)b->offered);
+		return -EINVAL;
+	}
+	if (q->size > VBLK_QUEUE_SIZE) {
+		log_error("virtio-blk: %s: queue size %u above the maximum %u", b->name, q->size,
+			  VBLK_QUEUE_SIZE);
+		return -EINVAL;
+	}
+	r = virtq_setup(b->vq, gm, q->size, q->desc, q->avail, q->used, features);
+	if (r)
+		return r;
+	b->features = features;
+	reset_requests(b);
+	b->reset_requested = false;
+	if (kick_fd >= 0) {
+		r = blk_io_start(b, kick_fd);
+		if (r) {
+			virtq_reset(b->vq);
+			return r;
+		}
+	}
+	b->started = true;
+	return 0;
+}
+
+void vblk_reset(struct vblk *b)
+{
+	if (b->io)
+		blk_io_stop(b);	/* waits for in-flight I/O into guest memory */
+	virtq_reset(b->vq);
+	b->features = 0;
+	b->started = false;
+}
+
+int vblk_process(struct vblk *b)
+{
+	if (!b->started || b->io)
+		return 0;
+	return blk_drain_sync(b);
+}
+
+void vblk_get_stats(const struct vblk *b, struct vblk_stats *o)
+{
+	o->requests = b->stats.requests;
+	o->completed = b->stats.completed;
+	o->errors = b->stats.errors;
+	o->unsupported = b->stats.unsupported;
+	o->notifies = b->stats.notifies;
+	o->broken_rings = b->stats.broken_rings;
+}
+
+struct blk_req *blk_req_alloc(struct vblk *b)
+{
+	struct blk_req *r = b->free_reqs;
+
+	if (r) {
+		b->free_reqs = r->next_free;
+		b->inflight++;
+		r->chain.seg = r->seg;
+		r->chain.max_seg = VBLK_MAX_BUFFERS;
+	}
+	return r;
+}
+
+void blk_req_free(struct vblk *b, struct blk_req *r)
+{
+	r->next_free = b->free_reqs;
+	b->free_reqs = r;
+	b->inflight--;
+}
+
+void blk_ring_broken(struct vblk *b)
+{
+	if (b->reset_requested)
+		return;
+	b->reset_requested = true;
+	b->stats.broken_rings++;
+	log_error("virtio-blk: %s: the driver broke the request ring; device needs reset", b->name);
+	if (b->hooks.needs_reset)
+		b->hooks.needs_reset(b->hooks.opaque);
+}
+
+void blk_maybe_notify(struct vblk *b)
+{
+	if (!virtq_should_notify(b->vq))
+		return;
+	b->stats.notifies++;
+	if (b->hooks.notify)
+		b->hooks.notify(b->hooks.opaque, 0);
+}

@@ -1,0 +1,89 @@
+/* virtio-blk device logic, independent of the transport (virtio-pci adds
+ * capabilities, BARs, MSI-X around it).
+ *
+ * Life cycle as the transport drives it:
+ *   vblk_create()          at VM setup, after disk_open()
+ *   vblk_features()        offered feature bits (device feature select)
+ *   vblk_config_read()     device-specific config (capacity, seg_max, ...)
+ *   vblk_start()           on DRIVER_OK, with the negotiated features, the
+ *                          queue layout the driver wrote, and the kick eventfd
+ *                          (registered as ioeventfd on the notify address)
+ *   vblk_reset()           on a device reset (status 0), before re-init
+ *   vblk_destroy()
+ * Requests run on a dedicated I/O thread per disk (io_uring; a poll() loop
+ * with synchronous I/O if io_uring is unavailable). The thread calls
+ * hooks.notify when the driver must be interrupted (wire to irqfd/MSI-X)
+ * and hooks.needs_reset if the driver broke the ring (set
+ * VIRTIO_STATUS_NEEDS_RESET and send a configuration-change interrupt).
+ * With kick_fd < 0 there is no thread: call vblk_process() yourself
+ * (unit tests, the fuzzer, the benchmark's synchronous mode). */
+#ifndef MINIVMM_VIRTIO_BLK_DEV_H
+#define MINIVMM_VIRTIO_BLK_DEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct disk;
+struct guest_mem;
+struct vblk;
+
+#define VBLK_QUEUE_SIZE 256	/* queue size offered (queue_size_max) */
+#define VBLK_SEG_MAX 126	/* data segments per request */
+#define VBLK_SIZE_MAX (1u << 20)	/* bytes per data segment */
+#define VBLK_DWZ_SEG_MAX 32	/* ranges per discard/write-zeroes request */
+
+struct vblk_hooks {
+	void (*notify)(void *opaque, unsigned queue);	/* used buffers for the driver */
+	void (*needs_reset)(void *opaque);		/* ring broken by the driver */
+	void *opaque;
+};
+
+struct vblk_opts {
+	const char *name;	/* in log lines: "vda" */
+	const char *serial;	/* GET_ID answer (<= 20 bytes used); NULL: file name */
+	bool force_sync;	/* I/O thread without io_uring (tests, comparisons) */
+	unsigned poll_us;	/* busy-poll ring and completions this long before
+				 * sleeping (lower latency, burns CPU); 0: off */
+};
+
+/* One queue as the driver laid it out (common config of virtio-pci). */
+struct vblk_queue_layout {
+	unsigned size;
+	uint64_t desc, avail, used;
+};
+
+struct vblk_stats {
+	uint64_t requests;	/* chains taken from the ring */
+	uint64_t completed;	/* chains given back (== requests when idle) */
+	uint64_t errors, unsupported, notifies, broken_rings;
+};
+
+/* The disk stays owned by the caller and must outlive the device. */
+struct vblk *vblk_create(struct disk *disk, const struct vblk_opts *opts,
+			 const struct vblk_hooks *hooks);
+void vblk_destroy(struct vblk *b);
+
+uint64_t vblk_features(const struct vblk *b);
+unsigned vblk_num_queues(const struct vblk *b);		/* 1 */
+unsigned vblk_queue_max_size(const struct vblk *b);
+/* Device config space: bytes [off, off+len) of struct virtio_blk_config;
+ * bytes beyond it read as 0. Writes are ignored (no writeback toggle). */
+void vblk_config_read(const struct vblk *b, uint32_t off, void *buf, uint32_t len);
+uint32_t vblk_config_size(void);
+
+/* Start processing: features are the negotiated ones (must include
+ * VERSION_1). 0, or -EINVAL if the layout is refused (logged), or -errno
+ * if the I/O thread cannot start. */
+int vblk_start(struct vblk *b, const struct guest_mem *gm, uint64_t features,
+	       const struct vblk_queue_layout *queue, int kick_fd);
+/* Stop the I/O thread after in-flight I/O completes, forget the queue. */
+void vblk_reset(struct vblk *b);
+
+/* Without a kick fd: run every available request to completion now and
+ * notify if needed. Returns the number of requests completed, or -EIO if
+ * the ring is broken (needs_reset was called). */
+int vblk_process(struct vblk *b);
+
+void vblk_get_stats(const struct vblk *b, struct vblk_stats *out);
+
+#endif

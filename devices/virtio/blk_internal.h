@@ -1,0 +1,84 @@
+/* virtio-blk internals shared by blk.c (device), blk_req.c (request
+ * parsing and synchronous execution) and blk_io.c (the I/O thread). */
+#ifndef MINIVMM_VIRTIO_BLK_INTERNAL_H
+#define MINIVMM_VIRTIO_BLK_INTERNAL_H
+
+#include "devices/virtio/blk.h"
+#include "devices/virtio/ratelimit.h"
+#include "devices/virtio/virtio_blk.h"
+#include "devices/virtio/virtq.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/uio.h>
+
+/* header + data + status */
+#define VBLK_MAX_BUFFERS (VBLK_SEG_MAX + 2)
+
+enum blk_op { BLK_OP_NONE, BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_SYNC };
+
+struct blk_req {
+	struct vblk *b;
+	struct virtq_chain chain;
+	struct virtq_seg seg[VBLK_MAX_BUFFERS];
+	struct iovec iov[VBLK_MAX_BUFFERS];	/* data part only */
+	int iovcnt;
+	volatile uint8_t *status;	/* NULL: the chain has nowhere to put it */
+	enum blk_op op;
+	uint8_t result;			/* status decided while parsing */
+	uint32_t type;
+	uint64_t off, len;		/* byte range of IN/OUT */
+	uint32_t written;		/* bytes written into guest data buffers */
+	struct blk_req *next_free;
+};
+
+struct blk_io;
+
+struct vblk {
+	struct disk *disk;
+	char name[32];
+	char serial[VIRTIO_BLK_ID_BYTES];
+	struct virtio_blk_config cfg;
+	uint64_t offered;
+	uint64_t features;
+	struct vblk_hooks hooks;
+	bool force_sync;
+	unsigned poll_us;
+	struct virtq *vq;
+	bool started;
+	bool reset_requested;		/* needs_reset already raised */
+	struct ratelimit rl;
+	struct blk_req *reqs;		/* one per queue entry */
+	struct blk_req *free_reqs;
+	unsigned inflight;
+	struct blk_io *io;		/* NULL: no thread (vblk_process) */
+	struct {
+		_Atomic uint64_t requests, completed, errors, unsupported, notifies, broken_rings;
+	} stats;
+};
+
+/* blk_req.c */
+/* Decide what a popped chain asks for: sets r->op (NONE: r->result is the
+ * final status), r->iov/off/len for I/O. Logs guest errors rate-limited. */
+void blk_req_parse(struct vblk *b, struct blk_req *r);
+/* Run r->op with the disk's synchronous ops; sets r->result. */
+void blk_req_exec_sync(struct blk_req *r);
+/* Turn an I/O result (0 / -errno) into the status. */
+void blk_req_set_io_result(struct blk_req *r, int err);
+/* Write the status byte, give the chain back; the request is freed. */
+void blk_req_complete(struct blk_req *r);
+
+/* blk.c */
+struct blk_req *blk_req_alloc(struct vblk *b);
+void blk_req_free(struct vblk *b, struct blk_req *r);
+/* Raise needs_reset once. */
+void blk_ring_broken(struct vblk *b);
+void blk_maybe_notify(struct vblk *b);
+
+/* blk_io.c */
+int blk_io_start(struct vblk *b, int kick_fd);
+void blk_io_stop(struct vblk *b);
+/* Drain the queue synchronously; completed count or -EIO. */
+int blk_drain_sync(struct vblk *b);
+
+#endif

@@ -1,0 +1,338 @@
+/* The per-disk I/O thread: kicks arrive on an eventfd, requests go to
+ * io_uring in batches (one submit per loop), completions are reaped in
+ * batches and the driver is interrupted at most once per batch. Without
+ * io_uring (or with force_sync) the thread polls the eventfd and runs
+ * requests synchronously. */
+#include "devices/virtio/blk_internal.h"
+
+#include "devices/virtio/disk.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TAG_KICK 1
+#define TAG_STOP 2
+#define TAG_CANCEL 3
+
+struct blk_io {
+	struct vblk *b;
+	pthread_t thread;
+	int kick_fd, stop_fd;
+	bool use_uring;
+	struct io_uring ring;
+	bool stopping;
+	bool kick_armed;		/* a poll of kick_fd is in the kernel */
+	bool stalled;		/* chains left in the ring: no free request */
+	int passthrough_fd;	/* -1: backend needs its synchronous ops */
+	unsigned completed;	/* since the last notify decision */
+};
+
+/* Pop one chain; NULL if none, no request free, or the ring broke. */
+static struct blk_req *next_request(struct vblk *b, bool *broken, bool *stalled)
+{
+	struct blk_req *r = blk_req_alloc(b);
+	int got;
+
+	if (!r) {
+		*stalled = true;
+		return NULL;
+	}
+	got = virtq_pop(b->vq, &r->chain);
+	if (got <= 0) {
+		blk_req_free(b, r);
+		if (got < 0) {
+			*broken = true;
+			blk_ring_broken(b);
+		}
+		return NULL;
+	}
+	return r;
+}
+
+int blk_drain_sync(struct vblk *b)
+{
+	bool broken = false, stalled = false;
+	struct blk_req *r;
+	int done = 0;
+
+	do {
+		virtq_disable_notify(b->vq);
+		while ((r = next_request(b, &broken, &stalled))) {
+			blk_req_parse(b, r);
+			blk_req_exec_sync(r);
+			blk_req_complete(r);
+			done++;
+		}
+	} while (!broken && virtq_enable_notify(b->vq));
+	if (done)
+		blk_maybe_notify(b);
+	return broken ? -EIO : done;
+}
+
+static struct io_uring_sqe *get_sqe(struct blk_io *io)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
+
+	if (!sqe) {
+		io_uring_submit(&io->ring);	/* SQ full: flush the batch */
+		sqe = io_uring_get_sqe(&io->ring);
+	}
+	return sqe;
+}
+
+/* Poll, then read: works whether the transport's eventfd is blocking or
+ * not (a read SQE on an O_NONBLOCK eventfd just fails with EAGAIN). */
+static void arm_poll(struct blk_io *io, int fd, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = get_sqe(io);
+
+	io_uring_prep_poll_add(sqe, fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, tag);
+	if (tag == TAG_KICK)
+		io->kick_armed = true;
+}
+
+/* The kick poll must be gone from the ring before the thread ends. */
+static void cancel_kick(struct blk_io *io)
+{
+	struct io_uring_sqe *sqe = get_sqe(io);
+
+	io_uring_prep_cancel64(sqe, TAG_KICK, 0);
+	io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+}
+
+/* Hand one parsed request to io_uring, or run it here. */
+static void start_request(struct blk_io *io, struct blk_req *r)
+{
+	struct io_uring_sqe *sqe;
+
+	if (io->passthrough_fd < 0 || r->op == BLK_OP_NONE || r->op == BLK_OP_SYNC ||
+	    (r->op == BLK_OP_FLUSH && io->b->disk->readonly) || !(sqe = get_sqe(io))) {
+		blk_req_exec_sync(r);
+		blk_req_complete(r);
+		io->completed++;
+		return;
+	}
+	if (r->op == BLK_OP_READ)
+		io_uring_prep_readv(sqe, io->passthrough_fd, r->iov, (unsigned)r->iovcnt, r->off);
+	else if (r->op == BLK_OP_WRITE)
+		io_uring_prep_writev(sqe, io->passthrough_fd, r->iov, (unsigned)r->iovcnt, r->off);
+	else
+		io_uring_prep_fsync(sqe, io->passthrough_fd, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_data(sqe, r);
+}
+
+static void drain_async(struct blk_io *io)
+{
+	struct vblk *b = io->b;
+	bool broken = false;
+	struct blk_req *r;
+
+	io->stalled = false;
+	do {
+		virtq_disable_notify(b->vq);
+		while ((r = next_request(b, &broken, &io->stalled))) {
+			blk_req_parse(b, r);
+			start_request(io, r);
+		}
+	} while (!broken && !io->stalled && virtq_enable_notify(b->vq));
+}
+
+static void finish_request(struct blk_io *io, struct blk_req *r, int res)
+{
+	bool whole = r->op == BLK_OP_FLUSH ? res == 0 : res >= 0 && (uint64_t)res == r->len;
+
+	if (whole)
+		blk_req_set_io_result(r, 0);
+	else if (res >= 0)
+		blk_req_exec_sync(r);	/* short transfer: redo it the careful way */
+	else {
+		if (ratelimit_ok(&io->b->rl))
+			log_error("virtio-blk: %s: %s at %llu failed: %s", io->b->name,
+				  r->op == BLK_OP_FLUSH ? "flush" : "I/O",
+				  (unsigned long long)r->off, strerror(-res));
+		blk_req_set_io_result(r, res);
+	}
+	blk_req_complete(r);
+	io->completed++;
+}
+
+static void reap(struct blk_io *io, bool *kicked)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+
+	io_uring_for_each_cqe(&io->ring, head, cqe) {
+		uint64_t tag = io_uring_cqe_get_data64(cqe);
+
+		n++;
+		if (tag == TAG_KICK) {
+			uint64_t v;
+			io->kick_armed = false;
+			/* Read only when readable: the transport's eventfd may block. */
+			if (cqe->res > 0 && read(io->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				log_error("virtio-blk: %s: kick eventfd: %s", io->b->name, strerror(errno));
+			else if (cqe->res < 0 && cqe->res != -ECANCELED && ratelimit_ok(&io->b->rl))
+				log_error("virtio-blk: %s: polling the kick eventfd: %s", io->b->name,
+					  strerror(-cqe->res));
+			*kicked = cqe->res != -ECANCELED;	/* on errors too: look at the ring */
+		} else if (tag == TAG_CANCEL)
+			continue;
+		else if (tag == TAG_STOP)
+			io->stopping = true;
+		else
+			finish_request(io, io_uring_cqe_get_data(cqe), cqe->res);
+	}
+	io_uring_cq_advance(&io->ring, n);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Adaptive polling: spin a little on new chains and completions before
+ * sleeping, which saves two thread wake-ups per request at low queue
+ * depth. True if work turned up. */
+static bool poll_for_work(struct blk_io *io)
+{
+	uint64_t end;
+
+	if (!io->b->poll_us || io->stopping || io->b->reset_requested)
+		return false;
+	io_uring_submit(&io->ring);
+	end = now_ns() + 1000ull * io->b->poll_us;
+	do {
+		if (io_uring_cq_ready(&io->ring) || virtq_pending(io->b->vq))
+			return true;
+		__builtin_ia32_pause();
+	} while (now_ns() < end);
+	return false;
+}
+
+static void *uring_loop(void *arg)
+{
+	struct blk_io *io = arg;
+	struct vblk *b = io->b;
+
+	arm_poll(io, io->kick_fd, TAG_KICK);
+	arm_poll(io, io->stop_fd, TAG_STOP);
+	/* A kick may have come before the thread existed. */
+	drain_async(io);
+	while (!io->stopping || b->inflight || io->kick_armed) {
+		bool kicked = false, was_stopping = io->stopping;
+		bool polled = poll_for_work(io);
+		int r = polled ? io_uring_submit(&io->ring) : io_uring_submit_and_wait(&io->ring, 1);
+
+		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+			log_error("virtio-blk: %s: io_uring wait failed: %s", b->name, strerror(-r));
+			break;
+		}
+		reap(io, &kicked);
+		if (io->stopping && !was_stopping && io->kick_armed)
+			cancel_kick(io);
+		if (kicked && !io->stopping)
+			arm_poll(io, io->kick_fd, TAG_KICK);
+		if ((kicked || polled || io->stalled) && !io->stopping && !b->reset_requested)
+			drain_async(io);
+		if (io->completed) {
+			io->completed = 0;
+			blk_maybe_notify(b);
+		}
+	}
+	return NULL;
+}
+
+static void *poll_loop(void *arg)
+{
+	struct blk_io *io = arg;
+	struct pollfd fds[2] = { { .fd = io->kick_fd, .events = POLLIN },
+				 { .fd = io->stop_fd, .events = POLLIN } };
+	uint64_t v;
+
+	blk_drain_sync(io->b);
+	for (;;) {
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents)
+			break;
+		if (fds[0].revents && read(io->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			break;
+		blk_drain_sync(io->b);
+	}
+	return NULL;
+}
+
+static void setup_uring(struct blk_io *io)
+{
+	int r;
+
+	io->passthrough_fd = -1;
+	if (io->b->disk->ops->passthrough_fd)
+		io->passthrough_fd = io->b->disk->ops->passthrough_fd(io->b->disk);
+	if (io->b->force_sync)
+		return;
+	r = io_uring_queue_init(2 * VBLK_QUEUE_SIZE, &io->ring, 0);
+	if (r < 0) {
+		log_warn("virtio-blk: %s: io_uring unavailable (%s); using synchronous I/O",
+			 io->b->name, strerror(-r));
+		return;
+	}
+	io->use_uring = true;
+}
+
+int blk_io_start(struct vblk *b, int kick_fd)
+{
+	struct blk_io *io = calloc(1, sizeof(*io));
+	int r;
+
+	if (!io)
+		return -ENOMEM;
+	io->b = b;
+	io->kick_fd = kick_fd;
+	io->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (io->stop_fd < 0) {
+		r = -errno;
+		free(io);
+		return r;
+	}
+	setup_uring(io);
+	r = -pthread_create(&io->thread, NULL, io->use_uring ? uring_loop : poll_loop, io);
+	if (r) {
+		log_error("virtio-blk: %s: cannot start the I/O thread: %s", b->name, strerror(-r));
+		if (io->use_uring)
+			io_uring_queue_exit(&io->ring);
+		close(io->stop_fd);
+		free(io);
+		return r;
+	}
+	b->io = io;
+	return 0;
+}
+
+void blk_io_stop(struct vblk *b)
+{
+	struct blk_io *io = b->io;
+	uint64_t one = 1;
+
+	if (!io)
+		return;
+	if (write(io->stop_fd, &one, sizeof(one)) != sizeof(one))
+		log_error("virtio-blk: %s: cannot signal the I/O thread: %s", b->name, strerror(errno));
+	pthread_join(io->thread, NULL);
+	if (io->use_uring)
+		io_uring_queue_exit(&io->ring);	/* cancels the pending kick read */
+	close(io->stop_fd);
+	free(io);
+	b->io = NULL;
+}

@@ -1,0 +1,270 @@
+/* virtio-blk on its I/O thread: kicks by eventfd, io_uring (and the
+ * synchronous fallback), interrupts through the notify hook. */
+#include "tests/virtio/blk_fixture.h"
+
+#include "devices/virtio/virtio.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static int kick_fd = -1;
+
+static int kick_flags = EFD_NONBLOCK;
+
+static unsigned poll_us;
+
+static void start_thread(bool force_sync)
+{
+	struct vblk_opts vo = { .name = "vda", .force_sync = force_sync, .poll_us = poll_us };
+	struct vblk_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
+	struct vblk_hooks h = bf_hooks();
+
+	vblk_destroy(bf.b);
+	bf.b = vblk_create(bf.disk, &vo, &h);
+	ck_assert_ptr_nonnull(bf.b);
+	kick_fd = eventfd(0, EFD_CLOEXEC | kick_flags);
+	ck_assert_int_ge(kick_fd, 0);
+	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b), &q, kick_fd), 0);
+}
+
+static void fx_uring(void) { bf_open(DISK_FORMAT_RAW, false, 0); start_thread(false); }
+static void fx_sync(void) { bf_open(DISK_FORMAT_RAW, false, 0); start_thread(true); }
+static void fx_polling(void)
+{
+	poll_us = 200;
+	bf_open(DISK_FORMAT_RAW, false, 0);
+	start_thread(false);
+}
+
+/* A blocking eventfd, as a transport may register for ioeventfd. */
+static void fx_blocking(void)
+{
+	kick_flags = 0;
+	bf_open(DISK_FORMAT_RAW, false, 0);
+	start_thread(false);
+}
+static void fx_close(void)
+{
+	bf_close();
+	close(kick_fd);
+	kick_flags = EFD_NONBLOCK;
+	poll_us = 0;
+}
+
+static void kick(void)
+{
+	uint64_t one = 1;
+	ck_assert_int_eq(write(kick_fd, &one, sizeof(one)), sizeof(one));
+}
+
+/* Wait (at most 10 s) until the used index reaches 'n'. */
+static void wait_used(uint16_t n)
+{
+	struct timespec ms = { 0, 1000000 };
+	for (int i = 0; i < 10000 && vdrv_used_idx(&bf.d) != n; i++)
+		nanosleep(&ms, NULL);
+	ck_assert_uint_eq(vdrv_used_idx(&bf.d), n);
+}
+
+/* Five writes at once (3 descriptors each), then five reads of them. */
+static void batch_write_read(void)
+{
+	uint64_t st[5], data[5];
+	uint8_t file[4096];
+	uint32_t id, len;
+
+	for (unsigned i = 0; i < 5; i++) {
+		data[i] = vdrv_alloc(&bf.d, 4096, 4096);
+		memset(vdrv_hva(&bf.d, data[i]), 0x10 + i, 4096);
+		st[i] = vdrv_blk_chain(&bf.d, 3 * i, VIRTIO_BLK_T_OUT, 64 * i + 8, data[i], 4096, false);
+		vdrv_publish(&bf.d, (uint16_t)(3 * i));
+	}
+	kick();
+	wait_used(5);
+	for (unsigned i = 0; i < 5; i++) {
+		ck_assert(vdrv_get_used(&bf.d, &id, &len));
+		ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, st[i]), VIRTIO_BLK_S_OK);
+		bf_file_read((64 * i + 8) * 512, file, sizeof(file));
+		ck_assert_uint_eq(file[0], 0x10 + i);
+		ck_assert_uint_eq(file[4095], 0x10 + i);
+		memset(vdrv_hva(&bf.d, data[i]), 0, 4096);
+		st[i] = vdrv_blk_chain(&bf.d, 3 * i, VIRTIO_BLK_T_IN, 64 * i + 8, data[i], 4096, true);
+		vdrv_publish(&bf.d, (uint16_t)(3 * i));
+	}
+	kick();
+	wait_used(10);
+	for (unsigned i = 0; i < 5; i++) {
+		ck_assert(vdrv_get_used(&bf.d, &id, &len));
+		ck_assert_uint_eq(len, 4097);
+		ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, st[i]), VIRTIO_BLK_S_OK);
+		ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, data[i] + 4095), 0x10 + i);
+	}
+	ck_assert_uint_ge(__atomic_load_n(&bf.notifies, __ATOMIC_RELAXED), 2);
+}
+
+START_TEST(uring_batch)
+{
+	batch_write_read();
+}
+END_TEST
+
+START_TEST(sync_thread_batch)
+{
+	batch_write_read();
+}
+END_TEST
+
+START_TEST(uring_flush_and_errors)
+{
+	uint64_t a = vdrv_blk_chain(&bf.d, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false);
+	uint64_t b = vdrv_blk_chain(&bf.d, 2, VIRTIO_BLK_T_IN, 1u << 30, 0, 512, true);
+	uint64_t c = vdrv_blk_chain(&bf.d, 5, 77, 0, 0, 0, false);
+	vdrv_publish(&bf.d, 0);
+	vdrv_publish(&bf.d, 2);
+	vdrv_publish(&bf.d, 5);
+	kick();
+	wait_used(3);
+	ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, a), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, b), VIRTIO_BLK_S_IOERR);
+	ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, c), VIRTIO_BLK_S_UNSUPP);
+}
+END_TEST
+
+/* Many rounds through a 16-entry queue with the event index: the thread
+ * must not miss a kick nor stall (each round waits for completion). */
+START_TEST(uring_many_rounds)
+{
+	uint64_t data = vdrv_alloc(&bf.d, 512, 512);
+	uint64_t st = vdrv_blk_chain(&bf.d, 0, VIRTIO_BLK_T_IN, 3, data, 512, true);
+	uint32_t id, len;
+	for (unsigned n = 1; n <= 1000; n++) {
+		vdrv_publish(&bf.d, 0);
+		kick();
+		wait_used((uint16_t)n);
+		ck_assert(vdrv_get_used(&bf.d, &id, &len));
+	}
+	ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, st), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, data), bf_pattern(3 * 512));
+}
+END_TEST
+
+START_TEST(reset_stops_thread)
+{
+	uint64_t st = vdrv_blk_chain(&bf.d, 0, VIRTIO_BLK_T_IN, 0, 0, 512, true);
+	vblk_reset(bf.b);
+	vdrv_publish(&bf.d, 0);
+	kick();
+	usleep(20000);
+	ck_assert_uint_eq(vdrv_used_idx(&bf.d), 0);
+	ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, st), 0xff);
+}
+END_TEST
+
+TCase *tcase_blk_thread(void)
+{
+	TCase *tc = tcase_create("blk_thread");
+	tcase_add_checked_fixture(tc, fx_uring, fx_close);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, uring_batch);
+	tcase_add_test(tc, uring_flush_and_errors);
+	tcase_add_test(tc, uring_many_rounds);
+	tcase_add_test(tc, reset_stops_thread);
+	return tc;
+}
+
+TCase *tcase_blk_sync_thread(void)
+{
+	TCase *tc = tcase_create("blk_sync_thread");
+	tcase_add_checked_fixture(tc, fx_sync, fx_close);
+	tcase_add_test(tc, sync_thread_batch);
+	return tc;
+}
+
+TCase *tcase_blk_blocking_kick(void)
+{
+	TCase *tc = tcase_create("blk_blocking_kick");
+	tcase_add_checked_fixture(tc, fx_blocking, fx_close);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, uring_batch);
+	tcase_add_test(tc, reset_stops_thread);
+	return tc;
+}
+
+/* A guest that rewrites descriptors while the device reads them: whatever
+ * the device sees, it must stay within guest RAM (ASan) and complete or
+ * drop (broken ring) every chain it took, and restart after a reset. */
+struct scribbler {
+	volatile bool stop;
+	uint64_t rng;
+};
+
+static void *scribble(void *arg)
+{
+	struct scribbler *s = arg;
+	while (!s->stop) {
+		s->rng ^= s->rng << 13;
+		s->rng ^= s->rng >> 7;
+		s->rng ^= s->rng << 17;
+		struct virtq_desc *d = vdrv_desc(&bf.d, (unsigned)(s->rng % BF_QS));
+		switch ((s->rng >> 8) % 4) {
+		case 0: __atomic_store_n(&d->addr, s->rng >> 12, __ATOMIC_RELAXED); break;
+		case 1: __atomic_store_n(&d->len, (uint32_t)(s->rng >> 20), __ATOMIC_RELAXED); break;
+		case 2: __atomic_store_n(&d->flags, (uint16_t)(s->rng >> 30) & 7, __ATOMIC_RELAXED); break;
+		default: __atomic_store_n(&d->next, (uint16_t)(s->rng >> 40) % (BF_QS + 2), __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(concurrent_scribbling)
+{
+	struct vblk_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
+	struct scribbler s = { .rng = 0x12345678abcdefull };
+	struct vblk_stats st;
+	pthread_t t;
+	for (unsigned round = 0; round < 50; round++) {
+		memset(bf.d.mem, 0, 0x2000);
+		bf.d.avail_idx = bf.d.last_used = 0;
+		vdrv_heap_reset(&bf.d);
+		ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b), &q, kick_fd), 0);
+		for (unsigned i = 0; i < 5; i++) {
+			vdrv_blk_chain(&bf.d, 3 * i, i % 2 ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, i, 0, 512, i % 2);
+			vdrv_publish(&bf.d, (uint16_t)(3 * i));
+		}
+		s.stop = false;
+		ck_assert_int_eq(pthread_create(&t, NULL, scribble, &s), 0);
+		kick();
+		usleep(2000);
+		s.stop = true;
+		pthread_join(t, NULL);
+		vblk_reset(bf.b);
+		vblk_get_stats(bf.b, &st);
+		ck_assert_uint_eq(st.requests, st.completed);
+	}
+	ck_assert_uint_gt(st.requests, 0);
+}
+END_TEST
+
+TCase *tcase_blk_scribble(void)
+{
+	TCase *tc = tcase_create("blk_scribble");
+	tcase_add_checked_fixture(tc, fx_uring, fx_close);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, concurrent_scribbling);
+	return tc;
+}
+
+TCase *tcase_blk_polling(void)
+{
+	TCase *tc = tcase_create("blk_polling");
+	tcase_add_checked_fixture(tc, fx_polling, fx_close);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, uring_batch);
+	tcase_add_test(tc, uring_many_rounds);
+	tcase_add_test(tc, reset_stops_thread);
+	return tc;
+}
