@@ -186,10 +186,12 @@ static void fadt_fill(struct acpi_fadt *f, uint64_t dsdt, uint64_t facs)
 	acpi_seal(&f->h);
 }
 
+#define MADT_ISOS (BOOT_PIT_GSI != 0 ? 2 : 1)
+
 static uint64_t madt_size(unsigned ncpus)
 {
 	return sizeof(struct acpi_header) + 8 + ncpus * sizeof(struct madt_lapic) +
-	       sizeof(struct madt_ioapic) + 2 * sizeof(struct madt_iso) +
+	       sizeof(struct madt_ioapic) + MADT_ISOS * sizeof(struct madt_iso) +
 	       sizeof(struct madt_lapic_nmi);
 }
 
@@ -211,14 +213,14 @@ static void madt_fill(uint8_t *p, unsigned ncpus)
 	struct madt_ioapic io = { 1, sizeof(io), (uint8_t)ncpus, 0, (uint32_t)MEM_IOAPIC_BASE, 0 };
 	memcpy(e, &io, sizeof(io));
 	e += sizeof(io);
-	/* The PIT's IRQ 0 is wired to IOAPIC pin 2; the SCI is level/high. */
+	/* The SCI is level/active-high; IRQ 0 moves only if BOOT_PIT_GSI says so. */
 	struct madt_iso iso[2] = {
-		{ 2, sizeof(struct madt_iso), 0, 0, 2, 0 },
 		{ 2, sizeof(struct madt_iso), 0, ACPI_SCI_IRQ, ACPI_SCI_IRQ,
 		  MPS_ACTIVE_HIGH | MPS_LEVEL },
+		{ 2, sizeof(struct madt_iso), 0, 0, BOOT_PIT_GSI, 0 },
 	};
-	memcpy(e, iso, sizeof(iso));
-	e += sizeof(iso);
+	memcpy(e, iso, MADT_ISOS * sizeof(iso[0]));
+	e += MADT_ISOS * sizeof(iso[0]);
 	struct madt_lapic_nmi nmi = { 4, sizeof(nmi), 0xff, 0, 1 };	/* LINT1 of all CPUs */
 	memcpy(e, &nmi, sizeof(nmi));
 	acpi_seal(h);

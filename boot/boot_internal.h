@@ -28,6 +28,15 @@
 
 #define BOOT_PAGE 4096ULL
 
+/* The IOAPIC pin (GSI) the PIT's ISA IRQ 0 arrives on. It must match the
+ * VMM's KVM GSI routing: KVM's default routing (no KVM_SET_GSI_ROUTING)
+ * sends GSI 0 to IOAPIC pin 0, so IRQ 0 is identity-mapped and the MADT has
+ * no IRQ0 override. A VMM that re-routes GSI 0 to pin 2 (as QEMU does) sets
+ * this to 2: the MADT then gets the IRQ0->GSI2 override and the MP table
+ * the matching entry. Declaring pin 2 without that routing loses every
+ * timer interrupt once Linux masks the 8259 (seen: the guest hangs). */
+#define BOOT_PIT_GSI 0
+
 /* ---- Linux boot protocol (Documentation/arch/x86/boot.rst) ---- */
 #define SETUP_HDR_OFFSET   0x1f1
 #define SETUP_HDR_MAGIC    0x53726448u	/* "HdrS" at 0x202 */

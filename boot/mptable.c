@@ -102,9 +102,10 @@ static uint16_t mp_entries(uint8_t *p, unsigned ncpus)
 	mp_put(&p, &io, sizeof(io), &n);
 	for (uint8_t irq = 0; irq < MP_ISA_IRQS; irq++) {
 		if (irq == 2)
-			continue;	/* the cascade; pin 2 carries IRQ 0 */
+			continue;	/* the 8259 cascade */
 		uint16_t flag = irq == ACPI_SCI_IRQ ? MP_IRQ_LEVEL_HIGH : 0;
-		mp_put_irq(&p, MP_INTSRC, MP_INT, flag, irq, ioapic_id, irq == 0 ? 2 : irq, &n);
+		uint8_t pin = irq == 0 ? BOOT_PIT_GSI : irq;
+		mp_put_irq(&p, MP_INTSRC, MP_INT, flag, irq, ioapic_id, pin, &n);
 	}
 	/* Local interrupts of every LAPIC (dstapic 0xff): the 8259 on LINT0, NMI on LINT1. */
 	mp_put_irq(&p, MP_LINTSRC, MP_EXTINT, 0, 0, 0xff, 0, &n);
