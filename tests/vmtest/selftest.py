@@ -38,7 +38,8 @@ def main():
                   'echo w > inside-write && cat inside-write; '
                   'echo result > "$MINIVMM_SCRATCH/result"; '
                   'echo to-stderr >&2; exit 7')
-        env = dict(os.environ, MINIVMM_SELFTEST='passed', SELFTEST_EXTRA='extra-ok')
+        env = dict(os.environ, MINIVMM_SELFTEST='passed', SELFTEST_EXTRA='extra-ok',
+                   TMPDIR='/nonexistent-tmpdir')  # not under /tmp: becomes /tmp in L1
         scratch = os.path.join(d, 'scratch')
         os.mkdir(scratch)
         r = subprocess.run([run_kvm, '--force-l1', '--timeout', '200', '--scratch', scratch,
