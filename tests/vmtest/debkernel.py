@@ -80,8 +80,11 @@ def need_tool(name):
 
 
 def _run(cmd, **kw):
-    return subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, **kw)
+    try:
+        return subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, **kw)
+    except FileNotFoundError:
+        raise Skip(f'{cmd[0]} not found (this needs a Debian/Ubuntu host with apt, dpkg and kmod)')
 
 
 def _resolve(meta):

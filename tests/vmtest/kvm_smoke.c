@@ -57,22 +57,15 @@ static int check_exits(int vcpu, struct kvm_run *run)
 	return 0;
 }
 
-int main(void)
+/* Creates the VM with its code at GUEST_BASE and one real-mode vCPU there. */
+static int create_vcpu(int kvm, int *vcpu_out)
 {
 	/* mov al, 0x42; out 0x10, al; hlt */
 	static const uint8_t code[] = { 0xb0, TEST_VALUE, 0xe6, TEST_PORT, 0xf4 };
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		return fail("open /dev/kvm");
-	int api = ioctl(kvm, KVM_GET_API_VERSION, 0);
-	if (api != KVM_API_VERSION) {
-		fprintf(stderr, "kvm_smoke: KVM_GET_API_VERSION = %d, want %d\n", api, KVM_API_VERSION);
-		return 1;
-	}
+	const size_t mem_size = 0x10000;
 	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	if (vm < 0)
 		return fail("KVM_CREATE_VM");
-	size_t mem_size = 0x10000;
 	uint8_t *mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		return fail("mmap guest memory");
@@ -86,12 +79,6 @@ int main(void)
 	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
 	if (vcpu < 0)
 		return fail("KVM_CREATE_VCPU");
-	int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (run_size < (int)sizeof(struct kvm_run))
-		return fail("KVM_GET_VCPU_MMAP_SIZE");
-	struct kvm_run *run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	if (run == MAP_FAILED)
-		return fail("mmap kvm_run");
 	struct kvm_sregs sregs;
 	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
 		return fail("KVM_GET_SREGS");
@@ -102,6 +89,29 @@ int main(void)
 	struct kvm_regs regs = { .rip = GUEST_BASE, .rflags = 0x2 };
 	if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
 		return fail("KVM_SET_REGS");
+	*vcpu_out = vcpu;
+	return 0;
+}
+
+int main(void)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return fail("open /dev/kvm");
+	int api = ioctl(kvm, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION) {
+		fprintf(stderr, "kvm_smoke: KVM_GET_API_VERSION = %d, want %d\n", api, KVM_API_VERSION);
+		return 1;
+	}
+	int vcpu;
+	if (create_vcpu(kvm, &vcpu) != 0)
+		return 1;
+	int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size < (int)sizeof(struct kvm_run))
+		return fail("KVM_GET_VCPU_MMAP_SIZE");
+	struct kvm_run *run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	if (run == MAP_FAILED)
+		return fail("mmap kvm_run");
 	if (check_exits(vcpu, run) != 0)
 		return 1;
 	printf("kvm_smoke: /dev/kvm works (API %d; real-mode guest: out 0x%x -> port 0x%x, hlt)\n",
