@@ -1,0 +1,158 @@
+/* Compressed clusters: zlib (raw deflate) and zstd, plus a small cache of
+ * decompressed clusters so a run of 4 KiB reads inside one compressed
+ * cluster decompresses it once (QEMU decompresses it every time). */
+#include "qcow2/qcow2_internal.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+struct dslot {
+	uint64_t key;  /* L2 descriptor without the COPIED bit; 0 = empty */
+	uint64_t stamp;
+};
+
+struct qcow2_dcache {
+	uint32_t cluster_size;
+	unsigned n;
+	uint64_t clock;
+	struct dslot *slots;
+	uint8_t *data;
+	z_stream zs;
+	bool zs_ready;
+	ZSTD_DCtx *zctx;
+};
+
+struct qcow2_dcache *qcow2_dcache_new(unsigned clusters, uint32_t cluster_size)
+{
+	struct qcow2_dcache *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->cluster_size = cluster_size;
+	d->n = clusters;
+	d->slots = calloc(clusters, sizeof(*d->slots));
+	d->data = malloc((size_t)clusters * cluster_size);
+	if (!d->slots || !d->data) {
+		qcow2_dcache_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void qcow2_dcache_free(struct qcow2_dcache *d)
+{
+	if (!d)
+		return;
+	if (d->zs_ready)
+		inflateEnd(&d->zs);
+	ZSTD_freeDCtx(d->zctx);
+	free(d->slots);
+	free(d->data);
+	free(d);
+}
+
+void qcow2_dcache_invalidate(struct qcow2_dcache *d, uint64_t entry)
+{
+	uint64_t key = entry & ~QCOW2_OFLAG_COPIED;
+
+	for (unsigned i = 0; i < d->n; i++)
+		if (d->slots[i].key == key)
+			d->slots[i].key = 0;
+}
+
+static int inflate_raw(struct qcow2_dcache *d, const uint8_t *in, size_t in_len, uint8_t *out)
+{
+	int ret;
+
+	if (!d->zs_ready) {
+		memset(&d->zs, 0, sizeof(d->zs));
+		if (inflateInit2(&d->zs, -15) != Z_OK)
+			return -ENOMEM;
+		d->zs_ready = true;
+	} else if (inflateReset(&d->zs) != Z_OK) {
+		return -EIO;
+	}
+	d->zs.next_in = (Bytef *)in;
+	d->zs.avail_in = (uInt)in_len;
+	d->zs.next_out = out;
+	d->zs.avail_out = d->cluster_size;
+	ret = inflate(&d->zs, Z_FINISH);
+	/* The stream may end exactly at the cluster or be followed by junk;
+	 * a full output buffer is what counts. */
+	if ((ret == Z_STREAM_END || ret == Z_OK || ret == Z_BUF_ERROR) && d->zs.avail_out == 0)
+		return 0;
+	return -EIO;
+}
+
+static int unzstd(struct qcow2_dcache *d, const uint8_t *in, size_t in_len, uint8_t *out)
+{
+	ZSTD_inBuffer ib = { in, in_len, 0 };
+	ZSTD_outBuffer ob = { out, d->cluster_size, 0 };
+
+	if (!d->zctx && !(d->zctx = ZSTD_createDCtx()))
+		return -ENOMEM;
+	ZSTD_DCtx_reset(d->zctx, ZSTD_reset_session_only);
+	while (ob.pos < ob.size) {
+		size_t before_in = ib.pos, before_out = ob.pos;
+		size_t r = ZSTD_decompressStream(d->zctx, &ob, &ib);
+		if (ZSTD_isError(r))
+			return -EIO;
+		if (r == 0 && ob.pos < ob.size)
+			return -EIO; /* frame ended before the cluster was full */
+		if (ib.pos == before_in && ob.pos == before_out)
+			return -EIO; /* no progress: input exhausted */
+	}
+	return 0;
+}
+
+static struct dslot *pick_slot(struct qcow2_dcache *d)
+{
+	struct dslot *victim = &d->slots[0];
+
+	for (unsigned i = 1; i < d->n; i++)
+		if (d->slots[i].stamp < victim->stamp)
+			victim = &d->slots[i];
+	return victim;
+}
+
+const uint8_t *qcow2_decompress_cluster(struct qcow2 *q, uint64_t entry)
+{
+	struct qcow2_dcache *d = q->dcache;
+	uint64_t key = entry & ~QCOW2_OFLAG_COPIED, coff, clen;
+
+	for (unsigned i = 0; i < d->n; i++) {
+		if (d->slots[i].key == key) {
+			d->slots[i].stamp = ++d->clock;
+			return d->data + (size_t)i * d->cluster_size;
+		}
+	}
+	qcow2_compressed_extent(q, entry, &coff, &clen);
+	if (coff == 0 || coff >= q->file_size) {
+		log_error("qcow2: %s: compressed cluster at 0x%llx beyond end of file", q->name,
+			  (unsigned long long)coff);
+		return NULL;
+	}
+	/* The last compressed cluster may end past end of file: short read. */
+	if (clen > q->file_size - coff)
+		clen = q->file_size - coff;
+	if (qcow2_pread(q, q->cbuf, clen, coff, "compressed cluster"))
+		return NULL;
+	struct dslot *s = pick_slot(d);
+	uint8_t *out = d->data + (size_t)(s - d->slots) * d->cluster_size;
+	s->key = 0;
+	int ret = q->compression_type ? unzstd(d, q->cbuf, clen, out) : inflate_raw(d, q->cbuf, clen, out);
+	if (ret) {
+		log_error("qcow2: %s: compressed cluster at 0x%llx (%llu bytes) does not decompress (%s)",
+			  q->name, (unsigned long long)coff, (unsigned long long)clen,
+			  q->compression_type ? "zstd" : "zlib");
+		return NULL;
+	}
+	s->key = key;
+	s->stamp = ++d->clock;
+	return out;
+}

@@ -1,0 +1,258 @@
+/* Guest reads, copy-on-write writes, write-zeroes and discard.
+ *
+ * Allocation order (crash-safe against kill -9; a crash leaves leaks only):
+ *   refcount raised -> cluster data written -> L2 entry written
+ *   -> old cluster's refcount lowered. */
+#include "qcow2/qcow2_internal.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int range_ok(struct qcow2 *q, uint64_t off, uint64_t len, const char *op)
+{
+	if (off > q->size || len > q->size - off) {
+		log_error("qcow2: %s: %s of %llu bytes at 0x%llx beyond the virtual size 0x%llx",
+			  q->name, op, (unsigned long long)len, (unsigned long long)off,
+			  (unsigned long long)q->size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int read_compressed(struct qcow2 *q, uint64_t off, uint8_t *buf, size_t len)
+{
+	struct qcow2_l2_ref ref;
+	int ret = qcow2_l2_lookup(q, off, &ref);
+
+	if (ret)
+		return ret;
+	const uint8_t *data = qcow2_decompress_cluster(q, ref.entry);
+	if (!data)
+		return -EIO;
+	memcpy(buf, data + (off & (q->cluster_size - 1)), len);
+	return 0;
+}
+
+int qcow2_read_locked(struct qcow2 *q, uint64_t off, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	int ret = range_ok(q, off, len, "read");
+
+	while (!ret && len) {
+		struct qcow2_extent ext;
+		ret = qcow2_map_locked(q, off, len, &ext);
+		if (ret)
+			break;
+		switch (ext.kind) {
+		case QCOW2_MAP_DATA:
+			ret = qcow2_pread(q, p, ext.len, ext.host_off, "data cluster");
+			break;
+		case QCOW2_MAP_ZERO:
+			memset(p, 0, ext.len);
+			break;
+		case QCOW2_MAP_BACKING:
+			ret = qcow2_backing_read(q, off, p, ext.len);
+			break;
+		case QCOW2_MAP_COMPRESSED:
+			ret = read_compressed(q, off, p, ext.len);
+			break;
+		}
+		off += ext.len;
+		p += ext.len;
+		len -= ext.len;
+	}
+	return ret;
+}
+
+int qcow2_read(struct qcow2 *q, uint64_t off, void *buf, size_t len)
+{
+	pthread_mutex_lock(&q->lock);
+	int ret = qcow2_read_locked(q, off, buf, len);
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+/* Drop this image's reference to the host clusters an old L2 entry used. */
+static int release_old(struct qcow2 *q, uint64_t entry)
+{
+	if (entry & QCOW2_OFLAG_COMPRESSED) {
+		uint64_t coff, clen;
+		qcow2_compressed_extent(q, entry, &coff, &clen);
+		qcow2_dcache_invalidate(q->dcache, entry);
+		return qcow2_free_range(q, coff, clen);
+	}
+	uint64_t host = entry & QCOW2_OFFSET_MASK;
+	return host ? qcow2_free_range(q, host, q->cluster_size) : 0;
+}
+
+/* Bytes of the guest cluster starting at CSTART that lie inside the disk. */
+static size_t cluster_span(struct qcow2 *q, uint64_t cstart)
+{
+	uint64_t left = q->size - cstart;
+	return left < q->cluster_size ? (size_t)left : q->cluster_size;
+}
+
+/* Can DATA at this entry be overwritten in place for [in, in+len)? */
+static bool in_place(struct qcow2 *q, const struct qcow2_l2_ref *ref, uint64_t in, uint64_t len)
+{
+	uint64_t e = ref->entry;
+
+	if ((e & QCOW2_OFLAG_COMPRESSED) || !(e & QCOW2_OFLAG_COPIED) || !(e & QCOW2_OFFSET_MASK))
+		return false;
+	if (!q->extended_l2)
+		return !(e & QCOW2_OFLAG_ZERO);
+	unsigned first = (unsigned)(in >> q->subcluster_bits);
+	unsigned last = (unsigned)((in + len - 1) >> q->subcluster_bits);
+	uint32_t want = (uint32_t)(((2ull << last) - 1) & ~((1ull << first) - 1));
+	return ((uint32_t)ref->bitmap & want) == want;
+}
+
+/* Write one new full cluster (current view + DATA) and point the L2 entry
+ * at it. With REUSE the existing COPIED host cluster is rewritten instead. */
+static int cow_cluster(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t cstart, uint64_t in,
+		       const void *data, size_t len, bool reuse)
+{
+	size_t span = cluster_span(q, cstart);
+	uint8_t *buf = calloc(1, q->cluster_size);
+	uint64_t old = ref->entry, host;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (in != 0 || len < span)
+		ret = qcow2_read_locked(q, cstart, buf, span);
+	memcpy(buf + in, data, len);
+	if (!ret)
+		ret = qcow2_l2_ensure(q, ref);
+	if (!ret && reuse)
+		host = old & QCOW2_OFFSET_MASK;
+	else if (!ret)
+		ret = qcow2_alloc_cluster(q, &host);
+	if (!ret)
+		ret = qcow2_pwrite(q, buf, q->cluster_size, host, "data cluster");
+	free(buf);
+	if (!ret)
+		ret = qcow2_l2_store(q, ref, host | QCOW2_OFLAG_COPIED, q->extended_l2 ? 0xffffffffull : 0);
+	if (!ret && !reuse)
+		ret = release_old(q, old);
+	return ret;
+}
+
+static int write_chunk(struct qcow2 *q, uint64_t off, const void *data, size_t len)
+{
+	struct qcow2_l2_ref ref;
+	uint64_t in = off & (q->cluster_size - 1);
+	int ret = qcow2_l2_lookup(q, off, &ref);
+
+	if (ret)
+		return ret;
+	if (in_place(q, &ref, in, len)) {
+		uint64_t host = ref.entry & QCOW2_OFFSET_MASK;
+		if ((ret = qcow2_check_extent(q, host, q->cluster_size, "data cluster")))
+			return ret;
+		return qcow2_pwrite(q, data, len, host + in, "data cluster");
+	}
+	bool reuse = q->extended_l2 && (ref.entry & QCOW2_OFLAG_COPIED) &&
+		     !(ref.entry & QCOW2_OFLAG_COMPRESSED) && (ref.entry & QCOW2_OFFSET_MASK);
+	return cow_cluster(q, &ref, off - in, in, data, len, reuse);
+}
+
+static int write_locked(struct qcow2 *q, uint64_t off, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	int ret = range_ok(q, off, len, "write");
+
+	if (!ret && !q->writable) {
+		log_error("qcow2: %s: image is open read-only", q->name);
+		ret = -EROFS;
+	}
+	while (!ret && len) {
+		size_t room = q->cluster_size - (off & (q->cluster_size - 1));
+		size_t n = room < len ? room : len;
+		ret = write_chunk(q, off, p, n);
+		off += n;
+		p += n;
+		len -= n;
+	}
+	return ret;
+}
+
+int qcow2_write(struct qcow2 *q, uint64_t off, const void *buf, size_t len)
+{
+	pthread_mutex_lock(&q->lock);
+	int ret = write_locked(q, off, buf, len);
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+/* Make a whole guest cluster read as zeros without writing data. Returns
+ * 1 if the caller must write zeros instead (v2 with a backing file). */
+static int zero_cluster(struct qcow2 *q, uint64_t off)
+{
+	struct qcow2_l2_ref ref;
+	uint64_t entry = 0, bitmap = 0;
+	int ret = qcow2_l2_lookup(q, off, &ref);
+
+	if (ret)
+		return ret;
+	if (q->version == 2 && q->has_backing)
+		return 1;
+	if (q->extended_l2)
+		bitmap = 0xffffffffull << 32;
+	else if (q->version >= 3)
+		entry = QCOW2_OFLAG_ZERO;
+	if (ref.entry == entry && ref.bitmap == bitmap)
+		return 0;
+	if (!q->has_backing && ref.entry == 0 && ref.bitmap == 0)
+		return 0; /* unallocated without backing already reads as zeros */
+	if ((ret = qcow2_l2_ensure(q, &ref)))
+		return ret;
+	uint64_t old = ref.entry;
+	/* Reference gone first, refcount lowered second. */
+	ret = qcow2_l2_store(q, &ref, entry, bitmap);
+	return ret ? ret : release_old(q, old);
+}
+
+static int zeroes_locked(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	uint8_t *zero = NULL;
+	int ret = range_ok(q, off, len, "write-zeroes");
+
+	if (!ret && !q->writable) {
+		log_error("qcow2: %s: image is open read-only", q->name);
+		ret = -EROFS;
+	}
+	while (!ret && len) {
+		uint64_t in = off & (q->cluster_size - 1);
+		uint64_t room = q->cluster_size - in;
+		uint64_t n = room < len ? room : len;
+		bool whole = in == 0 && (n == q->cluster_size || off + n == q->size);
+		ret = whole ? zero_cluster(q, off) : 1;
+		if (ret == 1) {
+			if (!zero && !(zero = calloc(1, q->cluster_size)))
+				ret = -ENOMEM;
+			else
+				ret = write_chunk(q, off, zero, n);
+		}
+		off += n;
+		len -= n;
+	}
+	free(zero);
+	return ret;
+}
+
+int qcow2_write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len, unsigned flags)
+{
+	(void)flags; /* whole clusters are always unmapped: their data is gone anyway */
+	pthread_mutex_lock(&q->lock);
+	int ret = zeroes_locked(q, off, len);
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	return qcow2_write_zeroes(q, off, len, QCOW2_ZERO_MAY_UNMAP);
+}
