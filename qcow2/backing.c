@@ -58,6 +58,10 @@ int qcow2_backing_open(struct qcow2 *q, int depth, const dev_t *devs, const ino_
 		log_error("qcow2: %s: backing file '%s' is not a plain file name", q->name, q->backing_file);
 		return -ENOTSUP;
 	}
+	if (q->backing_fmt[0] && strcmp(q->backing_fmt, "qcow2") && strcmp(q->backing_fmt, "raw")) {
+		log_error("qcow2: %s: backing format '%s' is not supported", q->name, q->backing_fmt);
+		return -ENOTSUP;
+	}
 	q->backing_path = qcow2_resolve_backing(q->path, q->backing_file);
 	if (!q->backing_path)
 		return -ENOMEM;
@@ -88,14 +92,9 @@ int qcow2_backing_open(struct qcow2 *q, int depth, const dev_t *devs, const ino_
 		close(fd);
 		return -EINVAL;
 	}
-	if (q->backing_fmt[0]) {
-		if (strcmp(q->backing_fmt, "qcow2") != 0 && strcmp(q->backing_fmt, "raw") != 0) {
-			log_error("qcow2: %s: backing format '%s' is not supported", q->name, q->backing_fmt);
-			close(fd);
-			return -ENOTSUP;
-		}
+	if (q->backing_fmt[0])
 		is_qcow2 = strcmp(q->backing_fmt, "qcow2") == 0;
-	} else if ((ret = probe_is_qcow2(fd, &is_qcow2))) {
+	else if ((ret = probe_is_qcow2(fd, &is_qcow2))) {
 		close(fd);
 		return ret;
 	}

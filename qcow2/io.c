@@ -146,6 +146,8 @@ static int write_chunk(struct qcow2 *q, uint64_t off, const void *data, size_t l
 	uint64_t in = off & (q->cluster_size - 1);
 	int ret = qcow2_l2_lookup(q, off, &ref);
 
+	if (!ret && ref.l2_offset)
+		ret = qcow2_l2_ensure(q, &ref); /* refuses a shared L2 table */
 	if (ret)
 		return ret;
 	if (in_place(q, &ref, in, len)) {
