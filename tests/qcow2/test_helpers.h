@@ -12,6 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* An assertion for hot loops: Check records every passing ck_assert through
+ * a pipe, which is far too slow per byte. */
+#define th_check(cond, ...) do { if (!(cond)) ck_abort_msg(__VA_ARGS__); } while (0)
+
 /* A fresh temp dir under $TMPDIR (or /tmp), removed by th_rmdir(). */
 static inline void th_mkdir(char *out, size_t len)
 {

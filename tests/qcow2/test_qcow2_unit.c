@@ -28,7 +28,7 @@ START_TEST(refcount_entries_all_widths)
 		for (uint64_t i = 0; i < n; i++)
 			qcow2_rb_entry_set(blk, i, order, (i * 7 + 3) & max);
 		for (uint64_t i = 0; i < n; i++)
-			ck_assert_uint_eq(qcow2_rb_entry_get(blk, i, order), (i * 7 + 3) & max);
+			th_check(qcow2_rb_entry_get(blk, i, order) == ((i * 7 + 3) & max), "order %u entry %llu", order, (unsigned long long)i);
 		qcow2_rb_entry_set(blk, 5, order, max);
 		ck_assert_uint_eq(qcow2_rb_entry_get(blk, 5, order), max);
 		ck_assert_uint_eq(qcow2_rb_entry_get(blk, 4, order), (4 * 7 + 3) & max);
@@ -203,18 +203,18 @@ START_TEST(backing_raw_relative_and_past_end)
 	ck_assert_int_eq(qcow2_open(ov, &o, &q), 0);
 	ck_assert_int_eq(qcow2_read(q, 96000, buf, 8192), 0);
 	for (int i = 0; i < 8192; i++)
-		ck_assert_uint_eq(buf[i], 96000 + i < 100000 ? 0x5a : 0);
+		th_check(buf[i] == (96000 + i < 100000 ? 0x5a : 0), "byte %d", i);
 	/* Partial write: copy-on-write keeps the backing bytes around it. */
 	memset(buf, 0x77, 100);
 	ck_assert_int_eq(qcow2_write(q, 1000, buf, 100), 0);
 	ck_assert_int_eq(qcow2_read(q, 0, buf, 8192), 0);
 	for (int i = 0; i < 8192; i++)
-		ck_assert_uint_eq(buf[i], i >= 1000 && i < 1100 ? 0x77 : 0x5a);
+		th_check(buf[i] == (i >= 1000 && i < 1100 ? 0x77 : 0x5a), "byte %d", i);
 	/* Discard must not re-expose the backing data (zero flag). */
 	ck_assert_int_eq(qcow2_discard(q, 65536, 65536), 0);
 	ck_assert_int_eq(qcow2_read(q, 65536, buf, 8192), 0);
 	for (int i = 0; i < 8192; i++)
-		ck_assert_uint_eq(buf[i], 0);
+		th_check(buf[i] == 0, "byte %d", i);
 	struct qcow2_extent e;
 	ck_assert_int_eq(qcow2_map(q, 65536, 65536, &e), 0);
 	ck_assert_int_eq(e.kind, QCOW2_MAP_ZERO);
@@ -290,7 +290,7 @@ START_TEST(chain_three_deep)
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(qcow2_read(q, (uint64_t)i * 4096, buf, 4096), 0);
 		for (int j = 0; j < 4096; j++)
-			ck_assert_uint_eq(buf[j], j >= 100 && j < 300 ? 0x10 + i : 0);
+			th_check(buf[j] == (j >= 100 && j < 300 ? 0x10 + i : 0), "layer %d byte %d", i, j);
 	}
 	ck_assert_int_eq(qcow2_read(q, (4u << 20) - 10, buf, 11), -EINVAL);
 	qcow2_close(q);
