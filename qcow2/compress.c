@@ -12,8 +12,9 @@
 #include <zstd.h>
 
 struct dslot {
-	uint64_t key;  /* L2 descriptor without the COPIED bit; 0 = empty */
+	uint64_t key;   /* L2 descriptor without the COPIED bit; 0 = empty */
 	uint64_t stamp;
+	uint32_t valid; /* bytes decompressed so far (a prefix of the cluster) */
 };
 
 struct qcow2_dcache {
@@ -65,7 +66,8 @@ void qcow2_dcache_invalidate(struct qcow2_dcache *d, uint64_t entry)
 			d->slots[i].key = 0;
 }
 
-static int inflate_raw(struct qcow2_dcache *d, const uint8_t *in, size_t in_len, uint8_t *out)
+static int inflate_raw(struct qcow2_dcache *d, const uint8_t *in, size_t in_len, uint8_t *out,
+		       uint32_t want)
 {
 	int ret;
 
@@ -80,8 +82,8 @@ static int inflate_raw(struct qcow2_dcache *d, const uint8_t *in, size_t in_len,
 	d->zs.next_in = (Bytef *)in;
 	d->zs.avail_in = (uInt)in_len;
 	d->zs.next_out = out;
-	d->zs.avail_out = d->cluster_size;
-	ret = inflate(&d->zs, Z_FINISH);
+	d->zs.avail_out = want;
+	ret = inflate(&d->zs, want == d->cluster_size ? Z_FINISH : Z_SYNC_FLUSH);
 	/* The stream may end exactly at the cluster or be followed by junk;
 	 * a full output buffer is what counts. */
 	if ((ret == Z_STREAM_END || ret == Z_OK || ret == Z_BUF_ERROR) && d->zs.avail_out == 0)
@@ -89,10 +91,11 @@ static int inflate_raw(struct qcow2_dcache *d, const uint8_t *in, size_t in_len,
 	return -EIO;
 }
 
-static int unzstd(struct qcow2_dcache *d, const uint8_t *in, size_t in_len, uint8_t *out)
+static int unzstd(struct qcow2_dcache *d, const uint8_t *in, size_t in_len, uint8_t *out,
+		  uint32_t want)
 {
 	ZSTD_inBuffer ib = { in, in_len, 0 };
-	ZSTD_outBuffer ob = { out, d->cluster_size, 0 };
+	ZSTD_outBuffer ob = { out, want, 0 };
 
 	if (!d->zctx && !(d->zctx = ZSTD_createDCtx()))
 		return -ENOMEM;
@@ -120,15 +123,22 @@ static struct dslot *pick_slot(struct qcow2_dcache *d)
 	return victim;
 }
 
-const uint8_t *qcow2_decompress_cluster(struct qcow2 *q, uint64_t entry)
+const uint8_t *qcow2_decompress_cluster(struct qcow2 *q, uint64_t entry, uint32_t need)
 {
 	struct qcow2_dcache *d = q->dcache;
 	uint64_t key = entry & ~QCOW2_OFLAG_COPIED, coff, clen;
+	struct dslot *s = NULL;
 
 	for (unsigned i = 0; i < d->n; i++) {
 		if (d->slots[i].key == key) {
-			d->slots[i].stamp = ++d->clock;
-			return d->data + (size_t)i * d->cluster_size;
+			s = &d->slots[i];
+			s->stamp = ++d->clock;
+			if (s->valid >= need)
+				return d->data + (size_t)i * d->cluster_size;
+			/* Asked for more of a partly decompressed cluster (a sequential
+			 * reader): decompress all of it this time. */
+			need = d->cluster_size;
+			break;
 		}
 	}
 	qcow2_compressed_extent(q, entry, &coff, &clen);
@@ -142,10 +152,14 @@ const uint8_t *qcow2_decompress_cluster(struct qcow2 *q, uint64_t entry)
 		clen = q->file_size - coff;
 	if (qcow2_pread(q, q->cbuf, clen, coff, "compressed cluster"))
 		return NULL;
-	struct dslot *s = pick_slot(d);
+	if (!s)
+		s = pick_slot(d);
 	uint8_t *out = d->data + (size_t)(s - d->slots) * d->cluster_size;
 	s->key = 0;
-	int ret = q->compression_type ? unzstd(d, q->cbuf, clen, out) : inflate_raw(d, q->cbuf, clen, out);
+	/* Inflate only the prefix the read needs: deflate/zstd streams cannot
+	 * be entered in the middle, but they can stop early. */
+	int ret = q->compression_type ? unzstd(d, q->cbuf, clen, out, need)
+				      : inflate_raw(d, q->cbuf, clen, out, need);
 	if (ret) {
 		log_error("qcow2: %s: compressed cluster at 0x%llx (%llu bytes) does not decompress (%s)",
 			  q->name, (unsigned long long)coff, (unsigned long long)clen,
@@ -153,6 +167,7 @@ const uint8_t *qcow2_decompress_cluster(struct qcow2 *q, uint64_t entry)
 		return NULL;
 	}
 	s->key = key;
+	s->valid = need;
 	s->stamp = ++d->clock;
 	return out;
 }

@@ -28,10 +28,11 @@ static int read_compressed(struct qcow2 *q, uint64_t off, uint8_t *buf, size_t l
 
 	if (ret)
 		return ret;
-	const uint8_t *data = qcow2_decompress_cluster(q, ref.entry);
+	uint32_t in = (uint32_t)(off & (q->cluster_size - 1));
+	const uint8_t *data = qcow2_decompress_cluster(q, ref.entry, in + (uint32_t)len);
 	if (!data)
 		return -EIO;
-	memcpy(buf, data + (off & (q->cluster_size - 1)), len);
+	memcpy(buf, data + in, len);
 	return 0;
 }
 

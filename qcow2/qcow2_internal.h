@@ -193,8 +193,9 @@ int qcow2_read_locked(struct qcow2 *q, uint64_t off, void *buf, size_t len);
 /* ---- compress.c ---- */
 struct qcow2_dcache *qcow2_dcache_new(unsigned clusters, uint32_t cluster_size);
 void qcow2_dcache_free(struct qcow2_dcache *d);
-/* Pointer to the decompressed guest cluster described by ENTRY. */
-const uint8_t *qcow2_decompress_cluster(struct qcow2 *q, uint64_t entry);
+/* Pointer to the decompressed guest cluster described by ENTRY, of which at
+ * least the first NEED bytes are valid (NEED <= cluster size). */
+const uint8_t *qcow2_decompress_cluster(struct qcow2 *q, uint64_t entry, uint32_t need);
 void qcow2_dcache_invalidate(struct qcow2_dcache *d, uint64_t entry);
 
 /* ---- backing.c ---- */

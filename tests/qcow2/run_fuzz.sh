@@ -3,6 +3,7 @@
 # images made by qemu-img (when present) and by our own `img create`.
 set -eu
 fuzz=$(realpath "$1"); img=$(realpath "$2"); secs="${3:-30}"
+art="${FUZZ_ARTIFACTS:-$PWD}"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/qcow2fuzz.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 mkdir "$dir/corpus"
@@ -20,4 +21,4 @@ if command -v qemu-img >/dev/null 2>&1; then
 	qemu-io -c 'write -z 0 4k' -c 'write -P 0x43 5k 512' "$c/extl2" >/dev/null
 fi
 cd "$dir"
-exec "$fuzz" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=70000 -print_final_stats=1 "$c"
+exec "$fuzz" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=70000 -print_final_stats=1 -artifact_prefix="$art/" "$c"
