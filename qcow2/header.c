@@ -56,6 +56,28 @@ int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off, con
 	return 0;
 }
 
+int qcow2_barrier(struct qcow2 *q)
+{
+	if (!q->powersafe || fdatasync(q->fd) == 0)
+		return 0;
+	int err = errno;
+	log_error("qcow2: %s: fdatasync: %s", q->name, strerror(err));
+	return -err;
+}
+
+int qcow2_writable_check(struct qcow2 *q)
+{
+	if (q->incompat & QCOW2_INCOMPAT_CORRUPT) {
+		log_error("qcow2: %s: image is marked corrupt; writes refused", q->name);
+		return -EROFS;
+	}
+	if (!q->writable) {
+		log_error("qcow2: %s: image is open read-only", q->name);
+		return -EROFS;
+	}
+	return 0;
+}
+
 int qcow2_check_extent(struct qcow2 *q, uint64_t off, uint64_t len, const char *what)
 {
 	if (off > q->file_size || len > q->file_size - off) {
@@ -398,6 +420,7 @@ int qcow2_open_internal(const char *path, const struct qcow2_open_opts *opts, in
 	}
 	q->name = q->path;
 	q->writable = flags & QCOW2_O_RDWR;
+	q->powersafe = flags & QCOW2_O_POWERSAFE;
 	q->fd = open(path, (q->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (q->fd < 0 || fstat(q->fd, &st) < 0) {
 		ret = -errno;

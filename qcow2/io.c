@@ -127,16 +127,20 @@ static int cow_cluster(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t cstar
 	memcpy(buf + in, data, len);
 	if (!ret)
 		ret = qcow2_l2_ensure(q, ref);
-	if (!ret && reuse)
+	if (!ret && reuse) {
 		host = old & QCOW2_OFFSET_MASK;
+		ret = qcow2_check_overlap(q, host, q->cluster_size, "data cluster");
+	}
 	else if (!ret)
 		ret = qcow2_alloc_cluster(q, &host);
 	if (!ret)
 		ret = qcow2_pwrite(q, buf, q->cluster_size, host, "data cluster");
 	free(buf);
 	if (!ret)
+		ret = qcow2_barrier(q); /* data (and the COW copy) before the L2 entry */
+	if (!ret)
 		ret = qcow2_l2_store(q, ref, host | QCOW2_OFLAG_COPIED, q->extended_l2 ? 0xffffffffull : 0);
-	if (!ret && !reuse)
+	if (!ret && !reuse && old && !(ret = qcow2_barrier(q)))
 		ret = release_old(q, old);
 	return ret;
 }
@@ -153,7 +157,8 @@ static int write_chunk(struct qcow2 *q, uint64_t off, const void *data, size_t l
 		return ret;
 	if (in_place(q, &ref, in, len)) {
 		uint64_t host = ref.entry & QCOW2_OFFSET_MASK;
-		if ((ret = qcow2_check_extent(q, host, q->cluster_size, "data cluster")))
+		if ((ret = qcow2_check_extent(q, host, q->cluster_size, "data cluster")) ||
+		    (ret = qcow2_check_overlap(q, host, q->cluster_size, "data cluster")))
 			return ret;
 		return qcow2_pwrite(q, data, len, host + in, "data cluster");
 	}
@@ -167,10 +172,8 @@ static int write_locked(struct qcow2 *q, uint64_t off, const void *buf, size_t l
 	const uint8_t *p = buf;
 	int ret = range_ok(q, off, len, "write");
 
-	if (!ret && !q->writable) {
-		log_error("qcow2: %s: image is open read-only", q->name);
-		ret = -EROFS;
-	}
+	if (!ret)
+		ret = qcow2_writable_check(q);
 	while (!ret && len) {
 		size_t room = q->cluster_size - (off & (q->cluster_size - 1));
 		size_t n = room < len ? room : len;
@@ -215,6 +218,8 @@ static int zero_cluster(struct qcow2 *q, uint64_t off)
 	uint64_t old = ref.entry;
 	/* Reference gone first, refcount lowered second. */
 	ret = qcow2_l2_store(q, &ref, entry, bitmap);
+	if (!ret && old)
+		ret = qcow2_barrier(q);
 	return ret ? ret : release_old(q, old);
 }
 
@@ -223,10 +228,8 @@ static int zeroes_locked(struct qcow2 *q, uint64_t off, uint64_t len)
 	uint8_t *zero = NULL;
 	int ret = range_ok(q, off, len, "write-zeroes");
 
-	if (!ret && !q->writable) {
-		log_error("qcow2: %s: image is open read-only", q->name);
-		ret = -EROFS;
-	}
+	if (!ret)
+		ret = qcow2_writable_check(q);
 	while (!ret && len) {
 		uint64_t in = off & (q->cluster_size - 1);
 		uint64_t room = q->cluster_size - in;

@@ -22,6 +22,10 @@ struct qcow2;
 enum qcow2_open_flags {
 	QCOW2_O_RDWR = 1 << 0,       /* default is read-only */
 	QCOW2_O_NO_BACKING = 1 << 1, /* do not open the backing file (check, fuzzing) */
+	/* fdatasync between the stages of every allocation (refcount -> data ->
+	 * L2 entry -> refcount drop), so that power loss, not only a killed
+	 * process, leaves leaks at worst. Costs two syncs per allocation. */
+	QCOW2_O_POWERSAFE = 1 << 2,
 };
 
 struct qcow2_open_opts {

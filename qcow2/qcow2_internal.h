@@ -139,12 +139,18 @@ struct qcow2 {
 	struct qcow2_backing backing;
 	bool has_backing;
 	bool set_dirty;           /* we set the dirty bit and must clear it */
+	bool powersafe;           /* QCOW2_O_POWERSAFE */
 };
 
 /* ---- io helpers (header.c) ---- */
 int qcow2_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off, const char *what);
 int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off, const char *what);
 /* Is [off, off+len) inside the file? Logs "WHAT at 0x.. beyond end of file" if not. */
+/* With QCOW2_O_POWERSAFE: make everything written so far durable before the
+ * next metadata stage; a no-op otherwise (kill -9 needs only write order). */
+int qcow2_barrier(struct qcow2 *q);
+/* 0 if writes are allowed, else -EROFS with a message. */
+int qcow2_writable_check(struct qcow2 *q);
 int qcow2_check_extent(struct qcow2 *q, uint64_t off, uint64_t len, const char *what);
 int qcow2_open_internal(const char *path, const struct qcow2_open_opts *opts, int depth,
 			const dev_t *devs, const ino_t *inos, struct qcow2 **out);
@@ -182,6 +188,9 @@ int qcow2_l2_lookup(struct qcow2 *q, uint64_t guest_off, struct qcow2_l2_ref *re
 int qcow2_l2_store(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t entry, uint64_t bitmap);
 /* Make sure the L2 table for REF exists and is ours (COPIED); allocates it. */
 int qcow2_l2_ensure(struct qcow2 *q, struct qcow2_l2_ref *ref);
+/* Refuse (and mark the image corrupt) a write over the header, L1 table or
+ * refcount table. */
+int qcow2_check_overlap(struct qcow2 *q, uint64_t off, uint64_t len, const char *what);
 int qcow2_map_locked(struct qcow2 *q, uint64_t off, uint64_t len, struct qcow2_extent *ext);
 /* Validate a standard L2 entry / compressed descriptor; logs. */
 int qcow2_l2_entry_check(struct qcow2 *q, const struct qcow2_l2_ref *ref);

@@ -262,6 +262,8 @@ static int grow_reftable(struct qcow2 *q, uint64_t need_bi)
 		disk[i] = htobe64(newt[i]);
 	if (!ret)
 		ret = qcow2_pwrite(q, disk, entries * 8, end << q->cluster_bits, "refcount table");
+	if (!ret)
+		ret = qcow2_barrier(q);
 	if (!ret) {
 		/* The switch: offset and cluster count are adjacent, one write. */
 		uint8_t hdr[12];
@@ -283,7 +285,8 @@ static int grow_reftable(struct qcow2 *q, uint64_t need_bi)
 	q->reftable_clusters = (uint32_t)tc;
 	if (q->alloc_end < end + tc + nb)
 		q->alloc_end = end + tc + nb;
-	return qcow2_free_range(q, old_off, old_clusters << q->cluster_bits);
+	ret = qcow2_barrier(q);
+	return ret ? ret : qcow2_free_range(q, old_off, old_clusters << q->cluster_bits);
 }
 
 /* A free cluster index at or after the hint (refcount 0), or alloc_end. */
@@ -314,8 +317,15 @@ static int new_self_block(struct qcow2 *q, uint64_t idx)
 
 	if (!blk)
 		return -ENOMEM;
+	ret = qcow2_check_overlap(q, off, q->cluster_size, "free cluster");
+	if (ret) {
+		free(blk);
+		return ret;
+	}
 	qcow2_rb_entry_set(blk, idx & (q->refblock_entries - 1), q->refcount_order, 1);
 	ret = qcow2_pwrite(q, blk, q->cluster_size, off, "refcount block");
+	if (!ret)
+		ret = qcow2_barrier(q);
 	if (!ret) {
 		uint64_t be = htobe64(off);
 		ret = qcow2_pwrite(q, &be, 8, q->reftable_offset + bi * 8, "refcount table");
@@ -347,7 +357,10 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off)
 		else if (q->reftable[bi] == 0)
 			ret = new_self_block(q, idx);
 		else {
-			ret = qcow2_refcount_update(q, idx, +1);
+			ret = qcow2_check_overlap(q, idx << q->cluster_bits, q->cluster_size,
+						  "free cluster");
+			if (!ret)
+				ret = qcow2_refcount_update(q, idx, +1);
 			if (!ret) {
 				if (q->alloc_end <= idx)
 					q->alloc_end = idx + 1;

@@ -79,13 +79,41 @@ int qcow2_l2_entry_check(struct qcow2 *q, const struct qcow2_l2_ref *ref)
 	return 0;
 }
 
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+int qcow2_check_overlap(struct qcow2 *q, uint64_t off, uint64_t len, const char *what)
+{
+	const char *hit = NULL;
+
+	if (overlaps(off, len, 0, q->cluster_size))
+		hit = "header";
+	else if (overlaps(off, len, q->l1_offset, (uint64_t)q->l1_size * 8))
+		hit = "L1 table";
+	else if (overlaps(off, len, q->reftable_offset, (uint64_t)q->reftable_clusters * q->cluster_size))
+		hit = "refcount table";
+	if (!hit)
+		return 0;
+	/* Like QEMU: writing there would destroy metadata; mark the image corrupt. */
+	uint64_t v = htobe64(q->incompat | QCOW2_INCOMPAT_CORRUPT);
+	if (q->version >= 3 && qcow2_pwrite(q, &v, 8, QCOW2_HDR_OFF_INCOMPAT, "header") == 0)
+		q->incompat |= QCOW2_INCOMPAT_CORRUPT;
+	q->writable = false;
+	log_error("qcow2: %s: %s at 0x%llx overlaps the %s; image marked corrupt", q->name, what,
+		  (unsigned long long)off, hit);
+	return -EUCLEAN;
+}
+
 int qcow2_l2_store(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t entry, uint64_t bitmap)
 {
 	uint64_t be[2] = { htobe64(entry), htobe64(bitmap) };
 	uint64_t pos = (uint64_t)ref->l2_index * q->l2_entry_bytes;
+	int ret = qcow2_check_overlap(q, ref->l2_offset, q->cluster_size, "L2 table");
+	if (ret)
+		return ret;
 	uint8_t *t = qcow2_cache_get(q, q->l2_cache, ref->l2_offset, "L2 table");
-	int ret;
-
 	if (!t)
 		return -EIO;
 	ret = qcow2_pwrite(q, be, q->l2_entry_bytes, ref->l2_offset + pos, "L2 table");
@@ -121,6 +149,8 @@ int qcow2_l2_ensure(struct qcow2 *q, struct qcow2_l2_ref *ref)
 		return -ENOMEM;
 	/* Table content first, then the L1 entry that makes it reachable. */
 	ret = qcow2_pwrite(q, zero, q->cluster_size, off, "L2 table");
+	if (!ret)
+		ret = qcow2_barrier(q);
 	if (!ret) {
 		qcow2_cache_put(q->l2_cache, off, zero);
 		be = htobe64(off | QCOW2_OFLAG_COPIED);

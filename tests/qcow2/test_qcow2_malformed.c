@@ -121,6 +121,12 @@ static void p_dirty_bad(const char *i)
 	uint16_t zero = 0;
 	th_patch(i, RB + 2 * (L2 >> 16), &zero, 2); /* L2 table refcount 0 */
 }
+static void p_data_over_l1(const char *i) { th_patch_be64(i, L2, QCOW2_OFLAG_COPIED | L1); }
+static void p_l1_refcount_zero(const char *i)
+{
+	uint16_t zero = 0;
+	th_patch(i, RB + 2 * (L1 >> 16), &zero, 2);
+}
 static void p_tiny(const char *i) { ck_assert_int_eq(truncate(i, 10), 0); }
 static void p_bfmt(const char *i)
 {
@@ -188,6 +194,10 @@ static const struct mcase cases[] = {
 	{ "shared L2", p_l2_shared, OP_WRITE, -ENOTSUP, "L2 table at 0x40000 is shared" },
 	{ "dirty inconsistent", p_dirty_bad, OP_OPEN_RW, -EUCLEAN,
 	  "image is dirty and its refcounts are inconsistent" },
+	{ "data over L1", p_data_over_l1, OP_WRITE, -EUCLEAN,
+	  "data cluster at 0x30000 overlaps the L1 table; image marked corrupt" },
+	{ "free cluster is L1", p_l1_refcount_zero, OP_WRITE, -EUCLEAN,
+	  "free cluster at 0x30000 overlaps the L1 table; image marked corrupt" },
 	{ "tiny file", p_tiny, OP_OPEN_RO, -EINVAL, "file too small for a qcow2 header" },
 	{ "backing format vmdk", p_bfmt, OP_OPEN_RO, -ENOTSUP, "backing format 'vmdk' is not supported" },
 	{ "backing json", p_bjson, OP_OPEN_RO, -ENOTSUP, "is not a plain file name" },
@@ -256,6 +266,23 @@ START_TEST(corrupt_read_only_ok)
 }
 END_TEST
 
+/* A write that would hit metadata sets the corrupt bit and stops writes. */
+START_TEST(overlap_marks_corrupt)
+{
+	struct qcow2 *q;
+	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	uint8_t buf[512] = { 0 };
+	p_data_over_l1(img);
+	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
+	ck_assert_int_eq(qcow2_write(q, 0, buf, sizeof(buf)), -EUCLEAN);
+	ck_assert_int_eq(qcow2_write(q, 0x20000, buf, sizeof(buf)), -EROFS);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "image is marked corrupt; writes refused"));
+	qcow2_close(q);
+	ck_assert_uint_ne(th_read_be64(img, 72) & QCOW2_INCOMPAT_CORRUPT, 0);
+	ck_assert_uint_eq(th_read_be64(img, L1), QCOW2_OFLAG_COPIED | L2); /* L1 intact */
+}
+END_TEST
+
 /* A dirty image whose refcounts are right opens writable and is cleaned. */
 START_TEST(dirty_consistent_is_cleared)
 {
@@ -309,6 +336,7 @@ Suite *qcow2_malformed_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_loop_test(t, malformed_case, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(t, corrupt_read_only_ok);
+	tcase_add_test(t, overlap_marks_corrupt);
 	tcase_add_test(t, dirty_consistent_is_cleared);
 	tcase_add_test(t, unknown_extension_and_autoclear);
 	tcase_add_test(t, check_leak_and_corruption);

@@ -76,12 +76,13 @@ struct cfg {
 	unsigned refcount_bits;
 	int version;
 	bool ext_l2;
+	bool powersafe;
 };
 
 static const struct cfg cfgs[] = {
-	{ 65536, 16, 3, false }, { 512, 64, 3, false }, { 4096, 1, 3, false },
-	{ 65536, 16, 2, false }, { 16384, 8, 3, true }, { 2u << 20, 32, 3, false },
-	{ 1024, 2, 3, false },   { 8192, 4, 3, false },
+	{ 65536, 16, 3, false, false }, { 512, 64, 3, false, false }, { 4096, 1, 3, false, false },
+	{ 65536, 16, 2, false, false }, { 16384, 8, 3, true, false }, { 2u << 20, 32, 3, false, false },
+	{ 1024, 2, 3, false, false },   { 8192, 4, 3, false, false }, { 4096, 16, 3, false, true },
 };
 
 static void check_clean(const char *path)
@@ -110,6 +111,8 @@ START_TEST(roundtrip_against_model)
 					.extended_l2 = c->ext_l2 };
 	ck_assert_int_eq(qcow2_create(img, &co), 0);
 	check_clean(img);
+	if (c->powersafe)
+		o.flags |= QCOW2_O_POWERSAFE;
 	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
 	for (int op = 0; op < 60; op++) {
 		uint64_t off = th_rand(&seed) % size;
