@@ -59,6 +59,30 @@ static void assert_reads_like_qemu(const char *img)
 	qcow2_close(q);
 	free(got);
 	free(want);
+	/* Our checker agrees with qemu-img's on QEMU's own images. */
+	int qrc = sh("qemu-img check -U '%s' >/dev/null 2>&1", img);
+	struct qcow2_check_result r;
+	ck_assert_int_eq(qcow2_check(img, &r, false), 0);
+	ck_assert_msg(qrc == (r.corruptions ? 2 : r.leaks ? 3 : 0),
+		      "%s: qemu-img check exit %d, ours %llu corruptions %llu leaks", img, qrc,
+		      (unsigned long long)r.corruptions, (unsigned long long)r.leaks);
+}
+
+/* Reads only, for images qemu-img check would repair or flag. */
+static void assert_reads_like_qemu_ro(const char *img)
+{
+	char out[4200];
+	size_t n;
+	struct qcow2 *q;
+	th_path(out, sizeof(out), dir, "oracle.raw");
+	ck_assert_int_eq(sh("qemu-img convert -U -O raw '%s' '%s'", img, out), 0);
+	uint8_t *want = th_slurp(out, &n), *got = malloc(n);
+	ck_assert_int_eq(qcow2_open(img, NULL, &q), 0);
+	ck_assert_int_eq(qcow2_read(q, 0, got, n), 0);
+	ck_assert_int_eq(memcmp(got, want, n), 0);
+	qcow2_close(q);
+	free(got);
+	free(want);
 }
 
 static const char *const convert_opts[] = {
@@ -124,6 +148,43 @@ START_TEST(overlay_chains)
 	ck_assert_int_eq(sh("qemu-io -f qcow2 -c 'write -P 0x81 7000 300' -c 'write -z 4100k 8k' "
 			    "-c 'write -P 0x82 17M 1M' '%s' >/dev/null", top), 0);
 	assert_reads_like_qemu(top);
+}
+END_TEST
+
+/* Internal snapshots: we read the active state, check counts the snapshot
+ * tables, and refuse to write. */
+START_TEST(internal_snapshots)
+{
+	char img[4200];
+	struct qcow2 *q;
+	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	th_path(img, sizeof(img), dir, "s.qcow2");
+	ck_assert_int_eq(sh("qemu-img create -q -f qcow2 '%s' 8M && "
+			    "qemu-io -c 'write -P 0x31 0 1M' '%s' >/dev/null && "
+			    "qemu-img snapshot -c snap1 '%s' && "
+			    "qemu-io -c 'write -P 0x32 512k 1M' -c 'discard 3M 64k' '%s' >/dev/null && "
+			    "qemu-img snapshot -c snap2 '%s' && qemu-io -c 'write -P 0x33 6M 100k' '%s' >/dev/null",
+			    img, img, img, img, img, img), 0);
+	assert_reads_like_qemu(img);
+	ck_assert_int_eq(qcow2_open(img, &o, &q), -ENOTSUP);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "internal snapshots"));
+}
+END_TEST
+
+/* lazy_refcounts image left dirty by an abort: readable; writable only if
+ * its refcounts are consistent (here they are not: QEMU never wrote them). */
+START_TEST(dirty_lazy_refcounts)
+{
+	char img[4200];
+	struct qcow2 *q;
+	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	th_path(img, sizeof(img), dir, "d.qcow2");
+	ck_assert_int_eq(sh("qemu-img create -q -f qcow2 -o lazy_refcounts=on '%s' 8M", img), 0);
+	sh("qemu-io -c 'write -P 0x41 0 1M' -c abort '%s' >/dev/null 2>&1", img);
+	ck_assert_uint_ne(th_read_be64(img, 72) & 1, 0); /* dirty bit set */
+	assert_reads_like_qemu_ro(img);
+	ck_assert_int_eq(qcow2_open(img, &o, &q), -EUCLEAN);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "image is dirty and its refcounts are inconsistent"));
 }
 END_TEST
 
@@ -223,6 +284,8 @@ int main(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_loop_test(t, reads_match_qemu_convert, 0, (int)(sizeof(convert_opts) / sizeof(convert_opts[0])));
 	tcase_add_loop_test(t, overlay_chains, 0, 3);
+	tcase_add_test(t, internal_snapshots);
+	tcase_add_test(t, dirty_lazy_refcounts);
 	tcase_add_loop_test(t, random_writes_pass_qemu_check, 0, (int)(sizeof(wcfgs) / sizeof(wcfgs[0])));
 	suite_add_tcase(s, t);
 	SRunner *r = srunner_create(s);
