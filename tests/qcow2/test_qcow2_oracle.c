@@ -68,6 +68,48 @@ static void assert_reads_like_qemu(const char *img)
 		      (unsigned long long)r.corruptions, (unsigned long long)r.leaks);
 }
 
+/* Our qcow2_map() agrees with `qemu-img map --output=json`. */
+static void assert_map_like_qemu(const char *img)
+{
+	static char out[1 << 20];
+	struct qcow2 *q;
+	ck_assert_int_eq(sh_out(out, sizeof(out), "qemu-img map --output=json '%s'", img), 0);
+	ck_assert_int_eq(qcow2_open(img, NULL, &q), 0);
+	int lines = 0;
+	for (char *l = strstr(out, "{ \"start\""); l; l = strstr(l + 1, "{ \"start\"")) {
+		unsigned long long start, length, offset = 0;
+		int depth;
+		ck_assert_int_eq(sscanf(l, "{ \"start\": %llu, \"length\": %llu, \"depth\": %d",
+					&start, &length, &depth), 3);
+		char *eol = strchr(l, '}');
+		bool data = strstr(l, "\"data\": true") && strstr(l, "\"data\": true") < eol;
+		char *o = strstr(l, "\"offset\": ");
+		bool has_off = o && o < eol;
+		if (has_off)
+			sscanf(o, "\"offset\": %llu", &offset);
+		for (uint64_t pos = start; pos < start + length;) {
+			struct qcow2_extent e;
+			ck_assert_int_eq(qcow2_map(q, pos, start + length - pos, &e), 0);
+			ck_assert_uint_gt(e.len, 0);
+			if (depth > 0)
+				ck_assert_msg(e.kind == QCOW2_MAP_BACKING, "%s 0x%llx: kind %d, qemu depth %d",
+					      img, (unsigned long long)pos, e.kind, depth);
+			else if (data && has_off) {
+				ck_assert_int_eq(e.kind, QCOW2_MAP_DATA);
+				ck_assert_uint_eq(e.host_off, offset + (pos - start));
+			} else if (data)
+				ck_assert_int_eq(e.kind, QCOW2_MAP_COMPRESSED);
+			else
+				ck_assert_msg(e.kind == QCOW2_MAP_ZERO || e.kind == QCOW2_MAP_BACKING,
+					      "%s 0x%llx: kind %d for a hole", img, (unsigned long long)pos, e.kind);
+			pos += e.len;
+		}
+		lines++;
+	}
+	ck_assert_int_gt(lines, 0);
+	qcow2_close(q);
+}
+
 /* Reads only, for images qemu-img check would repair or flag. */
 static void assert_reads_like_qemu_ro(const char *img)
 {
@@ -118,6 +160,7 @@ START_TEST(reads_match_qemu_convert)
 		ck_assert_int_eq(sh("qemu-io -f qcow2 -c 'write -z 1M 200k' -c 'discard 4M 1M' "
 				    "-c 'write -P 0x66 100k 3k' -c 'write -z -u 8M 1M' '%s' >/dev/null", img), 0);
 	assert_reads_like_qemu(img);
+	assert_map_like_qemu(img);
 }
 END_TEST
 
@@ -143,6 +186,7 @@ START_TEST(overlay_chains)
 			    "-c 'write -P 0x72 4200k 4k' -c 'discard 9M 64k' -c 'write -P 0x73 14M 2M' '%s' "
 			    ">/dev/null", mid), 0);
 	assert_reads_like_qemu(mid);
+	assert_map_like_qemu(mid);
 	ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f qcow2 %s -F qcow2 -b mid.qcow2 top.qcow2 20M",
 			    dir, ov_opts[_i]), 0);
 	ck_assert_int_eq(sh("qemu-io -f qcow2 -c 'write -P 0x81 7000 300' -c 'write -z 4100k 8k' "
