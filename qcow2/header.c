@@ -383,6 +383,22 @@ static int prepare_writable(struct qcow2 *q)
 	return 0;
 }
 
+/* Images created with lazy_refcounts: like QEMU, keep the dirty bit set
+ * while open for writing and clear it on a clean close. Our refcounts are
+ * always written eagerly, so after a crash the next open's check passes. */
+static int set_dirty(struct qcow2 *q, bool dirty)
+{
+	uint64_t v = dirty ? q->incompat | QCOW2_INCOMPAT_DIRTY : q->incompat & ~QCOW2_INCOMPAT_DIRTY;
+	uint64_t be = htobe64(v);
+	int ret = qcow2_pwrite(q, &be, 8, QCOW2_HDR_OFF_INCOMPAT, "header");
+
+	if (!ret) {
+		q->incompat = v;
+		q->set_dirty = dirty;
+	}
+	return ret;
+}
+
 static int setup_runtime(struct qcow2 *q, const struct qcow2_open_opts *o)
 {
 	size_t l2c = o && o->l2_cache_bytes ? o->l2_cache_bytes : 4u << 20;
@@ -434,6 +450,8 @@ int qcow2_open_internal(const char *path, const struct qcow2_open_opts *opts, in
 	ret = parse_header(q);
 	if (!ret && q->writable)
 		ret = prepare_writable(q);
+	if (!ret && q->writable && q->version >= 3 && (q->compat & QCOW2_COMPAT_LAZY_REFCOUNTS))
+		ret = set_dirty(q, true);
 	if (!ret)
 		ret = setup_runtime(q, opts);
 	if (!ret && q->has_backing && !(flags & QCOW2_O_NO_BACKING))
@@ -488,6 +506,11 @@ int qcow2_close(struct qcow2 *q)
 	if (!q)
 		return 0;
 	ret = qcow2_flush(q);
+	if (!ret && q->set_dirty && q->writable) {
+		ret = set_dirty(q, false);
+		if (!ret && fdatasync(q->fd) < 0)
+			ret = -errno;
+	}
 	qcow2_free(q);
 	return ret;
 }

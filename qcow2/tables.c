@@ -186,7 +186,14 @@ static int chunk_at(struct qcow2 *q, uint64_t off, uint64_t len, struct qcow2_ex
 	if (ret)
 		return ret;
 	memset(ext, 0, sizeof(*ext));
+	if (ref.l2_offset == 0) /* no L2 table: its whole range falls through */
+		room = ((uint64_t)q->cluster_size << q->l2_bits) -
+		       (off & (((uint64_t)q->cluster_size << q->l2_bits) - 1));
 	ext->len = room < len ? room : len;
+	if (ref.l2_offset == 0) {
+		ext->kind = QCOW2_MAP_BACKING;
+		return 0;
+	}
 	uint64_t host = ref.entry & QCOW2_OFFSET_MASK;
 	if (ref.entry & QCOW2_OFLAG_COMPRESSED) {
 		ext->kind = QCOW2_MAP_COMPRESSED;
@@ -243,7 +250,9 @@ int qcow2_map_locked(struct qcow2 *q, uint64_t off, uint64_t len, struct qcow2_e
 		len = q->size - off;
 	ret = chunk_at(q, off, len, ext);
 	/* Join following clusters of the same kind (contiguous host data). */
-	while (!ret && ext->len < len && ((off + ext->len) & (q->cluster_size - 1)) == 0) {
+	/* Bounded, so a map of a huge hole answers quickly (callers loop). */
+	for (int steps = 0; !ret && steps < 4096 && ext->len < len &&
+			    ((off + ext->len) & (q->cluster_size - 1)) == 0; steps++) {
 		/* An error further on is reported when that range is used. */
 		if (chunk_at(q, off + ext->len, len - ext->len, &next) || !mergeable(ext, &next))
 			break;

@@ -229,6 +229,17 @@ START_TEST(dirty_lazy_refcounts)
 	assert_reads_like_qemu_ro(img);
 	ck_assert_int_eq(qcow2_open(img, &o, &q), -EUCLEAN);
 	ck_assert_ptr_nonnull(strstr(log_last_error(), "image is dirty and its refcounts are inconsistent"));
+	/* Ours: dirty while open for writing, clean after close, qemu-img agrees. */
+	uint8_t buf[4096];
+	memset(buf, 0x42, sizeof(buf));
+	ck_assert_int_eq(sh("qemu-img create -q -f qcow2 -o lazy_refcounts=on '%s' 8M", img), 0);
+	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
+	ck_assert_uint_ne(th_read_be64(img, 72) & 1, 0);
+	ck_assert_int_eq(qcow2_write(q, 70000, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(qcow2_close(q), 0);
+	ck_assert_uint_eq(th_read_be64(img, 72) & 1, 0);
+	ck_assert_int_eq(sh("qemu-img check '%s' >/dev/null", img), 0);
+	ck_assert_int_eq(sh("qemu-img info --output=json '%s' | grep -q '\"dirty-flag\": false'", img), 0);
 }
 END_TEST
 
