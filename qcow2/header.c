@@ -408,8 +408,7 @@ static int setup_runtime(struct qcow2 *q, const struct qcow2_open_opts *o)
 	q->l2_cache = qcow2_cache_new(l2c, q->cluster_size);
 	q->rb_cache = qcow2_cache_new(rbc, q->cluster_size);
 	q->dcache = qcow2_dcache_new(dc, q->cluster_size);
-	q->cbuf = malloc(2ull * q->cluster_size + 512);
-	if (!q->l2_cache || !q->rb_cache || !q->dcache || !q->cbuf)
+	if (!q->l2_cache || !q->rb_cache || !q->dcache)
 		return -ENOMEM;
 	q->alloc_end = qcow2_div_round_up(q->file_size, q->cluster_size);
 	q->free_hint = 1;
@@ -477,7 +476,6 @@ void qcow2_free(struct qcow2 *q)
 	qcow2_cache_free(q->l2_cache);
 	qcow2_cache_free(q->rb_cache);
 	qcow2_dcache_free(q->dcache);
-	free(q->cbuf);
 	free(q->l1);
 	free(q->reftable);
 	free(q->backing_path);

@@ -36,8 +36,57 @@ static int read_compressed(struct qcow2 *q, uint64_t off, uint8_t *buf, size_t l
 	return 0;
 }
 
+#define BATCH_MAX 64
+
+struct batch_state {
+	struct qcow2_decomp_job jobs[BATCH_MAX];
+	uint64_t guest[BATCH_MAX];
+	unsigned n, next;
+};
+
+/* A large read over whole compressed clusters: decompress the next window
+ * of them in parallel straight into the caller's buffer. */
+static int prefetch_compressed(struct qcow2 *q, uint64_t off, uint8_t *p, size_t len,
+			       struct batch_state *b)
+{
+	uint64_t cs = q->cluster_size;
+
+	b->n = b->next = 0;
+	for (uint64_t c = off; c + cs <= off + len && b->n < BATCH_MAX; c += cs) {
+		struct qcow2_l2_ref ref;
+		if (qcow2_l2_lookup(q, c, &ref) || !(ref.entry & QCOW2_OFLAG_COMPRESSED))
+			break;
+		b->jobs[b->n] = (struct qcow2_decomp_job){ .entry = ref.entry, .dst = p + (c - off) };
+		b->guest[b->n++] = c;
+	}
+	if (b->n < 2) {
+		b->n = 0;
+		return 0;
+	}
+	return qcow2_decompress_batch(q, b->jobs, b->n);
+}
+
+/* Handle a COMPRESSED extent at OFF: from the batch, or one cluster alone. */
+static int read_compressed_extent(struct qcow2 *q, uint64_t off, uint8_t *p, size_t ext_len,
+				  size_t len, struct batch_state *b)
+{
+	bool whole = (off & (q->cluster_size - 1)) == 0 && ext_len == q->cluster_size;
+
+	if (whole && b->next < b->n && b->guest[b->next] == off) {
+		b->next++;
+		return 0;
+	}
+	if (whole && len >= 4ull * q->cluster_size) {
+		int ret = prefetch_compressed(q, off, p, len, b);
+		if (ret || (b->n && b->guest[0] == off && ++b->next))
+			return ret;
+	}
+	return read_compressed(q, off, p, ext_len);
+}
+
 int qcow2_read_locked(struct qcow2 *q, uint64_t off, void *buf, size_t len)
 {
+	struct batch_state batch = { .n = 0 };
 	uint8_t *p = buf;
 	int ret = range_ok(q, off, len, "read");
 
@@ -57,7 +106,7 @@ int qcow2_read_locked(struct qcow2 *q, uint64_t off, void *buf, size_t len)
 			ret = qcow2_backing_read(q, off, p, ext.len);
 			break;
 		case QCOW2_MAP_COMPRESSED:
-			ret = read_compressed(q, off, p, ext.len);
+			ret = read_compressed_extent(q, off, p, ext.len, len, &batch);
 			break;
 		}
 		off += ext.len;

@@ -131,7 +131,6 @@ struct qcow2 {
 	struct qcow2_cache *l2_cache;
 	struct qcow2_cache *rb_cache;
 	struct qcow2_dcache *dcache;
-	uint8_t *cbuf;            /* scratch for compressed input (2 clusters) */
 
 	char backing_file[1024];
 	char backing_fmt[32];
@@ -206,6 +205,15 @@ void qcow2_dcache_free(struct qcow2_dcache *d);
  * least the first NEED bytes are valid (NEED <= cluster size). */
 const uint8_t *qcow2_decompress_cluster(struct qcow2 *q, uint64_t entry, uint32_t need);
 void qcow2_dcache_invalidate(struct qcow2_dcache *d, uint64_t entry);
+/* Decompress whole clusters into their DST buffers (two threads if the
+ * machine has two cores). Logs and returns -EIO on the first failure. */
+struct qcow2_decomp_job {
+	uint64_t entry;
+	uint8_t *dst;
+	int err;
+	uint64_t coff;
+};
+int qcow2_decompress_batch(struct qcow2 *q, struct qcow2_decomp_job *jobs, unsigned n);
 
 /* ---- backing.c ---- */
 int qcow2_backing_open(struct qcow2 *q, int depth, const dev_t *devs, const ino_t *inos);
