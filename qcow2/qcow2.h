@@ -74,10 +74,14 @@ struct qcow2_extent {
 /* Describe the mapping at OFF for up to LEN bytes (ext->len <= LEN, > 0).
  * The answer stays valid until the next write/discard on Q. */
 int qcow2_map(struct qcow2 *q, uint64_t off, uint64_t len, struct qcow2_extent *ext);
-/* The image file descriptor (for I/O on QCOW2_MAP_DATA extents). */
+/* The image file descriptor, for the caller's own I/O on QCOW2_MAP_DATA
+ * extents: reads anywhere in them; writes only where ext.writable (the
+ * cluster belongs to this image alone). Everything else (BACKING, ZERO,
+ * COMPRESSED reads; writes to non-writable ranges, discards) goes through
+ * qcow2_read()/qcow2_write()/qcow2_discard(), which do the copy-on-write and
+ * metadata updates. The caller must not overlap its own in-flight I/O on a
+ * range with an engine call that changes that range's mapping. */
 int qcow2_fd(const struct qcow2 *q);
-/* The backing image, or NULL; a raw backing file is not a struct qcow2, so
- * BACKING extents are best read through qcow2_read(). */
 
 struct qcow2_info {
 	uint64_t virtual_size;
