@@ -403,9 +403,12 @@ static int setup_runtime(struct qcow2 *q, const struct qcow2_open_opts *o)
 {
 	size_t l2c = o && o->l2_cache_bytes ? o->l2_cache_bytes : 4u << 20;
 	size_t rbc = o && o->refcount_cache_bytes ? o->refcount_cache_bytes : 1u << 20;
-	/* Default: 2 MiB of decompressed clusters (32 x 64 KiB), at least 2. */
+	/* Default: 2 MiB of decompressed clusters (32 x 64 KiB), 2..64 slots
+	 * (lookups scan the slots). */
 	unsigned dc = o && o->decomp_cache_clusters ? o->decomp_cache_clusters
 						    : (q->cluster_size >= (1u << 20) ? 2 : (2u << 20) / q->cluster_size);
+	if (dc > 64)
+		dc = 64;
 
 	q->l2_cache = qcow2_cache_new(l2c, q->cluster_size);
 	q->rb_cache = qcow2_cache_new(rbc, q->cluster_size);

@@ -32,7 +32,7 @@ struct qcow2_open_opts {
 	unsigned flags;
 	size_t l2_cache_bytes;       /* 0 = default (4 MiB) */
 	size_t refcount_cache_bytes; /* 0 = default (1 MiB) */
-	unsigned decomp_cache_clusters; /* 0 = default (2 MiB worth, at least 2) */
+	unsigned decomp_cache_clusters; /* 0 = default (2 MiB worth, 2..64) */
 };
 
 /* Open PATH. OPTS may be NULL (read-only, default caches). */
