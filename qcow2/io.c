@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int range_ok(struct qcow2 *q, uint64_t off, uint64_t len, const char *op)
 {
@@ -160,9 +161,9 @@ static bool in_place(struct qcow2 *q, const struct qcow2_l2_ref *ref, uint64_t i
 }
 
 /* Write one new full cluster (current view + DATA) and point the L2 entry
- * at it. With REUSE the existing COPIED host cluster is rewritten instead. */
+ * at it; the old host cluster (compressed, shared, zero) is released. */
 static int cow_cluster(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t cstart, uint64_t in,
-		       const void *data, size_t len, bool reuse)
+		       const void *data, size_t len)
 {
 	size_t span = cluster_span(q, cstart);
 	uint8_t *buf = calloc(1, q->cluster_size);
@@ -176,11 +177,7 @@ static int cow_cluster(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t cstar
 	memcpy(buf + in, data, len);
 	if (!ret)
 		ret = qcow2_l2_ensure(q, ref);
-	if (!ret && reuse) {
-		host = old & QCOW2_OFFSET_MASK;
-		ret = qcow2_check_overlap(q, host, q->cluster_size, "data cluster");
-	}
-	else if (!ret)
+	if (!ret)
 		ret = qcow2_alloc_cluster(q, &host);
 	if (!ret)
 		ret = qcow2_pwrite(q, buf, q->cluster_size, host, "data cluster");
@@ -189,8 +186,57 @@ static int cow_cluster(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t cstar
 		ret = qcow2_barrier(q); /* data (and the COW copy) before the L2 entry */
 	if (!ret)
 		ret = qcow2_l2_store(q, ref, host | QCOW2_OFLAG_COPIED, q->extended_l2 ? 0xffffffffull : 0);
-	if (!ret && !reuse && old && !(ret = qcow2_barrier(q)))
+	if (!ret && old && !(ret = qcow2_barrier(q)))
 		ret = release_old(q, old);
+	return ret;
+}
+
+/* Extended L2: write only the subclusters DATA touches (their uncovered
+ * edges filled from the current view) into this image's own host cluster,
+ * allocating it if there is none, and mark just those subclusters
+ * allocated. The other subclusters keep their state (backing, zero). */
+static int write_subclusters(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t cstart,
+			     uint64_t in, const void *data, size_t len)
+{
+	unsigned sb = q->subcluster_bits;
+	unsigned first = (unsigned)(in >> sb), last = (unsigned)((in + len - 1) >> sb);
+	uint64_t lo = (uint64_t)first << sb, hi = (uint64_t)(last + 1) << sb;
+	uint64_t span = cluster_span(q, cstart), host = ref->entry & QCOW2_OFFSET_MASK;
+	uint8_t *buf = calloc(1, hi - lo);
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (in > lo)
+		ret = qcow2_read_locked(q, cstart + lo, buf, in - lo);
+	if (!ret && in + len < hi && in + len < span)
+		ret = qcow2_read_locked(q, cstart + in + len, buf + (in + len - lo),
+					(hi < span ? hi : span) - (in + len));
+	memcpy(buf + (in - lo), data, len);
+	if (!ret)
+		ret = qcow2_l2_ensure(q, ref);
+	if (!ret && !host)
+		ret = qcow2_alloc_cluster(q, &host);
+	else if (!ret)
+		ret = qcow2_check_overlap(q, host, q->cluster_size, "data cluster");
+	if (!ret)
+		ret = qcow2_pwrite(q, buf, hi - lo, host + lo, "data cluster");
+	/* A fresh cluster at the end of the file: make the file cover all of it. */
+	if (!ret && host + q->cluster_size > q->file_size) {
+		if (ftruncate(q->fd, (off_t)(host + q->cluster_size)) < 0)
+			ret = -errno;
+		else
+			q->file_size = host + q->cluster_size;
+	}
+	free(buf);
+	if (!ret)
+		ret = qcow2_barrier(q);
+	if (!ret) {
+		uint32_t mask = (uint32_t)(((2ull << last) - 1) & ~((1ull << first) - 1));
+		uint64_t alloc = ((uint32_t)ref->bitmap) | mask;
+		uint64_t zero = ((uint32_t)(ref->bitmap >> 32)) & ~mask;
+		ret = qcow2_l2_store(q, ref, host | QCOW2_OFLAG_COPIED, alloc | zero << 32);
+	}
 	return ret;
 }
 
@@ -206,14 +252,16 @@ static int write_chunk(struct qcow2 *q, uint64_t off, const void *data, size_t l
 		return ret;
 	if (in_place(q, &ref, in, len)) {
 		uint64_t host = ref.entry & QCOW2_OFFSET_MASK;
-		if ((ret = qcow2_check_extent(q, host, q->cluster_size, "data cluster")) ||
+		if ((ret = qcow2_check_extent(q, host + in, len, "data cluster")) ||
 		    (ret = qcow2_check_overlap(q, host, q->cluster_size, "data cluster")))
 			return ret;
 		return qcow2_pwrite(q, data, len, host + in, "data cluster");
 	}
-	bool reuse = q->extended_l2 && (ref.entry & QCOW2_OFLAG_COPIED) &&
-		     !(ref.entry & QCOW2_OFLAG_COMPRESSED) && (ref.entry & QCOW2_OFFSET_MASK);
-	return cow_cluster(q, &ref, off - in, in, data, len, reuse);
+	/* Subcluster writes where the host cluster is ours or there is none. */
+	bool own = (ref.entry & QCOW2_OFLAG_COPIED) || !(ref.entry & QCOW2_OFFSET_MASK);
+	if (q->extended_l2 && !(ref.entry & QCOW2_OFLAG_COMPRESSED) && own)
+		return write_subclusters(q, &ref, off - in, in, data, len);
+	return cow_cluster(q, &ref, off - in, in, data, len);
 }
 
 static int write_locked(struct qcow2 *q, uint64_t off, const void *buf, size_t len)

@@ -243,6 +243,31 @@ START_TEST(dirty_lazy_refcounts)
 }
 END_TEST
 
+/* Extended L2: our small write allocates only the subclusters it touches. */
+START_TEST(subcluster_writes)
+{
+	char raw[4200], img[4200], out[8192];
+	struct qcow2 *q;
+	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	uint8_t buf[4096];
+	th_path(raw, sizeof(raw), dir, "src.raw");
+	th_path(img, sizeof(img), dir, "x.qcow2");
+	make_source(raw);
+	ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f qcow2 -o extended_l2=on -F raw -b src.raw x.qcow2", dir), 0);
+	memset(buf, 0xd7, sizeof(buf));
+	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
+	ck_assert_int_eq(qcow2_write(q, 4196, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(qcow2_write(q, 65536 + 30000, buf, 100), 0);
+	ck_assert_int_eq(qcow2_close(q), 0);
+	ck_assert_int_eq(sh_out(out, sizeof(out), "qemu-img map --output=json '%s'", img), 0);
+	ck_assert_ptr_nonnull(strstr(out, "{ \"start\": 4096, \"length\": 6144, \"depth\": 0"));
+	ck_assert_ptr_nonnull(strstr(out, "{ \"start\": 94208, \"length\": 2048, \"depth\": 0"));
+	ck_assert_int_eq(sh("qemu-img check '%s' >/dev/null", img), 0);
+	assert_map_like_qemu(img);
+	assert_reads_like_qemu(img);
+}
+END_TEST
+
 struct wcfg {
 	const char *base;    /* qemu-img convert options for a base, NULL = none */
 	const char *create;  /* qemu-img create options for the image we write */
@@ -340,6 +365,7 @@ int main(void)
 	tcase_add_loop_test(t, reads_match_qemu_convert, 0, (int)(sizeof(convert_opts) / sizeof(convert_opts[0])));
 	tcase_add_loop_test(t, overlay_chains, 0, 3);
 	tcase_add_test(t, internal_snapshots);
+	tcase_add_test(t, subcluster_writes);
 	tcase_add_test(t, dirty_lazy_refcounts);
 	tcase_add_loop_test(t, random_writes_pass_qemu_check, 0, (int)(sizeof(wcfgs) / sizeof(wcfgs[0])));
 	suite_add_tcase(s, t);
