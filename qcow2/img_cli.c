@@ -24,12 +24,28 @@ int img_parse_size(const char *s, uint64_t *out)
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || end == s)
 		return -EINVAL;
+	bool frac = *end == '.';
+	if (frac) {
+		const char *digits = end + 1;
+		while (*end == '.' || (*end >= '0' && *end <= '9'))
+			end++;
+		const char *dot = strchr(digits, '.');
+		if (end == digits || (dot && dot < end))
+			return -EINVAL;
+	}
 	unsigned shift = 0;
 	if (*end) {
 		const char *u = strchr(units, *end >= 'a' && *end <= 'z' ? *end - 32 : *end);
 		if (!u || end[1])
 			return -EINVAL;
 		shift = (unsigned)(u - units) * 10;
+	}
+	if (frac) { /* "1.5G" like qemu-img: rounded down to a byte */
+		double d = strtod(s, NULL) * (double)(1ull << shift);
+		if (!(d >= 0 && d < 9.2e18))
+			return -EINVAL;
+		*out = (uint64_t)d;
+		return 0;
 	}
 	if (shift && v > (UINT64_MAX >> shift))
 		return -EINVAL;

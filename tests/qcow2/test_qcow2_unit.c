@@ -55,6 +55,12 @@ START_TEST(size_parse_and_format)
 	ck_assert_uint_eq(v, 1048576);
 	ck_assert_int_eq(img_parse_size("2T", &v), 0);
 	ck_assert_uint_eq(v, 2ull << 40);
+	ck_assert_int_eq(img_parse_size("1.5G", &v), 0);
+	ck_assert_uint_eq(v, 1536ull << 20);
+	ck_assert_int_eq(img_parse_size("0.5k", &v), 0);
+	ck_assert_uint_eq(v, 512);
+	ck_assert_int_eq(img_parse_size("1.G", &v), -EINVAL);
+	ck_assert_int_eq(img_parse_size("1.2.3G", &v), -EINVAL);
 	ck_assert_int_eq(img_parse_size("12X", &v), -EINVAL);
 	ck_assert_int_eq(img_parse_size("-1", &v), -EINVAL);
 	ck_assert_int_eq(img_parse_size("", &v), -EINVAL);
