@@ -127,6 +127,7 @@ static void walk_l1(struct checker *k, const uint64_t *l1, uint64_t n, bool acti
 			k->res->corruptions++;
 			continue;
 		}
+		k->last_host = 0; /* qemu-img counts fragmentation within an L2 table */
 		for (uint32_t j = 0; j < q->l2_entries; j++) {
 			uint64_t e, b = 0;
 			memcpy(&e, k->l2buf + (size_t)j * q->l2_entry_bytes, 8);

@@ -344,6 +344,13 @@ START_TEST(random_writes_pass_qemu_check)
 	struct qcow2_check_result r;
 	ck_assert_int_eq(qcow2_check(img, &r, false), 0);
 	ck_assert_uint_eq(r.corruptions + r.leaks, 0);
+	/* `img check` prints what qemu-img check prints (allocation, fragmentation, end). */
+	const char *tool = getenv("QCOW2_IMG");
+	ck_assert_msg(tool != NULL, "QCOW2_IMG not set");
+	static char ours[4096], theirs[4096];
+	ck_assert_int_eq(sh_out(ours, sizeof(ours), "'%s' check '%s'", tool, img), 0);
+	ck_assert_int_eq(sh_out(theirs, sizeof(theirs), "qemu-img check '%s'", img), 0);
+	ck_assert_str_eq(ours, theirs);
 	assert_reads_like_qemu(img);
 }
 END_TEST
