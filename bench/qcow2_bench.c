@@ -42,7 +42,6 @@ static double timed(const char *cmd)
 	return now() - t;
 }
 
-
 static uint64_t rnd(uint64_t *s)
 {
 	*s ^= *s >> 12;
@@ -54,8 +53,9 @@ static uint64_t rnd(uint64_t *s)
 /* Text-like, compressible bytes (like a root file system): random words. */
 static int make_source(const char *path, uint64_t size)
 {
-	static const char *const words[] = { "kernel", "module", "usr", "lib", "bin", "etc", "the",
-		"config", "0x1f", "data", "init", "root", "shell", "busybox", "=", "\n", "ELF", "{", "}" };
+	static const char *const words[] = {
+	    "kernel", "module", "usr",	 "lib",	    "bin", "etc", "the", "config", "0x1f", "data",
+	    "init",   "root",	"shell", "busybox", "=",   "\n",  "ELF", "{",	   "}"};
 	uint64_t seed = 0x7e57ull, fill = size / 10 * 9;
 	char *buf = malloc(1 << 20);
 	FILE *f = fopen(path, "wb");
@@ -65,7 +65,8 @@ static int make_source(const char *path, uint64_t size)
 		size_t n = 0;
 		while (n < (1u << 20) - 64) {
 			const char *w = words[rnd(&seed) % (sizeof(words) / sizeof(words[0]))];
-			n += (size_t)snprintf(buf + n, 64, "%s %u ", w, (unsigned)(rnd(&seed) % 1000));
+			n += (size_t)snprintf(buf + n, 64, "%s %u ", w,
+					      (unsigned)(rnd(&seed) % 1000));
 		}
 		n = (1u << 20);
 		if (fwrite(buf, 1, n, f) != n)
@@ -84,8 +85,10 @@ static int make_images(unsigned mib)
 	if (make_source(src, (uint64_t)mib << 20))
 		return -1;
 	snprintf(cmd, sizeof(cmd),
-		 "cd '%s' && qemu-img convert -c -O qcow2 -o compression_type=zlib src.raw base.qcow2 && "
-		 "qemu-img create -q -f qcow2 -F qcow2 -b base.qcow2 ov.qcow2 && rm -f src.raw", dir);
+		 "cd '%s' && qemu-img convert -c -O qcow2 -o compression_type=zlib src.raw "
+		 "base.qcow2 && "
+		 "qemu-img create -q -f qcow2 -F qcow2 -b base.qcow2 ov.qcow2 && rm -f src.raw",
+		 dir);
 	return run(cmd);
 }
 
@@ -98,7 +101,8 @@ static int write_script(const char *name, const uint64_t *offs, int n, bool writ
 		return -1;
 	for (int i = 0; i < n; i++)
 		if (write)
-			fprintf(f, "write -P 0x%02x %llu 4096\n", (i % 255) + 1, (unsigned long long)offs[i]);
+			fprintf(f, "write -P 0x%02x %llu 4096\n", (i % 255) + 1,
+				(unsigned long long)offs[i]);
 		else
 			fprintf(f, "read %llu 4096\n", (unsigned long long)offs[i]);
 	fclose(f);
@@ -106,11 +110,12 @@ static int write_script(const char *name, const uint64_t *offs, int n, bool writ
 }
 
 /* Our engine: N reads or writes of LEN at OFFS (sequential if OFFS NULL). */
-static double ours(const char *img, bool write, const uint64_t *offs, int n, size_t len, uint64_t size)
+static double ours(const char *img, bool write, const uint64_t *offs, int n, size_t len,
+		   uint64_t size)
 {
 	char path[4200];
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = write ? QCOW2_O_RDWR : 0 };
+	struct qcow2_open_opts o = {.flags = write ? QCOW2_O_RDWR : 0};
 	uint8_t *buf = malloc(len);
 	snprintf(path, sizeof(path), "%s/%s", dir, img);
 	if (qcow2_open(path, &o, &q))
@@ -152,10 +157,12 @@ int main(int argc, char **argv)
 
 	snprintf(dir, sizeof(dir), "%s/qcow2bench.XXXXXX", t && *t ? t : "/tmp");
 	if (!mkdtemp(dir) || run("qemu-img --version >/dev/null && qemu-io --version >/dev/null")) {
-		fprintf(stderr, "qcow2_bench: needs a temp dir and qemu-img/qemu-io (qemu-utils)\n");
+		fprintf(stderr,
+			"qcow2_bench: needs a temp dir and qemu-img/qemu-io (qemu-utils)\n");
 		return 1;
 	}
-	printf("qcow2_bench: %u MiB zlib-compressed base + empty overlay, %d ops, queue depth 1\n", mib, n);
+	printf("qcow2_bench: %u MiB zlib-compressed base + empty overlay, %d ops, queue depth 1\n",
+	       mib, n);
 	if (make_images(mib)) {
 		fprintf(stderr, "qcow2_bench: could not build the images\n");
 		return 1;
@@ -166,29 +173,35 @@ int main(int argc, char **argv)
 	write_script("reads.txt", offs, n, false);
 	write_script("writes.txt", offs, n, true);
 	/* -t none needs O_DIRECT; tmpfs has none, fall back to writeback for QEMU. */
-	snprintf(cmd, sizeof(cmd), "qemu-io -r -t none -c 'read 0 4096' '%s/ov.qcow2' >/dev/null 2>&1", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "qemu-io -r -t none -c 'read 0 4096' '%s/ov.qcow2' >/dev/null 2>&1", dir);
 	const char *cache = run(cmd) ? "writeback" : "none";
 	printf("qemu cache mode: -t %s (ours: page cache)\n", cache);
 
-	snprintf(cmd, sizeof(cmd), "qemu-io -r -t %s -f qcow2 '%s/ov.qcow2' < '%s/reads.txt' >/dev/null",
-		 cache, dir, dir);
+	snprintf(cmd, sizeof(cmd),
+		 "qemu-io -r -t %s -f qcow2 '%s/ov.qcow2' < '%s/reads.txt' >/dev/null", cache, dir,
+		 dir);
 	row("random 4 KiB reads", ours("ov.qcow2", false, offs, n, 4096, size), timed(cmd));
 
-	snprintf(cmd, sizeof(cmd), "qemu-img bench -f qcow2 -t %s -d 1 -s 4096 -c %d '%s/ov.qcow2' >/dev/null",
-		 cache, n, dir);
+	snprintf(cmd, sizeof(cmd),
+		 "qemu-img bench -f qcow2 -t %s -d 1 -s 4096 -c %d '%s/ov.qcow2' >/dev/null", cache,
+		 n, dir);
 	row("sequential 4 KiB reads", ours("ov.qcow2", false, NULL, n, 4096, size), timed(cmd));
 
 	int nbig = n / 20 ? n / 20 : 1;
-	snprintf(cmd, sizeof(cmd), "qemu-img bench -f qcow2 -t %s -d 1 -s 1M -c %d '%s/ov.qcow2' >/dev/null",
-		 cache, nbig, dir);
+	snprintf(cmd, sizeof(cmd),
+		 "qemu-img bench -f qcow2 -t %s -d 1 -s 1M -c %d '%s/ov.qcow2' >/dev/null", cache,
+		 nbig, dir);
 	char what[64];
 	snprintf(what, sizeof(what), "sequential 1 MiB reads (x%d)", nbig);
 	row(what, ours("ov.qcow2", false, NULL, nbig, 1u << 20, size), timed(cmd));
 
-	snprintf(cmd, sizeof(cmd), "cd '%s' && cp ov.qcow2 ovq.qcow2 && cp ov.qcow2 ovo.qcow2", dir);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && cp ov.qcow2 ovq.qcow2 && cp ov.qcow2 ovo.qcow2",
+		 dir);
 	run(cmd);
-	snprintf(cmd, sizeof(cmd), "qemu-io -t %s -f qcow2 '%s/ovq.qcow2' < '%s/writes.txt' >/dev/null",
-		 cache, dir, dir);
+	snprintf(cmd, sizeof(cmd),
+		 "qemu-io -t %s -f qcow2 '%s/ovq.qcow2' < '%s/writes.txt' >/dev/null", cache, dir,
+		 dir);
 	double q_w = timed(cmd);
 	row("random 4 KiB writes (COW)", ours("ovo.qcow2", true, offs, n, 4096, size), q_w);
 	snprintf(cmd, sizeof(cmd), "qemu-img compare -q '%s/ovq.qcow2' '%s/ovo.qcow2'", dir, dir);

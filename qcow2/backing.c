@@ -31,7 +31,8 @@ static int probe_is_qcow2(int fd, bool *is_qcow2)
 
 	if (n < 0)
 		return -errno;
-	*is_qcow2 = n == 4 && magic[0] == 'Q' && magic[1] == 'F' && magic[2] == 'I' && magic[3] == 0xfb;
+	*is_qcow2 =
+	    n == 4 && magic[0] == 'Q' && magic[1] == 'F' && magic[2] == 'I' && magic[3] == 0xfb;
 	return 0;
 }
 
@@ -55,11 +56,13 @@ int qcow2_backing_open(struct qcow2 *q, int depth, const dev_t *devs, const ino_
 		return -ELOOP;
 	}
 	if (strncmp(q->backing_file, "json:", 5) == 0 || strstr(q->backing_file, "://")) {
-		log_error("qcow2: %s: backing file '%s' is not a plain file name", q->name, q->backing_file);
+		log_error("qcow2: %s: backing file '%s' is not a plain file name", q->name,
+			  q->backing_file);
 		return -ENOTSUP;
 	}
 	if (q->backing_fmt[0] && strcmp(q->backing_fmt, "qcow2") && strcmp(q->backing_fmt, "raw")) {
-		log_error("qcow2: %s: backing format '%s' is not supported", q->name, q->backing_fmt);
+		log_error("qcow2: %s: backing format '%s' is not supported", q->name,
+			  q->backing_fmt);
 		return -ENOTSUP;
 	}
 	q->backing_path = qcow2_resolve_backing(q->path, q->backing_file);
@@ -88,7 +91,8 @@ int qcow2_backing_open(struct qcow2 *q, int depth, const dev_t *devs, const ino_
 		}
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		log_error("qcow2: %s: backing file %s is not a regular file", q->name, q->backing_path);
+		log_error("qcow2: %s: backing file %s is not a regular file", q->name,
+			  q->backing_path);
 		close(fd);
 		return -EINVAL;
 	}
@@ -101,8 +105,9 @@ int qcow2_backing_open(struct qcow2 *q, int depth, const dev_t *devs, const ino_
 	if (!is_qcow2)
 		return open_raw(q, fd, &st);
 	close(fd);
-	struct qcow2_open_opts o = { .flags = 0 };
-	ret = qcow2_open_internal(q->backing_path, &o, depth + 1, chain_dev, chain_ino, &q->backing.qcow2);
+	struct qcow2_open_opts o = {.flags = 0};
+	ret = qcow2_open_internal(q->backing_path, &o, depth + 1, chain_dev, chain_ino,
+				  &q->backing.qcow2);
 	if (ret)
 		return ret;
 	q->backing.size = q->backing.qcow2->size;

@@ -11,8 +11,8 @@
 #include <string.h>
 
 struct cache_slot {
-	uint64_t off;     /* 0 = empty (offset 0 is the header, never a table) */
-	int next;         /* hash chain, -1 ends */
+	uint64_t off; /* 0 = empty (offset 0 is the header, never a table) */
+	int next;     /* hash chain, -1 ends */
 	bool referenced;
 };
 

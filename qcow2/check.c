@@ -11,7 +11,7 @@
 
 struct checker {
 	struct qcow2 *q;
-	uint32_t *refs;     /* computed references per host cluster */
+	uint32_t *refs;	    /* computed references per host cluster */
 	uint64_t nclusters; /* clusters in the file */
 	struct qcow2_check_result *res;
 	bool verbose;
@@ -52,7 +52,8 @@ static uint64_t stored_rc(struct checker *k, uint64_t off)
 	return rc;
 }
 
-static void check_copied(struct checker *k, uint64_t entry, uint64_t off, bool active, const char *what)
+static void check_copied(struct checker *k, uint64_t entry, uint64_t off, bool active,
+			 const char *what)
 {
 	if (!active)
 		return;
@@ -229,8 +230,8 @@ static void compare(struct checker *k)
 
 int qcow2_check(const char *path, struct qcow2_check_result *res, bool verbose)
 {
-	struct qcow2_open_opts o = { .flags = QCOW2_O_NO_BACKING };
-	struct checker k = { .res = res, .verbose = verbose };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_NO_BACKING};
+	struct checker k = {.res = res, .verbose = verbose};
 	int ret = qcow2_open(path, &o, &k.q);
 
 	memset(res, 0, sizeof(*res));

@@ -25,7 +25,7 @@ struct decomp {
 };
 
 struct dslot {
-	uint64_t key;   /* L2 descriptor without the COPIED bit; 0 = empty */
+	uint64_t key; /* L2 descriptor without the COPIED bit; 0 = empty */
 	uint64_t stamp;
 	uint32_t valid; /* bytes decompressed so far (a prefix of the cluster) */
 };
@@ -116,8 +116,8 @@ static int inflate_raw(struct decomp *d, size_t in_len, uint8_t *out, uint32_t w
 
 static int unzstd(struct decomp *d, size_t in_len, uint8_t *out, uint32_t want)
 {
-	ZSTD_inBuffer ib = { d->in, in_len, 0 };
-	ZSTD_outBuffer ob = { out, want, 0 };
+	ZSTD_inBuffer ib = {d->in, in_len, 0};
+	ZSTD_outBuffer ob = {out, want, 0};
 
 	if (!d->zctx && !(d->zctx = ZSTD_createDCtx()))
 		return -ENOMEM;
@@ -170,9 +170,10 @@ static void report(struct qcow2 *q, int err, uint64_t entry, uint64_t coff)
 		log_error("qcow2: %s: compressed cluster at 0x%llx beyond end of file", q->name,
 			  (unsigned long long)coff);
 	else
-		log_error("qcow2: %s: compressed cluster at 0x%llx (%llu bytes) does not decompress (%s)",
-			  q->name, (unsigned long long)coff, (unsigned long long)len,
-			  q->compression_type ? "zstd" : "zlib");
+		log_error(
+		    "qcow2: %s: compressed cluster at 0x%llx (%llu bytes) does not decompress (%s)",
+		    q->name, (unsigned long long)coff, (unsigned long long)len,
+		    q->compression_type ? "zstd" : "zlib");
 }
 
 static struct dslot *pick_slot(struct qcow2_dcache *d)
@@ -240,7 +241,7 @@ static void *run_batch(void *arg)
 int qcow2_decompress_batch(struct qcow2 *q, struct qcow2_decomp_job *jobs, unsigned n)
 {
 	struct qcow2_dcache *d = q->dcache;
-	struct batch mine = { q, &d->main, jobs, n, 0 }, other = { q, &d->helper, jobs, n, 1 };
+	struct batch mine = {q, &d->main, jobs, n, 0}, other = {q, &d->helper, jobs, n, 1};
 	pthread_t t;
 	bool threaded = false;
 

@@ -23,7 +23,8 @@ static int check_opts(const char *path, const struct qcow2_create_opts *o, unsig
 	*cbits = (unsigned)__builtin_ctz(cs);
 	*rorder = (unsigned)__builtin_ctz(rb);
 	if (cs & (cs - 1) || *cbits < QCOW2_MIN_CLUSTER_BITS || *cbits > QCOW2_MAX_CLUSTER_BITS) {
-		log_error("qcow2: %s: cluster size %u must be a power of two from 512 to 2M", path, cs);
+		log_error("qcow2: %s: cluster size %u must be a power of two from 512 to 2M", path,
+			  cs);
 		return -EINVAL;
 	}
 	if (rb & (rb - 1) || rb > 64) {
@@ -35,11 +36,13 @@ static int check_opts(const char *path, const struct qcow2_create_opts *o, unsig
 		return -EINVAL;
 	}
 	if (version == 2 && (rb != 16 || o->extended_l2 || o->zstd)) {
-		log_error("qcow2: %s: compat 0.10 needs refcount_bits=16, no extended L2, zlib", path);
+		log_error("qcow2: %s: compat 0.10 needs refcount_bits=16, no extended L2, zlib",
+			  path);
 		return -EINVAL;
 	}
 	if (o->extended_l2 && cs < 16384) {
-		log_error("qcow2: %s: extended L2 entries need a cluster size of at least 16K", path);
+		log_error("qcow2: %s: extended L2 entries need a cluster size of at least 16K",
+			  path);
 		return -EINVAL;
 	}
 	if (o->size > (1ull << 61)) {
@@ -86,10 +89,13 @@ static void put_ext(uint8_t *hc, size_t *pos, uint32_t type, const void *data, u
 
 static size_t feature_table(uint8_t *t)
 {
-	static const struct { uint8_t type, bit; const char *name; } f[] = {
-		{ 0, 0, "dirty bit" }, { 0, 1, "corrupt bit" }, { 0, 2, "external data file" },
-		{ 0, 3, "compression type" }, { 0, 4, "extended L2 entries" },
-		{ 1, 0, "lazy refcounts" }, { 2, 0, "bitmaps" }, { 2, 1, "raw external data" },
+	static const struct {
+		uint8_t type, bit;
+		const char *name;
+	} f[] = {
+	    {0, 0, "dirty bit"},	{0, 1, "corrupt bit"},	       {0, 2, "external data file"},
+	    {0, 3, "compression type"}, {0, 4, "extended L2 entries"}, {1, 0, "lazy refcounts"},
+	    {2, 0, "bitmaps"},		{2, 1, "raw external data"},
 	};
 	size_t n = sizeof(f) / sizeof(f[0]);
 
@@ -129,7 +135,8 @@ static size_t build_header(uint8_t *hc, const struct qcow2_create_opts *o, unsig
 		h.compression_type = o->zstd ? 1 : 0;
 	}
 	if (o->backing_fmt && o->backing_fmt[0])
-		put_ext(hc, &pos, QCOW2_EXT_BACKING_FMT, o->backing_fmt, (uint32_t)strlen(o->backing_fmt));
+		put_ext(hc, &pos, QCOW2_EXT_BACKING_FMT, o->backing_fmt,
+			(uint32_t)strlen(o->backing_fmt));
 	size_t blen = o->backing ? strlen(o->backing) : 0;
 	/* The feature-name table is optional: only where it fits (512 B clusters). */
 	if (version == 3 && pos + 8 + sizeof(names) + 8 + blen <= cs)
@@ -150,7 +157,8 @@ static int write_all(int fd, const void *buf, size_t len, uint64_t off)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(off + done));
+		ssize_t n =
+		    pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)

@@ -11,83 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int qcow2_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off, const char *what)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(q->fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = errno;
-			log_error("qcow2: %s: reading %s at 0x%llx: %s", q->name, what,
-				  (unsigned long long)(off + done), strerror(err));
-			return -err;
-		}
-		if (n == 0) {
-			log_error("qcow2: %s: %s at 0x%llx beyond end of file", q->name, what,
-				  (unsigned long long)off);
-			return -EIO;
-		}
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off, const char *what)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(q->fd, (const uint8_t *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int err = n < 0 ? errno : EIO;
-			log_error("qcow2: %s: writing %s at 0x%llx: %s", q->name, what,
-				  (unsigned long long)(off + done), strerror(err));
-			return -err;
-		}
-		done += (size_t)n;
-	}
-	if (off + len > q->file_size)
-		q->file_size = off + len;
-	return 0;
-}
-
-int qcow2_barrier(struct qcow2 *q)
-{
-	if (!q->powersafe || fdatasync(q->fd) == 0)
-		return 0;
-	int err = errno;
-	log_error("qcow2: %s: fdatasync: %s", q->name, strerror(err));
-	return -err;
-}
-
-int qcow2_writable_check(struct qcow2 *q)
-{
-	if (q->incompat & QCOW2_INCOMPAT_CORRUPT) {
-		log_error("qcow2: %s: image is marked corrupt; writes refused", q->name);
-		return -EROFS;
-	}
-	if (!q->writable) {
-		log_error("qcow2: %s: image is open read-only", q->name);
-		return -EROFS;
-	}
-	return 0;
-}
-
-int qcow2_check_extent(struct qcow2 *q, uint64_t off, uint64_t len, const char *what)
-{
-	if (off > q->file_size || len > q->file_size - off) {
-		log_error("qcow2: %s: %s at 0x%llx beyond end of file", q->name, what,
-			  (unsigned long long)off);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static void header_to_host(struct qcow2_disk_header *h)
 {
 	h->magic = be32toh(h->magic);
@@ -136,7 +59,8 @@ static int check_geometry(struct qcow2 *q, const struct qcow2_disk_header *h)
 	}
 	q->extended_l2 = q->incompat & QCOW2_INCOMPAT_EXTL2;
 	if (q->extended_l2 && q->cluster_bits < 14)
-		return bad(q, "extended L2 entries need clusters of at least 16 KiB", q->cluster_size);
+		return bad(q, "extended L2 entries need clusters of at least 16 KiB",
+			   q->cluster_size);
 	q->l2_entry_bytes = q->extended_l2 ? 16 : 8;
 	q->l2_bits = q->cluster_bits - (q->extended_l2 ? 4 : 3);
 	q->l2_entries = 1u << q->l2_bits;
@@ -163,15 +87,16 @@ static int check_tables(struct qcow2 *q, const struct qcow2_disk_header *h)
 		return bad(q, "L1 table too small for the virtual size", h->l1_size);
 	if (h->l1_size && (h->l1_table_offset % cs || h->l1_table_offset == 0))
 		return bad(q, "L1 table offset invalid", h->l1_table_offset);
-	if (h->l1_size && qcow2_check_extent(q, h->l1_table_offset, (uint64_t)h->l1_size * 8, "L1 table"))
+	if (h->l1_size &&
+	    qcow2_check_extent(q, h->l1_table_offset, (uint64_t)h->l1_size * 8, "L1 table"))
 		return -EINVAL;
 	if (h->refcount_table_offset % cs || h->refcount_table_offset == 0)
 		return bad(q, "refcount table offset invalid", h->refcount_table_offset);
 	if (h->refcount_table_clusters == 0 ||
 	    (uint64_t)h->refcount_table_clusters * cs > QCOW2_MAX_REFTABLE_BYTES)
 		return bad(q, "refcount table size invalid", h->refcount_table_clusters);
-	if (qcow2_check_extent(q, h->refcount_table_offset, (uint64_t)h->refcount_table_clusters * cs,
-			       "refcount table"))
+	if (qcow2_check_extent(q, h->refcount_table_offset,
+			       (uint64_t)h->refcount_table_clusters * cs, "refcount table"))
 		return -EINVAL;
 	if (h->nb_snapshots && (h->snapshots_offset % cs || h->snapshots_offset == 0))
 		return bad(q, "snapshot table offset invalid", h->snapshots_offset);
@@ -202,15 +127,17 @@ static int check_incompat(struct qcow2 *q, const uint8_t *names, uint32_t names_
 	char name[64];
 
 	if (q->incompat & QCOW2_INCOMPAT_DATA_FILE) {
-		log_error("qcow2: %s: incompatible feature bit 2 (external data file) is not supported",
-			  q->name);
+		log_error(
+		    "qcow2: %s: incompatible feature bit 2 (external data file) is not supported",
+		    q->name);
 		return -ENOTSUP;
 	}
 	for (unsigned bit = 0; bit < 64; bit++) {
 		if (!(unknown & (1ull << bit)))
 			continue;
 		feature_name(names, names_len, bit, name, sizeof(name));
-		log_error("qcow2: %s: unsupported incompatible feature bit %u (%s)", q->name, bit, name);
+		log_error("qcow2: %s: unsupported incompatible feature bit %u (%s)", q->name, bit,
+			  name);
 		return -ENOTSUP;
 	}
 	if (!!(q->incompat & QCOW2_INCOMPAT_COMPRESSION) != (q->compression_type != 0))
@@ -238,7 +165,8 @@ static int parse_extensions(struct qcow2 *q, const uint8_t *hc, uint32_t hc_len)
 		if (type == QCOW2_EXT_END)
 			break;
 		if (len > hc_len - pos) {
-			log_error("qcow2: %s: header extension 0x%x at 0x%llx overruns the header cluster",
+			log_error("qcow2: %s: header extension 0x%x at 0x%llx overruns the header "
+				  "cluster",
 				  q->name, type, (unsigned long long)(pos - 8));
 			return -EINVAL;
 		}
@@ -256,15 +184,17 @@ static int parse_extensions(struct qcow2 *q, const uint8_t *hc, uint32_t hc_len)
 	return check_incompat(q, names, names_len);
 }
 
-static int read_backing_name(struct qcow2 *q, const struct qcow2_disk_header *h,
-			     const uint8_t *hc, uint32_t hc_len)
+static int read_backing_name(struct qcow2 *q, const struct qcow2_disk_header *h, const uint8_t *hc,
+			     uint32_t hc_len)
 {
 	if (h->backing_file_offset == 0)
 		return 0;
 	if (h->backing_file_size == 0 || h->backing_file_size > 1023)
 		return bad(q, "backing file name length invalid", h->backing_file_size);
-	if (h->backing_file_offset > hc_len || h->backing_file_size > hc_len - h->backing_file_offset)
-		return bad(q, "backing file name outside the header cluster", h->backing_file_offset);
+	if (h->backing_file_offset > hc_len ||
+	    h->backing_file_size > hc_len - h->backing_file_offset)
+		return bad(q, "backing file name outside the header cluster",
+			   h->backing_file_offset);
 	memcpy(q->backing_file, hc + h->backing_file_offset, h->backing_file_size);
 	q->backing_file[h->backing_file_size] = '\0';
 	if (strlen(q->backing_file) != h->backing_file_size)
@@ -273,7 +203,8 @@ static int read_backing_name(struct qcow2 *q, const struct qcow2_disk_header *h,
 	return 0;
 }
 
-static int read_u64_table(struct qcow2 *q, uint64_t off, uint64_t n, uint64_t **out, const char *what)
+static int read_u64_table(struct qcow2 *q, uint64_t off, uint64_t n, uint64_t **out,
+			  const char *what)
 {
 	uint64_t *t = calloc(n ? n : 1, 8);
 	if (!t)
@@ -299,7 +230,8 @@ static int parse_header(struct qcow2 *q)
 	memset(&h, 0, sizeof(h));
 	if (q->file_size < QCOW2_V2_HEADER_LEN)
 		return bad(q, "file too small for a qcow2 header", q->file_size);
-	ret = qcow2_pread(q, &h, q->file_size < sizeof(h) ? QCOW2_V2_HEADER_LEN : sizeof(h), 0, "header");
+	ret = qcow2_pread(q, &h, q->file_size < sizeof(h) ? QCOW2_V2_HEADER_LEN : sizeof(h), 0,
+			  "header");
 	if (ret)
 		return ret;
 	header_to_host(&h);
@@ -338,7 +270,8 @@ static int parse_header(struct qcow2 *q)
 	if (ret)
 		return ret;
 	q->reftable_size = (uint64_t)q->reftable_clusters * q->cluster_size / 8;
-	return read_u64_table(q, q->reftable_offset, q->reftable_size, &q->reftable, "refcount table");
+	return read_u64_table(q, q->reftable_offset, q->reftable_size, &q->reftable,
+			      "refcount table");
 }
 
 /* Writable open: refuse corrupt images and images we cannot update safely. */
@@ -346,7 +279,8 @@ static int prepare_writable(struct qcow2 *q)
 {
 	if (q->incompat & QCOW2_INCOMPAT_CORRUPT) {
 		log_error("qcow2: %s: image is marked corrupt; refusing to open it writable "
-			  "(repair it with 'img check' or open read-only)", q->name);
+			  "(repair it with 'img check' or open read-only)",
+			  q->name);
 		return -EROFS;
 	}
 	if (q->nb_snapshots) {
@@ -362,8 +296,8 @@ static int prepare_writable(struct qcow2 *q)
 			return ret;
 		if (r.corruptions) {
 			log_error("qcow2: %s: image is dirty and its refcounts are inconsistent "
-				  "(%llu errors); repair it before writing", q->name,
-				  (unsigned long long)r.corruptions);
+				  "(%llu errors); repair it before writing",
+				  q->name, (unsigned long long)r.corruptions);
 			return -EUCLEAN;
 		}
 		uint64_t v = htobe64(q->incompat & ~QCOW2_INCOMPAT_DIRTY);
@@ -388,7 +322,8 @@ static int prepare_writable(struct qcow2 *q)
  * always written eagerly, so after a crash the next open's check passes. */
 static int set_dirty(struct qcow2 *q, bool dirty)
 {
-	uint64_t v = dirty ? q->incompat | QCOW2_INCOMPAT_DIRTY : q->incompat & ~QCOW2_INCOMPAT_DIRTY;
+	uint64_t v =
+	    dirty ? q->incompat | QCOW2_INCOMPAT_DIRTY : q->incompat & ~QCOW2_INCOMPAT_DIRTY;
 	uint64_t be = htobe64(v);
 	int ret = qcow2_pwrite(q, &be, 8, QCOW2_HDR_OFF_INCOMPAT, "header");
 
@@ -405,8 +340,9 @@ static int setup_runtime(struct qcow2 *q, const struct qcow2_open_opts *o)
 	size_t rbc = o && o->refcount_cache_bytes ? o->refcount_cache_bytes : 1u << 20;
 	/* Default: 2 MiB of decompressed clusters (32 x 64 KiB), 2..64 slots
 	 * (lookups scan the slots). */
-	unsigned dc = o && o->decomp_cache_clusters ? o->decomp_cache_clusters
-						    : (q->cluster_size >= (1u << 20) ? 2 : (2u << 20) / q->cluster_size);
+	unsigned dc = o && o->decomp_cache_clusters
+			  ? o->decomp_cache_clusters
+			  : (q->cluster_size >= (1u << 20) ? 2 : (2u << 20) / q->cluster_size);
 	if (dc > 64)
 		dc = 64;
 
@@ -537,9 +473,12 @@ void qcow2_get_info(struct qcow2 *q, struct qcow2_info *info)
 	snprintf(info->backing_file, sizeof(info->backing_file), "%s", q->backing_file);
 	snprintf(info->backing_format, sizeof(info->backing_format), "%s", q->backing_fmt);
 	if (q->has_backing) {
-		char *full = q->backing_path ? NULL : qcow2_resolve_backing(q->path, q->backing_file);
+		char *full =
+		    q->backing_path ? NULL : qcow2_resolve_backing(q->path, q->backing_file);
 		snprintf(info->backing_full, sizeof(info->backing_full), "%s",
-			 q->backing_path ? q->backing_path : full ? full : "");
+			 q->backing_path ? q->backing_path
+			 : full		 ? full
+					 : "");
 		free(full);
 	}
 	info->nb_snapshots = q->nb_snapshots;

@@ -55,7 +55,7 @@ int img_parse_size(const char *s, uint64_t *out)
 
 void img_format_size(uint64_t bytes, char *buf, unsigned len)
 {
-	static const char *const suffix[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	static const char *const suffix[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	int e;
 
 	frexp((double)bytes / (1000.0 / 1024.0), &e);
@@ -67,7 +67,7 @@ void img_format_size(uint64_t bytes, char *buf, unsigned len)
 
 static bool is_qcow2_file(const char *path, int *err)
 {
-	unsigned char m[4] = { 0 };
+	unsigned char m[4] = {0};
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	*err = 0;
@@ -88,7 +88,7 @@ static int image_size(const char *path, uint64_t *size, const char **fmt)
 
 	if (is_qcow2_file(path, &err)) {
 		struct qcow2 *q;
-		struct qcow2_open_opts o = { .flags = QCOW2_O_NO_BACKING };
+		struct qcow2_open_opts o = {.flags = QCOW2_O_NO_BACKING};
 		struct qcow2_info info;
 		if ((err = qcow2_open(path, &o, &q)))
 			return err;
@@ -160,7 +160,7 @@ static int create_raw(const char *path, uint64_t size)
 
 static int cmd_create(int argc, char **argv)
 {
-	struct qcow2_create_opts co = { 0 };
+	struct qcow2_create_opts co = {0};
 	const char *fmt = "raw", *opts = NULL;
 	bool quiet = false;
 	int c, ret;
@@ -168,16 +168,28 @@ static int cmd_create(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt(argc, argv, "f:b:F:o:q")) != -1) {
 		switch (c) {
-		case 'f': fmt = optarg; break;
-		case 'b': co.backing = optarg; break;
-		case 'F': co.backing_fmt = optarg; break;
-		case 'o': opts = optarg; break;
-		case 'q': quiet = true; break;
-		default: return 1;
+		case 'f':
+			fmt = optarg;
+			break;
+		case 'b':
+			co.backing = optarg;
+			break;
+		case 'F':
+			co.backing_fmt = optarg;
+			break;
+		case 'o':
+			opts = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		default:
+			return 1;
 		}
 	}
 	if (optind >= argc || argc - optind > 2) {
-		log_error("img create: usage: img create [-f qcow2|raw] [-b BACKING -F FMT] FILE [SIZE]");
+		log_error(
+		    "img create: usage: img create [-f qcow2|raw] [-b BACKING -F FMT] FILE [SIZE]");
 		return 1;
 	}
 	const char *file = argv[optind], *size_s = argv[optind + 1];
@@ -239,8 +251,8 @@ static void print_info_human(const char *file, const char *fmt, const struct qco
 
 	img_format_size(vsize, a, sizeof(a));
 	img_format_size(disk_usage(file), b, sizeof(b));
-	printf("image: %s\nfile format: %s\nvirtual size: %s (%llu bytes)\ndisk size: %s\n", file, fmt,
-	       a, (unsigned long long)vsize, b);
+	printf("image: %s\nfile format: %s\nvirtual size: %s (%llu bytes)\ndisk size: %s\n", file,
+	       fmt, a, (unsigned long long)vsize, b);
 	if (!i)
 		return;
 	printf("cluster_size: %u\n", i->cluster_size);
@@ -289,11 +301,14 @@ static void print_info_json(const char *file, const char *fmt, const struct qcow
 	json_str("format", fmt, true);
 	printf("    \"actual-size\": %llu,\n", (unsigned long long)disk_usage(file));
 	if (i) {
-		printf("    \"format-specific\": {\n        \"type\": \"qcow2\",\n        \"data\": {\n");
-		printf("            \"compat\": \"%s\",\n            \"compression-type\": \"%s\",\n",
-		       i->version == 2 ? "0.10" : "1.1", i->compression);
+		printf("    \"format-specific\": {\n        \"type\": \"qcow2\",\n        "
+		       "\"data\": {\n");
+		printf(
+		    "            \"compat\": \"%s\",\n            \"compression-type\": \"%s\",\n",
+		    i->version == 2 ? "0.10" : "1.1", i->compression);
 		if (i->version == 3)
-			printf("            \"lazy-refcounts\": %s,\n", i->lazy_refcounts ? "true" : "false");
+			printf("            \"lazy-refcounts\": %s,\n",
+			       i->lazy_refcounts ? "true" : "false");
 		printf("            \"refcount-bits\": %u", i->refcount_bits);
 		if (i->version == 3)
 			printf(",\n            \"corrupt\": %s,\n            \"extended-l2\": %s",
@@ -335,7 +350,7 @@ static int cmd_info(int argc, char **argv)
 	uint64_t vsize = 0;
 	if (qcow2) {
 		struct qcow2 *q;
-		struct qcow2_open_opts o = { .flags = QCOW2_O_NO_BACKING };
+		struct qcow2_open_opts o = {.flags = QCOW2_O_NO_BACKING};
 		if (qcow2_open(file, &o, &q))
 			return 1;
 		qcow2_get_info(q, &info);
@@ -359,30 +374,36 @@ static void print_check(const char *file, const struct qcow2_check_result *r, bo
 {
 	if (json) {
 		printf("{\n    \"image-end-offset\": %llu,\n    \"total-clusters\": %llu,\n",
-		       (unsigned long long)r->image_end_offset, (unsigned long long)r->total_clusters);
+		       (unsigned long long)r->image_end_offset,
+		       (unsigned long long)r->total_clusters);
 		printf("    \"check-errors\": 0,\n");
 		if (r->leaks)
 			printf("    \"leaks\": %llu,\n", (unsigned long long)r->leaks);
 		if (r->corruptions)
 			printf("    \"corruptions\": %llu,\n", (unsigned long long)r->corruptions);
 		printf("    \"allocated-clusters\": %llu,\n    \"filename\": \"%s\",\n"
-		       "    \"format\": \"qcow2\"\n}\n", (unsigned long long)r->allocated_clusters, file);
+		       "    \"format\": \"qcow2\"\n}\n",
+		       (unsigned long long)r->allocated_clusters, file);
 		return;
 	}
 	if (!r->leaks && !r->corruptions)
 		printf("No errors were found on the image.\n");
 	if (r->corruptions)
 		printf("\n%llu errors were found on the image.\nData may be corrupted, or further "
-		       "writes to the image may corrupt it.\n", (unsigned long long)r->corruptions);
+		       "writes to the image may corrupt it.\n",
+		       (unsigned long long)r->corruptions);
 	if (r->leaks)
 		printf("\n%llu leaked clusters were found on the image.\nThis means waste of disk "
-		       "space, but no harm to data.\n", (unsigned long long)r->leaks);
+		       "space, but no harm to data.\n",
+		       (unsigned long long)r->leaks);
 	if (r->total_clusters && r->allocated_clusters) {
 		double t = (double)r->total_clusters, a = (double)r->allocated_clusters;
-		printf("%llu/%llu = %.2f%% allocated, %.2f%% fragmented, %.2f%% compressed clusters\n",
-		       (unsigned long long)r->allocated_clusters, (unsigned long long)r->total_clusters,
-		       a * 100 / t, (double)r->fragmented_clusters * 100 / a,
-		       (double)r->compressed_clusters * 100 / a);
+		printf(
+		    "%llu/%llu = %.2f%% allocated, %.2f%% fragmented, %.2f%% compressed clusters\n",
+		    (unsigned long long)r->allocated_clusters,
+		    (unsigned long long)r->total_clusters, a * 100 / t,
+		    (double)r->fragmented_clusters * 100 / a,
+		    (double)r->compressed_clusters * 100 / a);
 	}
 	printf("Image end offset: %llu\n", (unsigned long long)r->image_end_offset);
 }

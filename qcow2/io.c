@@ -57,7 +57,7 @@ static int prefetch_compressed(struct qcow2 *q, uint64_t off, uint8_t *p, size_t
 		struct qcow2_l2_ref ref;
 		if (qcow2_l2_lookup(q, c, &ref) || !(ref.entry & QCOW2_OFLAG_COMPRESSED))
 			break;
-		b->jobs[b->n] = (struct qcow2_decomp_job){ .entry = ref.entry, .dst = p + (c - off) };
+		b->jobs[b->n] = (struct qcow2_decomp_job){.entry = ref.entry, .dst = p + (c - off)};
 		b->guest[b->n++] = c;
 	}
 	if (b->n < 2) {
@@ -87,7 +87,7 @@ static int read_compressed_extent(struct qcow2 *q, uint64_t off, uint8_t *p, siz
 
 int qcow2_read_locked(struct qcow2 *q, uint64_t off, void *buf, size_t len)
 {
-	struct batch_state batch = { .n = 0 };
+	struct batch_state batch = {.n = 0};
 	uint8_t *p = buf;
 	int ret = range_ok(q, off, len, "read");
 
@@ -185,7 +185,8 @@ static int cow_cluster(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t cstar
 	if (!ret)
 		ret = qcow2_barrier(q); /* data (and the COW copy) before the L2 entry */
 	if (!ret)
-		ret = qcow2_l2_store(q, ref, host | QCOW2_OFLAG_COPIED, q->extended_l2 ? 0xffffffffull : 0);
+		ret = qcow2_l2_store(q, ref, host | QCOW2_OFLAG_COPIED,
+				     q->extended_l2 ? 0xffffffffull : 0);
 	if (!ret && old && !(ret = qcow2_barrier(q)))
 		ret = release_old(q, old);
 	return ret;

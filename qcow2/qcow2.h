@@ -20,7 +20,7 @@
 struct qcow2;
 
 enum qcow2_open_flags {
-	QCOW2_O_RDWR = 1 << 0,       /* default is read-only */
+	QCOW2_O_RDWR = 1 << 0,	     /* default is read-only */
 	QCOW2_O_NO_BACKING = 1 << 1, /* do not open the backing file (check, fuzzing) */
 	/* fdatasync between the stages of every allocation (refcount -> data ->
 	 * L2 entry -> refcount drop), so that power loss, not only a killed
@@ -30,8 +30,8 @@ enum qcow2_open_flags {
 
 struct qcow2_open_opts {
 	unsigned flags;
-	size_t l2_cache_bytes;       /* 0 = default (4 MiB) */
-	size_t refcount_cache_bytes; /* 0 = default (1 MiB) */
+	size_t l2_cache_bytes;		/* 0 = default (4 MiB) */
+	size_t refcount_cache_bytes;	/* 0 = default (1 MiB) */
 	unsigned decomp_cache_clusters; /* 0 = default (2 MiB worth, 2..64) */
 };
 
@@ -58,17 +58,17 @@ int qcow2_flush(struct qcow2 *q);
 /* Where a guest range lives, so a block device can do data I/O itself
  * (io_uring) while the engine keeps the metadata. */
 enum qcow2_map_kind {
-	QCOW2_MAP_DATA,       /* bytes at host_off in this image's file */
-	QCOW2_MAP_ZERO,       /* reads as zeros */
+	QCOW2_MAP_DATA,	      /* bytes at host_off in this image's file */
+	QCOW2_MAP_ZERO,	      /* reads as zeros */
 	QCOW2_MAP_BACKING,    /* unallocated here: read from the backing chain (or zeros if none) */
 	QCOW2_MAP_COMPRESSED, /* compressed cluster: use qcow2_read() */
 };
 
 struct qcow2_extent {
 	enum qcow2_map_kind kind;
-	uint64_t len;       /* bytes from the queried offset with this mapping */
-	uint64_t host_off;  /* QCOW2_MAP_DATA only */
-	bool writable;      /* DATA with refcount 1: guest writes may go to host_off directly */
+	uint64_t len;	   /* bytes from the queried offset with this mapping */
+	uint64_t host_off; /* QCOW2_MAP_DATA only */
+	bool writable;	   /* DATA with refcount 1: guest writes may go to host_off directly */
 };
 
 /* Describe the mapping at OFF for up to LEN bytes (ext->len <= LEN, > 0).
@@ -87,16 +87,16 @@ struct qcow2_info {
 	uint64_t virtual_size;
 	uint64_t file_size;
 	uint32_t cluster_size;
-	int version;              /* 2 or 3 */
+	int version; /* 2 or 3 */
 	unsigned refcount_bits;
 	bool extended_l2;
 	bool lazy_refcounts;
 	bool corrupt;
 	bool dirty;
-	const char *compression;  /* "zlib" or "zstd" */
-	char backing_file[1024];  /* as stored in the image ("" if none) */
-	char backing_format[32];  /* from the extension ("" if absent) */
-	char backing_full[4096];  /* resolved path ("" if none) */
+	const char *compression; /* "zlib" or "zstd" */
+	char backing_file[1024]; /* as stored in the image ("" if none) */
+	char backing_format[32]; /* from the extension ("" if absent) */
+	char backing_full[4096]; /* resolved path ("" if none) */
 	uint32_t nb_snapshots;
 };
 void qcow2_get_info(struct qcow2 *q, struct qcow2_info *info);
@@ -105,9 +105,9 @@ void qcow2_get_info(struct qcow2 *q, struct qcow2_info *info);
  * file means "the backing file's size" (the caller resolves it). */
 struct qcow2_create_opts {
 	uint64_t size;
-	uint32_t cluster_size;    /* 0 = 64 KiB */
-	int version;              /* 0 = 3 */
-	unsigned refcount_bits;   /* 0 = 16 */
+	uint32_t cluster_size;	/* 0 = 64 KiB */
+	int version;		/* 0 = 3 */
+	unsigned refcount_bits; /* 0 = 16 */
 	bool extended_l2;
 	bool zstd;
 	const char *backing;

@@ -20,8 +20,9 @@
 #define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
 #define QCOW2_INCOMPAT_COMPRESSION (1ull << 3)
 #define QCOW2_INCOMPAT_EXTL2 (1ull << 4)
-#define QCOW2_INCOMPAT_SUPPORTED \
-	(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_COMPRESSION | QCOW2_INCOMPAT_EXTL2)
+#define QCOW2_INCOMPAT_SUPPORTED                                                                   \
+	(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_COMPRESSION |              \
+	 QCOW2_INCOMPAT_EXTL2)
 #define QCOW2_COMPAT_LAZY_REFCOUNTS (1ull << 0)
 
 /* L1/L2 entry bits. */
@@ -110,23 +111,23 @@ struct qcow2 {
 	bool extended_l2;
 
 	/* Derived geometry. */
-	unsigned l2_entry_bytes;  /* 8 or 16 */
-	unsigned l2_bits;         /* log2(entries per L2 table) */
+	unsigned l2_entry_bytes; /* 8 or 16 */
+	unsigned l2_bits;	 /* log2(entries per L2 table) */
 	uint32_t l2_entries;
 	unsigned subcluster_bits; /* log2(subcluster size) */
 	uint64_t refblock_entries;
 	unsigned refblock_bits;
-	unsigned csize_shift;     /* compressed descriptor: 62 - (cluster_bits - 8) */
+	unsigned csize_shift; /* compressed descriptor: 62 - (cluster_bits - 8) */
 	uint64_t csize_mask;
 	uint64_t coffset_mask;
 
-	uint64_t *l1;             /* host-endian copy of the L1 table */
-	uint64_t *reftable;       /* host-endian copy of the refcount table */
-	uint64_t reftable_size;   /* entries */
+	uint64_t *l1;		/* host-endian copy of the L1 table */
+	uint64_t *reftable;	/* host-endian copy of the refcount table */
+	uint64_t reftable_size; /* entries */
 
-	uint64_t file_size;       /* bytes, kept up to date as we extend */
-	uint64_t alloc_end;       /* clusters: everything at or beyond is free */
-	uint64_t free_hint;       /* clusters: no free cluster below this */
+	uint64_t file_size; /* bytes, kept up to date as we extend */
+	uint64_t alloc_end; /* clusters: everything at or beyond is free */
+	uint64_t free_hint; /* clusters: no free cluster below this */
 
 	struct qcow2_cache *l2_cache;
 	struct qcow2_cache *rb_cache;
@@ -134,11 +135,11 @@ struct qcow2 {
 
 	char backing_file[1024];
 	char backing_fmt[32];
-	char *backing_path;       /* resolved */
+	char *backing_path; /* resolved */
 	struct qcow2_backing backing;
 	bool has_backing;
-	bool set_dirty;           /* we set the dirty bit and must clear it */
-	bool powersafe;           /* QCOW2_O_POWERSAFE */
+	bool set_dirty; /* we set the dirty bit and must clear it */
+	bool powersafe; /* QCOW2_O_POWERSAFE */
 };
 
 /* ---- io helpers (header.c) ---- */
@@ -178,10 +179,10 @@ void qcow2_rb_entry_set(uint8_t *blk, uint64_t idx, unsigned order, uint64_t val
 /* ---- tables.c ---- */
 struct qcow2_l2_ref {
 	uint64_t l1_index;
-	uint64_t l2_offset;  /* 0 if the L2 table is not allocated */
+	uint64_t l2_offset; /* 0 if the L2 table is not allocated */
 	uint32_t l2_index;
-	uint64_t entry;      /* host-endian L2 entry (0 if no table) */
-	uint64_t bitmap;     /* extended L2 bitmap (0 otherwise) */
+	uint64_t entry;	 /* host-endian L2 entry (0 if no table) */
+	uint64_t bitmap; /* extended L2 bitmap (0 otherwise) */
 };
 int qcow2_l2_lookup(struct qcow2 *q, uint64_t guest_off, struct qcow2_l2_ref *ref);
 int qcow2_l2_store(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t entry, uint64_t bitmap);

@@ -14,7 +14,9 @@
 uint64_t qcow2_rb_entry_get(const uint8_t *blk, uint64_t idx, unsigned order)
 {
 	switch (order) {
-	case 0: case 1: case 2: {
+	case 0:
+	case 1:
+	case 2: {
 		unsigned per_byte_log = 3 - order;
 		unsigned shift = (unsigned)(idx & ((1u << per_byte_log) - 1)) << order;
 		return (blk[idx >> per_byte_log] >> shift) & ((1u << (1u << order)) - 1);
@@ -42,7 +44,9 @@ uint64_t qcow2_rb_entry_get(const uint8_t *blk, uint64_t idx, unsigned order)
 void qcow2_rb_entry_set(uint8_t *blk, uint64_t idx, unsigned order, uint64_t val)
 {
 	switch (order) {
-	case 0: case 1: case 2: {
+	case 0:
+	case 1:
+	case 2: {
 		unsigned per_byte_log = 3 - order;
 		unsigned shift = (unsigned)(idx & ((1u << per_byte_log) - 1)) << order;
 		unsigned mask = ((1u << (1u << order)) - 1) << shift;
@@ -114,7 +118,8 @@ int qcow2_refcount_get(struct qcow2 *q, uint64_t cluster, uint64_t *rc)
 int qcow2_refcount_update(struct qcow2 *q, uint64_t cluster, int delta)
 {
 	uint64_t idx = cluster & (q->refblock_entries - 1);
-	uint64_t max = q->refcount_order == 6 ? UINT64_MAX : (1ull << (1u << q->refcount_order)) - 1;
+	uint64_t max =
+	    q->refcount_order == 6 ? UINT64_MAX : (1ull << (1u << q->refcount_order)) - 1;
 	bool missing;
 	int err;
 	uint8_t *blk = block_for(q, cluster, &missing, &err);
@@ -176,7 +181,8 @@ static uint64_t count_missing(struct qcow2 *q, uint64_t start, uint64_t end, uin
 
 /* Lay out a new, larger refcount table plus the refcount blocks needed to
  * count it at the end of the file. Returns table clusters / block count. */
-static int plan_growth(struct qcow2 *q, uint64_t need_bi, uint64_t *entries, uint64_t *tc, uint64_t *nb)
+static int plan_growth(struct qcow2 *q, uint64_t need_bi, uint64_t *entries, uint64_t *tc,
+		       uint64_t *nb)
 {
 	uint64_t per_cluster = q->cluster_size / 8;
 	uint64_t n = need_bi + 1 > q->reftable_size ? need_bi + 1 : q->reftable_size;
@@ -228,7 +234,8 @@ static int write_new_blocks(struct qcow2 *q, uint64_t *newt, uint64_t start, uin
 		}
 		memset(blk, 0, q->cluster_size);
 		for (uint64_t c = lo; c < hi; c++)
-			qcow2_rb_entry_set(blk, c & (q->refblock_entries - 1), q->refcount_order, 1);
+			qcow2_rb_entry_set(blk, c & (q->refblock_entries - 1), q->refcount_order,
+					   1);
 		ret = qcow2_pwrite(q, blk, q->cluster_size, newt[b], "refcount block");
 		if (!ret)
 			qcow2_cache_put(q->rb_cache, newt[b], blk);

@@ -51,15 +51,17 @@ int qcow2_l2_lookup(struct qcow2 *q, uint64_t guest_off, struct qcow2_l2_ref *re
 int qcow2_l2_entry_check(struct qcow2 *q, const struct qcow2_l2_ref *ref)
 {
 	uint64_t e = ref->entry;
-	unsigned long long guest = ((unsigned long long)ref->l1_index << (q->cluster_bits + q->l2_bits)) |
-				   ((unsigned long long)ref->l2_index << q->cluster_bits);
+	unsigned long long guest =
+	    ((unsigned long long)ref->l1_index << (q->cluster_bits + q->l2_bits)) |
+	    ((unsigned long long)ref->l2_index << q->cluster_bits);
 
 	if (e & QCOW2_OFLAG_COMPRESSED)
 		return 0; /* offset checked against the file when read */
 	uint64_t reserved = QCOW2_L2_RESERVED | (q->version == 2 ? QCOW2_OFLAG_ZERO : 0);
 	if (e & reserved) {
-		log_error("qcow2: %s: L2 entry for guest offset 0x%llx (0x%llx) has reserved bits set",
-			  q->name, guest, (unsigned long long)e);
+		log_error(
+		    "qcow2: %s: L2 entry for guest offset 0x%llx (0x%llx) has reserved bits set",
+		    q->name, guest, (unsigned long long)e);
 		return -EINVAL;
 	}
 	uint64_t host = e & QCOW2_OFFSET_MASK;
@@ -71,8 +73,9 @@ int qcow2_l2_entry_check(struct qcow2 *q, const struct qcow2_l2_ref *ref)
 	if (q->extended_l2) {
 		uint32_t alloc = (uint32_t)ref->bitmap, zero = (uint32_t)(ref->bitmap >> 32);
 		if ((alloc & zero) || (alloc && host == 0)) {
-			log_error("qcow2: %s: invalid subcluster bitmap 0x%llx for guest offset 0x%llx",
-				  q->name, (unsigned long long)ref->bitmap, guest);
+			log_error(
+			    "qcow2: %s: invalid subcluster bitmap 0x%llx for guest offset 0x%llx",
+			    q->name, (unsigned long long)ref->bitmap, guest);
 			return -EINVAL;
 		}
 	}
@@ -92,7 +95,8 @@ int qcow2_check_overlap(struct qcow2 *q, uint64_t off, uint64_t len, const char 
 		hit = "header";
 	else if (overlaps(off, len, q->l1_offset, (uint64_t)q->l1_size * 8))
 		hit = "L1 table";
-	else if (overlaps(off, len, q->reftable_offset, (uint64_t)q->reftable_clusters * q->cluster_size))
+	else if (overlaps(off, len, q->reftable_offset,
+			  (uint64_t)q->reftable_clusters * q->cluster_size))
 		hit = "refcount table";
 	if (!hit)
 		return 0;
@@ -108,7 +112,7 @@ int qcow2_check_overlap(struct qcow2 *q, uint64_t off, uint64_t len, const char 
 
 int qcow2_l2_store(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t entry, uint64_t bitmap)
 {
-	uint64_t be[2] = { htobe64(entry), htobe64(bitmap) };
+	uint64_t be[2] = {htobe64(entry), htobe64(bitmap)};
 	uint64_t pos = (uint64_t)ref->l2_index * q->l2_entry_bytes;
 	int ret = qcow2_check_overlap(q, ref->l2_offset, q->cluster_size, "L2 table");
 	if (ret)
@@ -135,8 +139,9 @@ int qcow2_l2_ensure(struct qcow2 *q, struct qcow2_l2_ref *ref)
 
 	if (ref->l2_offset) {
 		if (!(l1e & QCOW2_OFLAG_COPIED)) {
-			log_error("qcow2: %s: L2 table at 0x%llx is shared (snapshot); cannot write",
-				  q->name, (unsigned long long)ref->l2_offset);
+			log_error(
+			    "qcow2: %s: L2 table at 0x%llx is shared (snapshot); cannot write",
+			    q->name, (unsigned long long)ref->l2_offset);
 			return -ENOTSUP;
 		}
 		return 0;
@@ -216,7 +221,9 @@ static int chunk_at(struct qcow2 *q, uint64_t off, uint64_t len, struct qcow2_ex
 		uint64_t run = ((uint64_t)end << q->subcluster_bits) - in_cluster;
 		if (run < ext->len)
 			ext->len = run;
-		ext->kind = state == 1 ? QCOW2_MAP_DATA : state == 2 ? QCOW2_MAP_ZERO : QCOW2_MAP_BACKING;
+		ext->kind = state == 1	 ? QCOW2_MAP_DATA
+			    : state == 2 ? QCOW2_MAP_ZERO
+					 : QCOW2_MAP_BACKING;
 	}
 	if (ext->kind == QCOW2_MAP_DATA) {
 		ext->host_off = host + in_cluster;
@@ -252,7 +259,8 @@ int qcow2_map_locked(struct qcow2 *q, uint64_t off, uint64_t len, struct qcow2_e
 	/* Join following clusters of the same kind (contiguous host data). */
 	/* Bounded, so a map of a huge hole answers quickly (callers loop). */
 	for (int steps = 0; !ret && steps < 4096 && ext->len < len &&
-			    ((off + ext->len) & (q->cluster_size - 1)) == 0; steps++) {
+			    ((off + ext->len) & (q->cluster_size - 1)) == 0;
+	     steps++) {
 		/* An error further on is reported when that range is used. */
 		if (chunk_at(q, off + ext->len, len - ext->len, &next) || !mergeable(ext, &next))
 			break;

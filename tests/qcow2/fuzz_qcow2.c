@@ -5,20 +5,21 @@
 #include "vmm/log.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <stdio.h>
 
 static uint8_t buf[256 * 1024];
 
 static void exercise(const char *path, uint64_t pick, bool writable)
 {
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_NO_BACKING | (writable ? QCOW2_O_RDWR : 0),
-				     .l2_cache_bytes = 4096, .refcount_cache_bytes = 4096,
-				     .decomp_cache_clusters = 2 };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_NO_BACKING | (writable ? QCOW2_O_RDWR : 0),
+				    .l2_cache_bytes = 4096,
+				    .refcount_cache_bytes = 4096,
+				    .decomp_cache_clusters = 2};
 	struct qcow2_info info;
 
 	if (qcow2_open(path, &o, &q))

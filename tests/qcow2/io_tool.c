@@ -8,7 +8,7 @@
 int main(int argc, char **argv)
 {
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { 0 };
+	struct qcow2_open_opts o = {0};
 	int ret;
 
 	if (argc < 3)
@@ -24,7 +24,8 @@ int main(int argc, char **argv)
 		char *buf = malloc(1 << 20);
 		ret = 0;
 		for (uint64_t off = 0; off < info.virtual_size && !ret; off += 1 << 20) {
-			size_t n = info.virtual_size - off < (1 << 20) ? info.virtual_size - off : 1 << 20;
+			size_t n =
+			    info.virtual_size - off < (1 << 20) ? info.virtual_size - off : 1 << 20;
 			ret = qcow2_read(q, off, buf, n);
 			if (!ret && fwrite(buf, 1, n, f) != n)
 				ret = 1;
@@ -38,7 +39,8 @@ int main(int argc, char **argv)
 		ret = qcow2_write(q, strtoull(argv[3], NULL, 0), buf, len);
 		free(buf);
 	} else if (!strcmp(argv[2], "zero") && argc == 5) {
-		ret = qcow2_write_zeroes(q, strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0), 0);
+		ret = qcow2_write_zeroes(q, strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0),
+					 0);
 	} else if (!strcmp(argv[2], "discard") && argc == 5) {
 		ret = qcow2_discard(q, strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0));
 	} else {

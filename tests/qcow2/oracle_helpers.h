@@ -23,7 +23,8 @@ static inline int sh(const char *fmt, ...)
 }
 
 /* Run a command and capture its stdout (up to LEN-1 bytes). */
-static inline int sh_out(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline int sh_out(char *out, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static inline int sh_out(char *out, size_t len, const char *fmt, ...)
 {
 	char cmd[16384];

@@ -3,8 +3,8 @@
 #define MINIVMM_TEST_QCOW2_HELPERS_H
 
 #include <check.h>
-#include <errno.h>
 #include <endian.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,7 +14,11 @@
 
 /* An assertion for hot loops: Check records every passing ck_assert through
  * a pipe, which is far too slow per byte. */
-#define th_check(cond, ...) do { if (!(cond)) ck_abort_msg(__VA_ARGS__); } while (0)
+#define th_check(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			ck_abort_msg(__VA_ARGS__);                                                 \
+	} while (0)
 
 /* A fresh temp dir under $TMPDIR (or /tmp), removed by th_rmdir(). */
 static inline void th_mkdir(char *out, size_t len)

@@ -2,9 +2,9 @@
  * at a random point; `qemu-img check` must then find no corruption (leaks
  * are allowed), and every write acknowledged before the last completed
  * flush must be intact. */
+#include "oracle_helpers.h"
 #include "qcow2/qcow2.h"
 #include "vmm/log.h"
-#include "oracle_helpers.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -46,7 +46,7 @@ static void gen_ops(uint64_t seed, struct op *ops, uint64_t maxlen)
 static void writer(const char *img, const struct op *ops, int wfd)
 {
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR, .l2_cache_bytes = 4096 };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR, .l2_cache_bytes = 4096};
 	static uint8_t buf[1u << 20];
 	if (qcow2_open(img, &o, &q))
 		_exit(2);
@@ -74,15 +74,15 @@ static void writer(const char *img, const struct op *ops, int wfd)
 }
 
 struct ccfg {
-	const char *base;   /* convert options for a compressed base, or NULL */
+	const char *base; /* convert options for a compressed base, or NULL */
 	const char *create;
 	uint64_t maxlen;
 };
 
 static const struct ccfg ccfgs[] = {
-	{ "-c -o compression_type=zlib", "-o cluster_size=4096", 20000 },
-	{ NULL, "-o cluster_size=512,refcount_bits=64", 40000 },
-	{ NULL, "-o extended_l2=on", 100000 },
+    {"-c -o compression_type=zlib", "-o cluster_size=4096", 20000},
+    {NULL, "-o cluster_size=512,refcount_bits=64", 40000},
+    {NULL, "-o extended_l2=on", 100000},
 };
 
 START_TEST(kill_writer_then_check)
@@ -100,14 +100,17 @@ START_TEST(kill_writer_then_check)
 	uint8_t *model = calloc(1, CSIZE), *unknown = calloc(1, CSIZE);
 	if (c->base) {
 		ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f raw base.raw %u && "
-				    "qemu-io -f raw -c 'write -P 0x99 0 3M' -c 'write -P 0x98 5M 1M' base.raw >/dev/null && "
+				    "qemu-io -f raw -c 'write -P 0x99 0 3M' -c 'write -P 0x98 5M "
+				    "1M' base.raw >/dev/null && "
 				    "qemu-img convert -O qcow2 %s base.raw base.qcow2 && "
 				    "qemu-img create -q -f qcow2 %s -F qcow2 -b base.qcow2 c.qcow2",
-				    dir, CSIZE, c->base, c->create), 0);
+				    dir, CSIZE, c->base, c->create),
+				 0);
 		memset(model, 0x99, 3u << 20);
 		memset(model + (5u << 20), 0x98, 1u << 20);
 	} else {
-		ck_assert_int_eq(sh("qemu-img create -q -f qcow2 %s '%s' %u", c->create, img, CSIZE), 0);
+		ck_assert_int_eq(
+		    sh("qemu-img create -q -f qcow2 %s '%s' %u", c->create, img, CSIZE), 0);
 	}
 
 	int p[2];
@@ -119,7 +122,7 @@ START_TEST(kill_writer_then_check)
 		writer(img, ops, p[1]);
 	}
 	close(p[1]);
-	struct timespec ts = { 0, (long)(th_rand(&seed) % 60 + 5) * 1000000L };
+	struct timespec ts = {0, (long)(th_rand(&seed) % 60 + 5) * 1000000L};
 	nanosleep(&ts, NULL);
 	kill(pid, SIGKILL);
 	int st;
@@ -135,8 +138,9 @@ START_TEST(kill_writer_then_check)
 	int rc = sh_out(out, sizeof(out), "qemu-img check '%s' 2>&1", img);
 	printf("crash %d: killed=%d after %d flushed ops, qemu-img check exit %d\n", _i,
 	       WIFSIGNALED(st), done, rc);
-	ck_assert_msg(rc == 0 || rc == 3, "qemu-img check exit %d after crash (seed 0x%llx, %d ops flushed): %s",
-		      rc, (unsigned long long)seed, done, out);
+	ck_assert_msg(rc == 0 || rc == 3,
+		      "qemu-img check exit %d after crash (seed 0x%llx, %d ops flushed): %s", rc,
+		      (unsigned long long)seed, done, out);
 
 	for (int i = 0; i < MAX_OPS; i++) {
 		uint8_t *dst = i < done ? model : unknown;
@@ -148,9 +152,10 @@ START_TEST(kill_writer_then_check)
 	ck_assert_int_eq(qcow2_read(q, 0, got, CSIZE), 0);
 	qcow2_close(q);
 	for (uint64_t i = 0; i < CSIZE; i++)
-		th_check(unknown[i] || got[i] == model[i],
-			      "flushed byte 0x%llx is 0x%02x, expected 0x%02x (seed 0x%llx, %d ops flushed)",
-			      (unsigned long long)i, got[i], model[i], (unsigned long long)seed, done);
+		th_check(
+		    unknown[i] || got[i] == model[i],
+		    "flushed byte 0x%llx is 0x%02x, expected 0x%02x (seed 0x%llx, %d ops flushed)",
+		    (unsigned long long)i, got[i], model[i], (unsigned long long)seed, done);
 	free(got);
 	free(model);
 	free(unknown);

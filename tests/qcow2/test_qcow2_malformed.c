@@ -2,8 +2,8 @@
  * asserts the error code and message (and that nothing crashes: ASan). */
 #include "qcow2/qcow2.h"
 #include "qcow2/qcow2_internal.h"
-#include "vmm/log.h"
 #include "test_helpers.h"
+#include "vmm/log.h"
 
 #include <errno.h>
 
@@ -76,9 +76,18 @@ static void p_l2_beyond(const char *i) { th_patch_be64(i, L1, QCOW2_OFLAG_COPIED
 static void p_l1_reserved(const char *i) { th_patch_be64(i, L1, QCOW2_OFLAG_COPIED | L2 | 0x10); }
 static void p_l1_unaligned(const char *i) { th_patch_be64(i, L1, QCOW2_OFLAG_COPIED | (L2 + 512)); }
 static void p_l2_reserved(const char *i) { th_patch_be64(i, L2, QCOW2_OFLAG_COPIED | DATA | 2); }
-static void p_data_unaligned(const char *i) { th_patch_be64(i, L2, QCOW2_OFLAG_COPIED | (DATA + 512)); }
-static void p_data_beyond(const char *i) { th_patch_be64(i, L2, QCOW2_OFLAG_COPIED | 0x7000000ull); }
-static void p_comp_beyond(const char *i) { th_patch_be64(i, L2, QCOW2_OFLAG_COMPRESSED | 0x9000000ull); }
+static void p_data_unaligned(const char *i)
+{
+	th_patch_be64(i, L2, QCOW2_OFLAG_COPIED | (DATA + 512));
+}
+static void p_data_beyond(const char *i)
+{
+	th_patch_be64(i, L2, QCOW2_OFLAG_COPIED | 0x7000000ull);
+}
+static void p_comp_beyond(const char *i)
+{
+	th_patch_be64(i, L2, QCOW2_OFLAG_COMPRESSED | 0x9000000ull);
+}
 static void p_comp_garbage(const char *i)
 {
 	uint8_t junk[600];
@@ -100,7 +109,11 @@ static void p_extl2_small(const char *i)
 	th_patch_be64(i, 72, QCOW2_INCOMPAT_EXTL2);
 	th_patch_be32(i, 20, 12);
 }
-static void p_ctype(const char *i) { uint8_t one = 1; th_patch(i, 104, &one, 1); }
+static void p_ctype(const char *i)
+{
+	uint8_t one = 1;
+	th_patch(i, 104, &one, 1);
+}
 static void p_ctype_unknown(const char *i)
 {
 	uint8_t seven = 7;
@@ -111,7 +124,7 @@ static void p_underflow(const char *i)
 {
 	/* An L2 entry without COPIED pointing at a cluster whose refcount is 0. */
 	th_patch_be64(i, L2, 0x70000ull);
-	uint8_t z[65536] = { 0 };
+	uint8_t z[65536] = {0};
 	th_patch(i, 0x70000, z, sizeof(z));
 }
 static void p_l2_shared(const char *i) { th_patch_be64(i, L1, L2); }
@@ -147,60 +160,72 @@ static void p_bjson(const char *i)
 }
 
 static const struct mcase cases[] = {
-	{ "bad magic", p_magic, OP_OPEN_RO, -EINVAL, "not a qcow2 image (bad magic)" },
-	{ "version 4", p_version, OP_OPEN_RO, -EINVAL, "unsupported qcow2 version (0x4)" },
-	{ "cluster_bits 8", p_cbits_small, OP_OPEN_RO, -EINVAL, "unsupported cluster_bits (0x8)" },
-	{ "cluster_bits 22", p_cbits_big, OP_OPEN_RO, -EINVAL, "unsupported cluster_bits (0x16)" },
-	{ "unknown incompat", p_incompat_unknown, OP_OPEN_RO, -ENOTSUP,
-	  "unsupported incompatible feature bit 9 (unknown)" },
-	{ "named incompat", p_incompat_named, OP_OPEN_RO, -ENOTSUP,
-	  "unsupported incompatible feature bit 7 (extended L2 entries)" },
-	{ "data file", p_data_file, OP_OPEN_RO, -ENOTSUP, "incompatible feature bit 2 (external data file)" },
-	{ "corrupt rw", p_corrupt, OP_OPEN_RW, -EROFS, "image is marked corrupt" },
-	{ "L1 beyond eof", p_l1_beyond, OP_OPEN_RO, -EINVAL, "L1 table at 0x100000000 beyond end of file" },
-	{ "L1 too small", p_l1_small, OP_OPEN_RO, -EINVAL, "L1 table too small for the virtual size" },
-	{ "L1 too large", p_l1_huge, OP_OPEN_RO, -EINVAL, "L1 table too large" },
-	{ "reftable unaligned", p_rt_unaligned, OP_OPEN_RO, -EINVAL, "refcount table offset invalid (0x10008)" },
-	{ "reftable empty", p_rt_zero_clusters, OP_OPEN_RO, -EINVAL, "refcount table size invalid" },
-	{ "reftable beyond", p_rt_beyond, OP_OPEN_RO, -EINVAL, "refcount table at 0x10000 beyond end of file" },
-	{ "refcount_order 7", p_rorder, OP_OPEN_RO, -EINVAL, "refcount_order above 6" },
-	{ "header_length", p_hlen, OP_OPEN_RO, -EINVAL, "invalid header_length (0x32)" },
-	{ "backing name outside", p_bname_outside, OP_OPEN_RO, -EINVAL,
-	  "backing file name outside the header cluster" },
-	{ "backing name long", p_bname_long, OP_OPEN_RO, -EINVAL, "backing file name length invalid (0x7d0)" },
-	{ "extension overrun", p_ext_overrun, OP_OPEN_RO, -EINVAL,
-	  "header extension 0x12345678 at 0x70 overruns the header cluster" },
-	{ "L2 beyond eof", p_l2_beyond, OP_READ, -EINVAL, "L2 table at 0x10000000 beyond end of file" },
-	{ "L1 reserved", p_l1_reserved, OP_READ, -EINVAL, "L1 entry 0 (0x8000000000040010) has reserved bits set" },
-	{ "L1 unaligned", p_l1_unaligned, OP_READ, -EINVAL, "L2 table at 0x40200 is not cluster aligned" },
-	{ "L2 reserved", p_l2_reserved, OP_READ, -EINVAL,
-	  "L2 entry for guest offset 0x0 (0x8000000000050002) has reserved bits set" },
-	{ "data unaligned", p_data_unaligned, OP_READ, -EINVAL, "data cluster at 0x50200 (guest 0x0) is not cluster aligned" },
-	{ "data beyond eof", p_data_beyond, OP_READ, -EINVAL, "data cluster at 0x7000000 beyond end of file" },
-	{ "compressed beyond eof", p_comp_beyond, OP_READ, -EIO, "compressed cluster at 0x9000000 beyond end of file" },
-	{ "compressed garbage", p_comp_garbage, OP_READ, -EIO,
-	  "compressed cluster at 0x50000 (1024 bytes) does not decompress (zlib)" },
-	{ "refblock unaligned", p_rb_unaligned, OP_WRITE, -EINVAL,
-	  "refcount table entry 0 (0x20008) is not cluster aligned" },
-	{ "snapshots rw", p_snapshots, OP_OPEN_RW, -ENOTSUP, "has 1 internal snapshots; writing is not supported" },
-	{ "encrypted", p_crypt, OP_OPEN_RO, -EINVAL, "encrypted images are not supported" },
-	{ "size huge", p_size_huge, OP_OPEN_RO, -EINVAL, "virtual size too large" },
-	{ "ext L2 small clusters", p_extl2_small, OP_OPEN_RO, -EINVAL,
-	  "extended L2 entries need clusters of at least 16 KiB" },
-	{ "compression bit missing", p_ctype, OP_OPEN_RO, -EINVAL,
-	  "compression type does not match the compression feature bit" },
-	{ "compression unknown", p_ctype_unknown, OP_OPEN_RO, -EINVAL, "unknown compression type (0x7)" },
-	{ "refcount underflow", p_underflow, OP_WRITE, -EUCLEAN, "refcount underflow for cluster at 0x70000" },
-	{ "shared L2", p_l2_shared, OP_WRITE, -ENOTSUP, "L2 table at 0x40000 is shared" },
-	{ "dirty inconsistent", p_dirty_bad, OP_OPEN_RW, -EUCLEAN,
-	  "image is dirty and its refcounts are inconsistent" },
-	{ "data over L1", p_data_over_l1, OP_WRITE, -EUCLEAN,
-	  "data cluster at 0x30000 overlaps the L1 table; image marked corrupt" },
-	{ "free cluster is L1", p_l1_refcount_zero, OP_WRITE, -EUCLEAN,
-	  "free cluster at 0x30000 overlaps the L1 table; image marked corrupt" },
-	{ "tiny file", p_tiny, OP_OPEN_RO, -EINVAL, "file too small for a qcow2 header" },
-	{ "backing format vmdk", p_bfmt, OP_OPEN_RO, -ENOTSUP, "backing format 'vmdk' is not supported" },
-	{ "backing json", p_bjson, OP_OPEN_RO, -ENOTSUP, "is not a plain file name" },
+    {"bad magic", p_magic, OP_OPEN_RO, -EINVAL, "not a qcow2 image (bad magic)"},
+    {"version 4", p_version, OP_OPEN_RO, -EINVAL, "unsupported qcow2 version (0x4)"},
+    {"cluster_bits 8", p_cbits_small, OP_OPEN_RO, -EINVAL, "unsupported cluster_bits (0x8)"},
+    {"cluster_bits 22", p_cbits_big, OP_OPEN_RO, -EINVAL, "unsupported cluster_bits (0x16)"},
+    {"unknown incompat", p_incompat_unknown, OP_OPEN_RO, -ENOTSUP,
+     "unsupported incompatible feature bit 9 (unknown)"},
+    {"named incompat", p_incompat_named, OP_OPEN_RO, -ENOTSUP,
+     "unsupported incompatible feature bit 7 (extended L2 entries)"},
+    {"data file", p_data_file, OP_OPEN_RO, -ENOTSUP,
+     "incompatible feature bit 2 (external data file)"},
+    {"corrupt rw", p_corrupt, OP_OPEN_RW, -EROFS, "image is marked corrupt"},
+    {"L1 beyond eof", p_l1_beyond, OP_OPEN_RO, -EINVAL,
+     "L1 table at 0x100000000 beyond end of file"},
+    {"L1 too small", p_l1_small, OP_OPEN_RO, -EINVAL, "L1 table too small for the virtual size"},
+    {"L1 too large", p_l1_huge, OP_OPEN_RO, -EINVAL, "L1 table too large"},
+    {"reftable unaligned", p_rt_unaligned, OP_OPEN_RO, -EINVAL,
+     "refcount table offset invalid (0x10008)"},
+    {"reftable empty", p_rt_zero_clusters, OP_OPEN_RO, -EINVAL, "refcount table size invalid"},
+    {"reftable beyond", p_rt_beyond, OP_OPEN_RO, -EINVAL,
+     "refcount table at 0x10000 beyond end of file"},
+    {"refcount_order 7", p_rorder, OP_OPEN_RO, -EINVAL, "refcount_order above 6"},
+    {"header_length", p_hlen, OP_OPEN_RO, -EINVAL, "invalid header_length (0x32)"},
+    {"backing name outside", p_bname_outside, OP_OPEN_RO, -EINVAL,
+     "backing file name outside the header cluster"},
+    {"backing name long", p_bname_long, OP_OPEN_RO, -EINVAL,
+     "backing file name length invalid (0x7d0)"},
+    {"extension overrun", p_ext_overrun, OP_OPEN_RO, -EINVAL,
+     "header extension 0x12345678 at 0x70 overruns the header cluster"},
+    {"L2 beyond eof", p_l2_beyond, OP_READ, -EINVAL, "L2 table at 0x10000000 beyond end of file"},
+    {"L1 reserved", p_l1_reserved, OP_READ, -EINVAL,
+     "L1 entry 0 (0x8000000000040010) has reserved bits set"},
+    {"L1 unaligned", p_l1_unaligned, OP_READ, -EINVAL,
+     "L2 table at 0x40200 is not cluster aligned"},
+    {"L2 reserved", p_l2_reserved, OP_READ, -EINVAL,
+     "L2 entry for guest offset 0x0 (0x8000000000050002) has reserved bits set"},
+    {"data unaligned", p_data_unaligned, OP_READ, -EINVAL,
+     "data cluster at 0x50200 (guest 0x0) is not cluster aligned"},
+    {"data beyond eof", p_data_beyond, OP_READ, -EINVAL,
+     "data cluster at 0x7000000 beyond end of file"},
+    {"compressed beyond eof", p_comp_beyond, OP_READ, -EIO,
+     "compressed cluster at 0x9000000 beyond end of file"},
+    {"compressed garbage", p_comp_garbage, OP_READ, -EIO,
+     "compressed cluster at 0x50000 (1024 bytes) does not decompress (zlib)"},
+    {"refblock unaligned", p_rb_unaligned, OP_WRITE, -EINVAL,
+     "refcount table entry 0 (0x20008) is not cluster aligned"},
+    {"snapshots rw", p_snapshots, OP_OPEN_RW, -ENOTSUP,
+     "has 1 internal snapshots; writing is not supported"},
+    {"encrypted", p_crypt, OP_OPEN_RO, -EINVAL, "encrypted images are not supported"},
+    {"size huge", p_size_huge, OP_OPEN_RO, -EINVAL, "virtual size too large"},
+    {"ext L2 small clusters", p_extl2_small, OP_OPEN_RO, -EINVAL,
+     "extended L2 entries need clusters of at least 16 KiB"},
+    {"compression bit missing", p_ctype, OP_OPEN_RO, -EINVAL,
+     "compression type does not match the compression feature bit"},
+    {"compression unknown", p_ctype_unknown, OP_OPEN_RO, -EINVAL, "unknown compression type (0x7)"},
+    {"refcount underflow", p_underflow, OP_WRITE, -EUCLEAN,
+     "refcount underflow for cluster at 0x70000"},
+    {"shared L2", p_l2_shared, OP_WRITE, -ENOTSUP, "L2 table at 0x40000 is shared"},
+    {"dirty inconsistent", p_dirty_bad, OP_OPEN_RW, -EUCLEAN,
+     "image is dirty and its refcounts are inconsistent"},
+    {"data over L1", p_data_over_l1, OP_WRITE, -EUCLEAN,
+     "data cluster at 0x30000 overlaps the L1 table; image marked corrupt"},
+    {"free cluster is L1", p_l1_refcount_zero, OP_WRITE, -EUCLEAN,
+     "free cluster at 0x30000 overlaps the L1 table; image marked corrupt"},
+    {"tiny file", p_tiny, OP_OPEN_RO, -EINVAL, "file too small for a qcow2 header"},
+    {"backing format vmdk", p_bfmt, OP_OPEN_RO, -ENOTSUP, "backing format 'vmdk' is not supported"},
+    {"backing json", p_bjson, OP_OPEN_RO, -ENOTSUP, "is not a plain file name"},
 };
 
 static char dir[4096], img[4200];
@@ -210,10 +235,10 @@ static void setup(void)
 	log_set_quiet(true);
 	th_mkdir(dir, sizeof(dir));
 	th_path(img, sizeof(img), dir, "m.qcow2");
-	struct qcow2_create_opts co = { .size = 1u << 20 };
+	struct qcow2_create_opts co = {.size = 1u << 20};
 	ck_assert_int_eq(qcow2_create(img, &co), 0);
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
 	uint8_t buf[4096];
 	memset(buf, 0x42, sizeof(buf));
 	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
@@ -230,7 +255,8 @@ START_TEST(malformed_case)
 {
 	const struct mcase *c = &cases[_i];
 	struct qcow2 *q = NULL;
-	struct qcow2_open_opts o = { .flags = c->op == OP_OPEN_RO || c->op == OP_READ ? 0 : QCOW2_O_RDWR };
+	struct qcow2_open_opts o = {.flags =
+					c->op == OP_OPEN_RO || c->op == OP_READ ? 0 : QCOW2_O_RDWR};
 	uint8_t buf[8192];
 	int ret;
 
@@ -242,11 +268,13 @@ START_TEST(malformed_case)
 		memset(buf, 1, sizeof(buf));
 		if (c->op == OP_READ)
 			ret = qcow2_read(q, 0, buf, sizeof(buf));
-		else if ((ret = qcow2_write(q, 0, buf, 100)) == 0) /* in place, then a new cluster */
+		else if ((ret = qcow2_write(q, 0, buf, 100)) ==
+			 0) /* in place, then a new cluster */
 			ret = qcow2_write(q, 0x10000, buf, 100);
 		qcow2_close(q);
 	}
-	ck_assert_msg(ret == c->err, "%s: got %d want %d (%s)", c->name, ret, c->err, log_last_error());
+	ck_assert_msg(ret == c->err, "%s: got %d want %d (%s)", c->name, ret, c->err,
+		      log_last_error());
 	ck_assert_msg(strstr(log_last_error(), c->msg), "%s: message '%s' lacks '%s'", c->name,
 		      log_last_error(), c->msg);
 	ck_assert_msg(strstr(log_last_error(), img), "%s: message lacks the file name", c->name);
@@ -270,8 +298,8 @@ END_TEST
 START_TEST(overlap_marks_corrupt)
 {
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
-	uint8_t buf[512] = { 0 };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
+	uint8_t buf[512] = {0};
 	p_data_over_l1(img);
 	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
 	ck_assert_int_eq(qcow2_write(q, 0, buf, sizeof(buf)), -EUCLEAN);
@@ -287,7 +315,7 @@ END_TEST
 START_TEST(dirty_consistent_is_cleared)
 {
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
 	th_patch_be64(img, 72, QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_EXTL2 * 0);
 	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
 	ck_assert_int_eq(qcow2_close(q), 0);
@@ -299,7 +327,7 @@ END_TEST
 START_TEST(unknown_extension_and_autoclear)
 {
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
 	uint8_t buf[16];
 	th_patch_be32(img, 112, 0x11223344); /* rename the feature table: unknown */
 	th_patch_be64(img, 88, 0x3);

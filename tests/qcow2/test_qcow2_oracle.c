@@ -1,9 +1,9 @@
 /* qemu-img as the oracle: images made by qemu-img read back identically,
  * random write sequences through our engine pass `qemu-img check` and
  * `qemu-img compare` against a raw file given the same writes by qemu-io. */
+#include "oracle_helpers.h"
 #include "qcow2/qcow2.h"
 #include "vmm/log.h"
-#include "oracle_helpers.h"
 
 #include <time.h>
 
@@ -25,10 +25,14 @@ static void make_source(const char *raw)
 	ck_assert_int_eq(sh("qemu-img create -q -f raw '%s' %u", raw, VSIZE), 0);
 	ck_assert_int_eq(sh("qemu-io -f raw -c 'write -P 0x11 0 3M' -c 'write -P 0x22 4100k 777k' "
 			    "-c 'write -P 0x33 9M 64k' -c 'write -P 0x44 12345k 1000' "
-			    "-c 'write -P 0x55 16383k 1k' '%s' >/dev/null", raw), 0);
+			    "-c 'write -P 0x55 16383k 1k' '%s' >/dev/null",
+			    raw),
+			 0);
 	/* Less compressible bytes too. */
 	ck_assert_int_eq(sh("head -c 600000 /dev/urandom | dd of='%s' bs=1k seek=6000 conv=notrunc "
-			    "status=none", raw), 0);
+			    "status=none",
+			    raw),
+			 0);
 }
 
 /* Our full read of IMG equals `qemu-img convert -O raw IMG`. */
@@ -55,7 +59,7 @@ static void assert_reads_like_qemu(const char *img)
 	ck_assert_int_eq(qcow2_read(q, 0, got, n), 0);
 	for (size_t i = 0; i < n; i++)
 		th_check(got[i] == want[i], "%s: byte 0x%zx is 0x%02x, qemu-img says 0x%02x", img,
-			      i, got[i], want[i]);
+			 i, got[i], want[i]);
 	qcow2_close(q);
 	free(got);
 	free(want);
@@ -63,7 +67,9 @@ static void assert_reads_like_qemu(const char *img)
 	int qrc = sh("qemu-img check -U '%s' >/dev/null 2>&1", img);
 	struct qcow2_check_result r;
 	ck_assert_int_eq(qcow2_check(img, &r, false), 0);
-	ck_assert_msg(qrc == (r.corruptions ? 2 : r.leaks ? 3 : 0),
+	ck_assert_msg(qrc == (r.corruptions ? 2
+			      : r.leaks	    ? 3
+					    : 0),
 		      "%s: qemu-img check exit %d, ours %llu corruptions %llu leaks", img, qrc,
 		      (unsigned long long)r.corruptions, (unsigned long long)r.leaks);
 }
@@ -80,7 +86,8 @@ static void assert_map_like_qemu(const char *img)
 		unsigned long long start, length, offset = 0;
 		int depth;
 		ck_assert_int_eq(sscanf(l, "{ \"start\": %llu, \"length\": %llu, \"depth\": %d",
-					&start, &length, &depth), 3);
+					&start, &length, &depth),
+				 3);
 		char *eol = strchr(l, '}');
 		bool data = strstr(l, "\"data\": true") && strstr(l, "\"data\": true") < eol;
 		char *o = strstr(l, "\"offset\": ");
@@ -92,16 +99,19 @@ static void assert_map_like_qemu(const char *img)
 			ck_assert_int_eq(qcow2_map(q, pos, start + length - pos, &e), 0);
 			ck_assert_uint_gt(e.len, 0);
 			if (depth > 0)
-				ck_assert_msg(e.kind == QCOW2_MAP_BACKING, "%s 0x%llx: kind %d, qemu depth %d",
-					      img, (unsigned long long)pos, e.kind, depth);
+				ck_assert_msg(e.kind == QCOW2_MAP_BACKING,
+					      "%s 0x%llx: kind %d, qemu depth %d", img,
+					      (unsigned long long)pos, e.kind, depth);
 			else if (data && has_off) {
 				ck_assert_int_eq(e.kind, QCOW2_MAP_DATA);
 				ck_assert_uint_eq(e.host_off, offset + (pos - start));
 			} else if (data)
 				ck_assert_int_eq(e.kind, QCOW2_MAP_COMPRESSED);
 			else
-				ck_assert_msg(e.kind == QCOW2_MAP_ZERO || e.kind == QCOW2_MAP_BACKING,
-					      "%s 0x%llx: kind %d for a hole", img, (unsigned long long)pos, e.kind);
+				ck_assert_msg(e.kind == QCOW2_MAP_ZERO ||
+						  e.kind == QCOW2_MAP_BACKING,
+					      "%s 0x%llx: kind %d for a hole", img,
+					      (unsigned long long)pos, e.kind);
 			pos += e.len;
 		}
 		lines++;
@@ -128,22 +138,22 @@ static void assert_reads_like_qemu_ro(const char *img)
 }
 
 static const char *const convert_opts[] = {
-	"-o compat=0.10",
-	"-o cluster_size=512",
-	"-o cluster_size=4096",
-	"-o cluster_size=65536",
-	"-o cluster_size=2M",
-	"-o extended_l2=on",
-	"-o extended_l2=on,cluster_size=16k",
-	"-o refcount_bits=1",
-	"-o refcount_bits=64,cluster_size=512",
-	"-c -o compression_type=zlib",
-	"-c -o compression_type=zstd",
-	"-c -o compression_type=zlib,cluster_size=4096",
-	"-c -o compression_type=zlib,cluster_size=512",
-	"-c -o compat=0.10",
-	"-c -o compression_type=zstd,cluster_size=2M",
-	"-c -o compression_type=zlib,extended_l2=on",
+    "-o compat=0.10",
+    "-o cluster_size=512",
+    "-o cluster_size=4096",
+    "-o cluster_size=65536",
+    "-o cluster_size=2M",
+    "-o extended_l2=on",
+    "-o extended_l2=on,cluster_size=16k",
+    "-o refcount_bits=1",
+    "-o refcount_bits=64,cluster_size=512",
+    "-c -o compression_type=zlib",
+    "-c -o compression_type=zstd",
+    "-c -o compression_type=zlib,cluster_size=4096",
+    "-c -o compression_type=zlib,cluster_size=512",
+    "-c -o compat=0.10",
+    "-c -o compression_type=zstd,cluster_size=2M",
+    "-c -o compression_type=zlib,extended_l2=on",
 };
 
 START_TEST(reads_match_qemu_convert)
@@ -153,12 +163,16 @@ START_TEST(reads_match_qemu_convert)
 	th_path(img, sizeof(img), dir, "img.qcow2");
 	make_source(raw);
 	printf("convert %s\n", convert_opts[_i]);
-	ck_assert_int_eq(sh("qemu-img convert -f raw -O qcow2 %s '%s' '%s'", convert_opts[_i], raw, img), 0);
+	ck_assert_int_eq(
+	    sh("qemu-img convert -f raw -O qcow2 %s '%s' '%s'", convert_opts[_i], raw, img), 0);
 	assert_reads_like_qemu(img);
 	/* Zero clusters, discards and partial writes made by QEMU itself. */
 	if (!strstr(convert_opts[_i], "-c"))
-		ck_assert_int_eq(sh("qemu-io -f qcow2 -c 'write -z 1M 200k' -c 'discard 4M 1M' "
-				    "-c 'write -P 0x66 100k 3k' -c 'write -z -u 8M 1M' '%s' >/dev/null", img), 0);
+		ck_assert_int_eq(
+		    sh("qemu-io -f qcow2 -c 'write -z 1M 200k' -c 'discard 4M 1M' "
+		       "-c 'write -P 0x66 100k 3k' -c 'write -z -u 8M 1M' '%s' >/dev/null",
+		       img),
+		    0);
 	assert_reads_like_qemu(img);
 	assert_map_like_qemu(img);
 }
@@ -168,29 +182,42 @@ END_TEST
 START_TEST(overlay_chains)
 {
 	char raw[4200], base[4200], mid[4200], top[4200];
-	static const char *const base_opts[] = { "-c -o compression_type=zlib", "-c -o compression_type=zstd", "" };
-	static const char *const ov_opts[] = { "", "-o extended_l2=on", "-o cluster_size=4096" };
+	static const char *const base_opts[] = {"-c -o compression_type=zlib",
+						"-c -o compression_type=zstd", ""};
+	static const char *const ov_opts[] = {"", "-o extended_l2=on", "-o cluster_size=4096"};
 	th_path(raw, sizeof(raw), dir, "src.raw");
 	th_path(base, sizeof(base), dir, "base.qcow2");
 	th_path(mid, sizeof(mid), dir, "mid.qcow2");
 	th_path(top, sizeof(top), dir, "top.qcow2");
 	make_source(raw);
 	if (_i == 2) /* raw base with relative name */
-		ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f qcow2 -F raw -b src.raw mid.qcow2", dir), 0);
+		ck_assert_int_eq(
+		    sh("cd '%s' && qemu-img create -q -f qcow2 -F raw -b src.raw mid.qcow2", dir),
+		    0);
 	else {
-		ck_assert_int_eq(sh("qemu-img convert -O qcow2 %s '%s' '%s'", base_opts[_i], raw, base), 0);
-		ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f qcow2 %s -F qcow2 -b base.qcow2 mid.qcow2",
-				    dir, ov_opts[_i]), 0);
+		ck_assert_int_eq(
+		    sh("qemu-img convert -O qcow2 %s '%s' '%s'", base_opts[_i], raw, base), 0);
+		ck_assert_int_eq(
+		    sh("cd '%s' && qemu-img create -q -f qcow2 %s -F qcow2 -b base.qcow2 mid.qcow2",
+		       dir, ov_opts[_i]),
+		    0);
 	}
-	ck_assert_int_eq(sh("qemu-io -f qcow2 -c 'write -P 0x71 5000 10000' -c 'write -z 2M 64k' "
-			    "-c 'write -P 0x72 4200k 4k' -c 'discard 9M 64k' -c 'write -P 0x73 14M 2M' '%s' "
-			    ">/dev/null", mid), 0);
+	ck_assert_int_eq(
+	    sh("qemu-io -f qcow2 -c 'write -P 0x71 5000 10000' -c 'write -z 2M 64k' "
+	       "-c 'write -P 0x72 4200k 4k' -c 'discard 9M 64k' -c 'write -P 0x73 14M 2M' '%s' "
+	       ">/dev/null",
+	       mid),
+	    0);
 	assert_reads_like_qemu(mid);
 	assert_map_like_qemu(mid);
-	ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f qcow2 %s -F qcow2 -b mid.qcow2 top.qcow2 20M",
-			    dir, ov_opts[_i]), 0);
+	ck_assert_int_eq(
+	    sh("cd '%s' && qemu-img create -q -f qcow2 %s -F qcow2 -b mid.qcow2 top.qcow2 20M", dir,
+	       ov_opts[_i]),
+	    0);
 	ck_assert_int_eq(sh("qemu-io -f qcow2 -c 'write -P 0x81 7000 300' -c 'write -z 4100k 8k' "
-			    "-c 'write -P 0x82 17M 1M' '%s' >/dev/null", top), 0);
+			    "-c 'write -P 0x82 17M 1M' '%s' >/dev/null",
+			    top),
+			 0);
 	assert_reads_like_qemu(top);
 }
 END_TEST
@@ -201,14 +228,17 @@ START_TEST(internal_snapshots)
 {
 	char img[4200];
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
 	th_path(img, sizeof(img), dir, "s.qcow2");
-	ck_assert_int_eq(sh("qemu-img create -q -f qcow2 '%s' 8M && "
-			    "qemu-io -c 'write -P 0x31 0 1M' '%s' >/dev/null && "
-			    "qemu-img snapshot -c snap1 '%s' && "
-			    "qemu-io -c 'write -P 0x32 512k 1M' -c 'discard 3M 64k' '%s' >/dev/null && "
-			    "qemu-img snapshot -c snap2 '%s' && qemu-io -c 'write -P 0x33 6M 100k' '%s' >/dev/null",
-			    img, img, img, img, img, img), 0);
+	ck_assert_int_eq(
+	    sh("qemu-img create -q -f qcow2 '%s' 8M && "
+	       "qemu-io -c 'write -P 0x31 0 1M' '%s' >/dev/null && "
+	       "qemu-img snapshot -c snap1 '%s' && "
+	       "qemu-io -c 'write -P 0x32 512k 1M' -c 'discard 3M 64k' '%s' >/dev/null && "
+	       "qemu-img snapshot -c snap2 '%s' && qemu-io -c 'write -P 0x33 6M 100k' '%s' "
+	       ">/dev/null",
+	       img, img, img, img, img, img),
+	    0);
 	assert_reads_like_qemu(img);
 	ck_assert_int_eq(qcow2_open(img, &o, &q), -ENOTSUP);
 	ck_assert_ptr_nonnull(strstr(log_last_error(), "internal snapshots"));
@@ -221,14 +251,15 @@ START_TEST(dirty_lazy_refcounts)
 {
 	char img[4200];
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
 	th_path(img, sizeof(img), dir, "d.qcow2");
 	ck_assert_int_eq(sh("qemu-img create -q -f qcow2 -o lazy_refcounts=on '%s' 8M", img), 0);
 	sh("qemu-io -c 'write -P 0x41 0 1M' -c abort '%s' >/dev/null 2>&1", img);
 	ck_assert_uint_ne(th_read_be64(img, 72) & 1, 0); /* dirty bit set */
 	assert_reads_like_qemu_ro(img);
 	ck_assert_int_eq(qcow2_open(img, &o, &q), -EUCLEAN);
-	ck_assert_ptr_nonnull(strstr(log_last_error(), "image is dirty and its refcounts are inconsistent"));
+	ck_assert_ptr_nonnull(
+	    strstr(log_last_error(), "image is dirty and its refcounts are inconsistent"));
 	/* Ours: dirty while open for writing, clean after close, qemu-img agrees. */
 	uint8_t buf[4096];
 	memset(buf, 0x42, sizeof(buf));
@@ -239,7 +270,8 @@ START_TEST(dirty_lazy_refcounts)
 	ck_assert_int_eq(qcow2_close(q), 0);
 	ck_assert_uint_eq(th_read_be64(img, 72) & 1, 0);
 	ck_assert_int_eq(sh("qemu-img check '%s' >/dev/null", img), 0);
-	ck_assert_int_eq(sh("qemu-img info --output=json '%s' | grep -q '\"dirty-flag\": false'", img), 0);
+	ck_assert_int_eq(
+	    sh("qemu-img info --output=json '%s' | grep -q '\"dirty-flag\": false'", img), 0);
 }
 END_TEST
 
@@ -248,12 +280,15 @@ START_TEST(subcluster_writes)
 {
 	char raw[4200], img[4200], out[8192];
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
 	uint8_t buf[4096];
 	th_path(raw, sizeof(raw), dir, "src.raw");
 	th_path(img, sizeof(img), dir, "x.qcow2");
 	make_source(raw);
-	ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f qcow2 -o extended_l2=on -F raw -b src.raw x.qcow2", dir), 0);
+	ck_assert_int_eq(
+	    sh("cd '%s' && qemu-img create -q -f qcow2 -o extended_l2=on -F raw -b src.raw x.qcow2",
+	       dir),
+	    0);
 	memset(buf, 0xd7, sizeof(buf));
 	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
 	ck_assert_int_eq(qcow2_write(q, 4196, buf, sizeof(buf)), 0);
@@ -269,21 +304,21 @@ START_TEST(subcluster_writes)
 END_TEST
 
 struct wcfg {
-	const char *base;    /* qemu-img convert options for a base, NULL = none */
-	const char *create;  /* qemu-img create options for the image we write */
+	const char *base;   /* qemu-img convert options for a base, NULL = none */
+	const char *create; /* qemu-img create options for the image we write */
 	unsigned maxlen;
 };
 
 static const struct wcfg wcfgs[] = {
-	{ "-c -o compression_type=zlib", "", 200000 },
-	{ "-c -o compression_type=zstd", "-o extended_l2=on", 100000 },
-	{ NULL, "-o compat=0.10", 200000 },
-	{ "-o compat=0.10", "-o compat=0.10", 100000 },
-	{ NULL, "-o cluster_size=512,refcount_bits=64", 300000 },
-	{ "-c -o compression_type=zlib", "-o refcount_bits=1,cluster_size=4096", 50000 },
-	{ "-c -o compression_type=zlib,cluster_size=2M", "-o cluster_size=2M", 3000000 },
-	{ NULL, "-o extended_l2=on,cluster_size=32k", 100000 },
-	{ "", "-o refcount_bits=2,cluster_size=1024", 20000 },
+    {"-c -o compression_type=zlib", "", 200000},
+    {"-c -o compression_type=zstd", "-o extended_l2=on", 100000},
+    {NULL, "-o compat=0.10", 200000},
+    {"-o compat=0.10", "-o compat=0.10", 100000},
+    {NULL, "-o cluster_size=512,refcount_bits=64", 300000},
+    {"-c -o compression_type=zlib", "-o refcount_bits=1,cluster_size=4096", 50000},
+    {"-c -o compression_type=zlib,cluster_size=2M", "-o cluster_size=2M", 3000000},
+    {NULL, "-o extended_l2=on,cluster_size=32k", 100000},
+    {"", "-o refcount_bits=2,cluster_size=1024", 20000},
 };
 
 START_TEST(random_writes_pass_qemu_check)
@@ -295,20 +330,24 @@ START_TEST(random_writes_pass_qemu_check)
 	th_path(img, sizeof(img), dir, "img.qcow2");
 	th_path(ref, sizeof(ref), dir, "ref.raw");
 	th_path(script, sizeof(script), dir, "ops.txt");
-	printf("random writes cfg %d (%s over %s) seed 0x%llx\n", _i, c->create, c->base ? c->base : "-",
-	       (unsigned long long)seed);
+	printf("random writes cfg %d (%s over %s) seed 0x%llx\n", _i, c->create,
+	       c->base ? c->base : "-", (unsigned long long)seed);
 	if (c->base) {
 		make_source(raw);
-		ck_assert_int_eq(sh("qemu-img convert -O qcow2 %s '%s' '%s/base.qcow2'", c->base, raw, dir), 0);
-		ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f qcow2 %s -F qcow2 -b base.qcow2 img.qcow2",
-				    dir, c->create), 0);
+		ck_assert_int_eq(
+		    sh("qemu-img convert -O qcow2 %s '%s' '%s/base.qcow2'", c->base, raw, dir), 0);
+		ck_assert_int_eq(
+		    sh("cd '%s' && qemu-img create -q -f qcow2 %s -F qcow2 -b base.qcow2 img.qcow2",
+		       dir, c->create),
+		    0);
 	} else {
-		ck_assert_int_eq(sh("qemu-img create -q -f qcow2 %s '%s' %u", c->create, img, VSIZE), 0);
+		ck_assert_int_eq(
+		    sh("qemu-img create -q -f qcow2 %s '%s' %u", c->create, img, VSIZE), 0);
 	}
 	ck_assert_int_eq(sh("qemu-img convert -O raw '%s' '%s'", img, ref), 0);
 
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR, .l2_cache_bytes = 8192 };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR, .l2_cache_bytes = 8192};
 	FILE *ops = fopen(script, "w");
 	uint8_t *buf = malloc(c->maxlen + 512);
 	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
@@ -326,8 +365,11 @@ START_TEST(random_writes_pass_qemu_check)
 			fprintf(ops, "write -P 0x%02x %llu %llu\n", pat, (unsigned long long)off,
 				(unsigned long long)len);
 		} else {
-			ck_assert_int_eq(kind == 6 ? qcow2_write_zeroes(q, off, len, 0) : qcow2_discard(q, off, len), 0);
-			fprintf(ops, "write -z %llu %llu\n", (unsigned long long)off, (unsigned long long)len);
+			ck_assert_int_eq(kind == 6 ? qcow2_write_zeroes(q, off, len, 0)
+						   : qcow2_discard(q, off, len),
+					 0);
+			fprintf(ops, "write -z %llu %llu\n", (unsigned long long)off,
+				(unsigned long long)len);
 		}
 		if (i % 40 == 39)
 			ck_assert_int_eq(qcow2_flush(q), 0);
@@ -336,11 +378,13 @@ START_TEST(random_writes_pass_qemu_check)
 	free(buf);
 	ck_assert_int_eq(qcow2_close(q), 0);
 	int rc = sh_out(out, sizeof(out), "qemu-img check --output=json '%s' 2>&1", img);
-	ck_assert_msg(rc == 0, "qemu-img check exit %d (seed 0x%llx): %s", rc, (unsigned long long)seed, out);
+	ck_assert_msg(rc == 0, "qemu-img check exit %d (seed 0x%llx): %s", rc,
+		      (unsigned long long)seed, out);
 	ck_assert_ptr_null(strstr(out, "\"leaks\""));
 	ck_assert_int_eq(sh("qemu-io -f raw '%s' < '%s' >/dev/null", ref, script), 0);
 	rc = sh_out(out, sizeof(out), "qemu-img compare -f qcow2 -F raw '%s' '%s' 2>&1", img, ref);
-	ck_assert_msg(rc == 0, "qemu-img compare exit %d (seed 0x%llx): %s", rc, (unsigned long long)seed, out);
+	ck_assert_msg(rc == 0, "qemu-img compare exit %d (seed 0x%llx): %s", rc,
+		      (unsigned long long)seed, out);
 	struct qcow2_check_result r;
 	ck_assert_int_eq(qcow2_check(img, &r, false), 0);
 	ck_assert_uint_eq(r.corruptions + r.leaks, 0);
@@ -369,12 +413,14 @@ int main(void)
 	TCase *t = tcase_create("oracle");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_set_timeout(t, 120);
-	tcase_add_loop_test(t, reads_match_qemu_convert, 0, (int)(sizeof(convert_opts) / sizeof(convert_opts[0])));
+	tcase_add_loop_test(t, reads_match_qemu_convert, 0,
+			    (int)(sizeof(convert_opts) / sizeof(convert_opts[0])));
 	tcase_add_loop_test(t, overlay_chains, 0, 3);
 	tcase_add_test(t, internal_snapshots);
 	tcase_add_test(t, subcluster_writes);
 	tcase_add_test(t, dirty_lazy_refcounts);
-	tcase_add_loop_test(t, random_writes_pass_qemu_check, 0, (int)(sizeof(wcfgs) / sizeof(wcfgs[0])));
+	tcase_add_loop_test(t, random_writes_pass_qemu_check, 0,
+			    (int)(sizeof(wcfgs) / sizeof(wcfgs[0])));
 	suite_add_tcase(s, t);
 	SRunner *r = srunner_create(s);
 	srunner_add_suite(r, qcow2_cli_suite());

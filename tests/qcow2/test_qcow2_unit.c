@@ -4,8 +4,8 @@
 #include "qcow2/img_cli.h"
 #include "qcow2/qcow2.h"
 #include "qcow2/qcow2_internal.h"
-#include "vmm/log.h"
 #include "test_helpers.h"
+#include "vmm/log.h"
 
 static char dir[4096];
 
@@ -28,7 +28,8 @@ START_TEST(refcount_entries_all_widths)
 		for (uint64_t i = 0; i < n; i++)
 			qcow2_rb_entry_set(blk, i, order, (i * 7 + 3) & max);
 		for (uint64_t i = 0; i < n; i++)
-			th_check(qcow2_rb_entry_get(blk, i, order) == ((i * 7 + 3) & max), "order %u entry %llu", order, (unsigned long long)i);
+			th_check(qcow2_rb_entry_get(blk, i, order) == ((i * 7 + 3) & max),
+				 "order %u entry %llu", order, (unsigned long long)i);
 		qcow2_rb_entry_set(blk, 5, order, max);
 		ck_assert_uint_eq(qcow2_rb_entry_get(blk, 5, order), max);
 		ck_assert_uint_eq(qcow2_rb_entry_get(blk, 4, order), (4 * 7 + 3) & max);
@@ -86,9 +87,9 @@ struct cfg {
 };
 
 static const struct cfg cfgs[] = {
-	{ 65536, 16, 3, false, false }, { 512, 64, 3, false, false }, { 4096, 1, 3, false, false },
-	{ 65536, 16, 2, false, false }, { 16384, 8, 3, true, false }, { 2u << 20, 32, 3, false, false },
-	{ 1024, 2, 3, false, false },   { 8192, 4, 3, false, false }, { 4096, 16, 3, false, true },
+    {65536, 16, 3, false, false}, {512, 64, 3, false, false}, {4096, 1, 3, false, false},
+    {65536, 16, 2, false, false}, {16384, 8, 3, true, false}, {2u << 20, 32, 3, false, false},
+    {1024, 2, 3, false, false},	  {8192, 4, 3, false, false}, {4096, 16, 3, false, true},
 };
 
 static void check_clean(const char *path)
@@ -107,14 +108,16 @@ START_TEST(roundtrip_against_model)
 	char img[4200];
 	uint64_t seed = 0x1234567ull + (uint64_t)_i * 7919;
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR, .l2_cache_bytes = 4096 };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR, .l2_cache_bytes = 4096};
 	uint8_t *model = calloc(1, size), *buf = malloc(size);
 
 	printf("roundtrip cfg %d seed 0x%llx\n", _i, (unsigned long long)seed);
 	th_path(img, sizeof(img), dir, "a.qcow2");
-	struct qcow2_create_opts co = { .size = size, .cluster_size = c->cluster_size,
-					.refcount_bits = c->refcount_bits, .version = c->version,
-					.extended_l2 = c->ext_l2 };
+	struct qcow2_create_opts co = {.size = size,
+				       .cluster_size = c->cluster_size,
+				       .refcount_bits = c->refcount_bits,
+				       .version = c->version,
+				       .extended_l2 = c->ext_l2};
 	ck_assert_int_eq(qcow2_create(img, &co), 0);
 	check_clean(img);
 	if (c->powersafe)
@@ -132,7 +135,8 @@ START_TEST(roundtrip_against_model)
 			memset(model + off, (int)(op + 1), len);
 		} else {
 			ck_assert_int_eq(kind == 4 ? qcow2_write_zeroes(q, off, len, 0)
-						   : qcow2_discard(q, off, len), 0);
+						   : qcow2_discard(q, off, len),
+					 0);
 			memset(model + off, 0, len);
 		}
 	}
@@ -159,8 +163,8 @@ START_TEST(refcount_table_grows)
 {
 	char img[4200];
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
-	struct qcow2_create_opts co = { .size = 16u << 20, .cluster_size = 512, .refcount_bits = 64 };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
+	struct qcow2_create_opts co = {.size = 16u << 20, .cluster_size = 512, .refcount_bits = 64};
 	uint8_t *buf = malloc(6u << 20);
 
 	th_path(img, sizeof(img), dir, "g.qcow2");
@@ -200,13 +204,14 @@ START_TEST(backing_raw_relative_and_past_end)
 {
 	char base[4200], ov[4200];
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
 	uint8_t buf[8192];
 
 	th_path(base, sizeof(base), dir, "base.raw");
 	th_path(ov, sizeof(ov), dir, "ov.qcow2");
 	write_raw(base, 100000, 0x5a);
-	struct qcow2_create_opts co = { .size = 1u << 20, .backing = "base.raw", .backing_fmt = "raw" };
+	struct qcow2_create_opts co = {
+	    .size = 1u << 20, .backing = "base.raw", .backing_fmt = "raw"};
 	ck_assert_int_eq(qcow2_create(ov, &co), 0);
 	ck_assert_int_eq(chdir("/"), 0); /* the name must resolve against the overlay's dir */
 	ck_assert_int_eq(qcow2_open(ov, &o, &q), 0);
@@ -253,21 +258,23 @@ START_TEST(backing_loop_refused)
 	struct qcow2 *q;
 	th_path(a, sizeof(a), dir, "a.qcow2");
 	th_path(b, sizeof(b), dir, "b.qcow2");
-	struct qcow2_create_opts ca = { .size = 1u << 20 };
+	struct qcow2_create_opts ca = {.size = 1u << 20};
 	ck_assert_int_eq(qcow2_create(a, &ca), 0);
-	struct qcow2_create_opts cb = { .size = 1u << 20, .backing = "a.qcow2", .backing_fmt = "qcow2" };
+	struct qcow2_create_opts cb = {
+	    .size = 1u << 20, .backing = "a.qcow2", .backing_fmt = "qcow2"};
 	ck_assert_int_eq(qcow2_create(b, &cb), 0);
 	/* Now make a's backing b: a -> b -> a. */
-	struct qcow2_create_opts ca2 = { .size = 1u << 20, .backing = "b.qcow2", .backing_fmt = "qcow2" };
+	struct qcow2_create_opts ca2 = {
+	    .size = 1u << 20, .backing = "b.qcow2", .backing_fmt = "qcow2"};
 	ck_assert_int_eq(qcow2_create(a, &ca2), 0);
 	ck_assert_int_eq(qcow2_open(b, NULL, &q), -ELOOP);
 	ck_assert_ptr_nonnull(strstr(log_last_error(), "forms a loop in the backing chain"));
 	/* Self-loop. */
-	struct qcow2_create_opts cs = { .size = 1u << 20, .backing = "a.qcow2" };
+	struct qcow2_create_opts cs = {.size = 1u << 20, .backing = "a.qcow2"};
 	ck_assert_int_eq(qcow2_create(a, &cs), 0);
 	ck_assert_int_eq(qcow2_open(a, NULL, &q), -ELOOP);
 	/* Missing backing file. */
-	struct qcow2_create_opts cm = { .size = 1u << 20, .backing = "nope.qcow2" };
+	struct qcow2_create_opts cm = {.size = 1u << 20, .backing = "nope.qcow2"};
 	ck_assert_int_eq(qcow2_create(a, &cm), 0);
 	ck_assert_int_eq(qcow2_open(a, NULL, &q), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(log_last_error(), "cannot open backing file"));
@@ -278,16 +285,17 @@ END_TEST
 START_TEST(chain_three_deep)
 {
 	char p[3][4200];
-	const char *names[3] = { "l0.qcow2", "l1.qcow2", "l2.qcow2" };
+	const char *names[3] = {"l0.qcow2", "l1.qcow2", "l2.qcow2"};
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_RDWR };
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
 	uint8_t buf[4096];
 
 	for (int i = 0; i < 3; i++) {
 		th_path(p[i], sizeof(p[i]), dir, names[i]);
-		struct qcow2_create_opts co = { .size = 4u << 20, .cluster_size = 4096,
-						.backing = i ? names[i - 1] : NULL,
-						.backing_fmt = i ? "qcow2" : NULL };
+		struct qcow2_create_opts co = {.size = 4u << 20,
+					       .cluster_size = 4096,
+					       .backing = i ? names[i - 1] : NULL,
+					       .backing_fmt = i ? "qcow2" : NULL};
 		ck_assert_int_eq(qcow2_create(p[i], &co), 0);
 		ck_assert_int_eq(qcow2_open(p[i], &o, &q), 0);
 		memset(buf, 0x10 + i, sizeof(buf));
@@ -299,7 +307,8 @@ START_TEST(chain_three_deep)
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(qcow2_read(q, (uint64_t)i * 4096, buf, 4096), 0);
 		for (int j = 0; j < 4096; j++)
-			th_check(buf[j] == (j >= 100 && j < 300 ? 0x10 + i : 0), "layer %d byte %d", i, j);
+			th_check(buf[j] == (j >= 100 && j < 300 ? 0x10 + i : 0), "layer %d byte %d",
+				 i, j);
 	}
 	ck_assert_int_eq(qcow2_read(q, (4u << 20) - 10, buf, 11), -EINVAL);
 	qcow2_close(q);
