@@ -5,7 +5,9 @@
 #include "qcow2/qcow2.h"
 #include "qcow2/qcow2_internal.h"
 #include "test_helpers.h"
+
 #include "vmm/log.h"
+#include <pthread.h>
 
 static char dir[4096];
 
@@ -315,6 +317,85 @@ START_TEST(chain_three_deep)
 }
 END_TEST
 
+/* A block device's path: map, then pwrite in place on qcow2_fd(). */
+START_TEST(map_then_direct_io)
+{
+	char img[4200];
+	struct qcow2 *q;
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
+	struct qcow2_extent e;
+	uint8_t buf[8192], back[8192];
+	th_path(img, sizeof(img), dir, "d.qcow2");
+	struct qcow2_create_opts co = {.size = 1u << 20, .cluster_size = 4096};
+	ck_assert_int_eq(qcow2_create(img, &co), 0);
+	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
+	ck_assert_int_eq(qcow2_map(q, 8192, 8192, &e), 0);
+	ck_assert_int_eq(e.kind, QCOW2_MAP_BACKING); /* unallocated, no backing: zeros */
+	memset(buf, 0x11, sizeof(buf));
+	ck_assert_int_eq(qcow2_write(q, 8192, buf, sizeof(buf)), 0); /* engine allocates */
+	ck_assert_int_eq(qcow2_map(q, 8192, 8192, &e), 0);
+	ck_assert_int_eq(e.kind, QCOW2_MAP_DATA);
+	ck_assert(e.writable);
+	memset(buf, 0x22, sizeof(buf));
+	ck_assert_uint_le(e.len, 8192);
+	ck_assert_int_eq(pwrite(qcow2_fd(q), buf, e.len, (off_t)e.host_off), (ssize_t)e.len);
+	ck_assert_int_eq(qcow2_read(q, 8192, back, e.len), 0);
+	ck_assert_int_eq(memcmp(back, buf, e.len), 0);
+	ck_assert_int_eq(qcow2_map(q, (1u << 20) - 100, 1000, &e), 0);
+	ck_assert_uint_eq(e.len, 100); /* clipped to the virtual size */
+	ck_assert_int_eq(qcow2_map(q, 1u << 20, 1, &e), -EINVAL);
+	qcow2_close(q);
+	check_clean(img);
+}
+END_TEST
+
+struct thread_arg {
+	struct qcow2 *q;
+	int id;
+	int err;
+};
+
+static void *hammer(void *p)
+{
+	struct thread_arg *a = p;
+	uint8_t buf[3000], back[3000];
+	memset(buf, 0x30 + a->id, sizeof(buf));
+	for (int i = 0; i < 50 && !a->err; i++) {
+		uint64_t off = ((uint64_t)a->id << 20) + (uint64_t)i * 7919;
+		a->err = qcow2_write(a->q, off, buf, sizeof(buf));
+		if (!a->err)
+			a->err = qcow2_read(a->q, off, back, sizeof(back));
+		if (!a->err && memcmp(buf, back, sizeof(buf)))
+			a->err = -EIO;
+	}
+	return NULL;
+}
+
+/* Calls from several threads are serialized by the image lock. */
+START_TEST(threads_share_an_image)
+{
+	char img[4200];
+	struct qcow2 *q;
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
+	pthread_t t[4];
+	struct thread_arg a[4];
+	th_path(img, sizeof(img), dir, "t.qcow2");
+	struct qcow2_create_opts co = {.size = 4u << 20, .cluster_size = 4096};
+	ck_assert_int_eq(qcow2_create(img, &co), 0);
+	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
+	for (int i = 0; i < 4; i++) {
+		a[i] = (struct thread_arg){q, i, 0};
+		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer, &a[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(a[i].err, 0);
+	}
+	ck_assert_int_eq(qcow2_close(q), 0);
+	check_clean(img);
+}
+END_TEST
+
 Suite *qcow2_malformed_suite(void);
 
 int main(void)
@@ -330,6 +411,8 @@ int main(void)
 	tcase_add_test(t, backing_raw_relative_and_past_end);
 	tcase_add_test(t, backing_loop_refused);
 	tcase_add_test(t, chain_three_deep);
+	tcase_add_test(t, map_then_direct_io);
+	tcase_add_test(t, threads_share_an_image);
 	suite_add_tcase(s, t);
 	SRunner *r = srunner_create(s);
 	srunner_add_suite(r, qcow2_malformed_suite());
