@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct checker {
 	struct qcow2 *q;
@@ -214,18 +215,41 @@ static void compare(struct checker *k)
 			c |= q->refblock_entries - 1; /* skip the unreadable block */
 			continue;
 		}
-		if (computed)
+		if (computed || rc)
 			k->res->image_end_offset = (c + 1) << q->cluster_bits;
 		if (rc == computed)
 			continue;
-		if (rc < computed) {
-			report(k, "ERROR cluster %llu refcount=%llu", c, rc);
+		if (k->verbose)
+			fprintf(stderr, "%s cluster %llu refcount=%llu reference=%llu\n",
+				rc < computed ? "ERROR" : "Leaked", (unsigned long long)c,
+				(unsigned long long)rc, (unsigned long long)computed);
+		if (rc < computed)
 			k->res->corruptions++;
-		} else {
-			report(k, "Leaked cluster %llu refcount=%llu", c, rc);
+		else
 			k->res->leaks++;
-		}
 	}
+}
+
+/* Compute every cluster's references in K and compare with Q's refcounts. */
+static int run_check(struct checker *k)
+{
+	struct qcow2 *q = k->q;
+
+	memset(k->res, 0, sizeof(*k->res));
+	k->nclusters = qcow2_div_round_up(q->file_size, q->cluster_size);
+	k->refs = calloc(k->nclusters ? k->nclusters : 1, sizeof(uint32_t));
+	k->l2buf = malloc(q->cluster_size);
+	if (!k->refs || !k->l2buf)
+		return -ENOMEM;
+	k->res->total_clusters = qcow2_div_round_up(q->size, q->cluster_size);
+	add_ref(k, 0, q->cluster_size);
+	add_ref(k, q->l1_offset, (uint64_t)q->l1_size * 8);
+	walk_l1(k, q->l1, q->l1_size, true);
+	if (q->nb_snapshots && walk_snapshots(k))
+		k->res->corruptions++;
+	walk_refcounts(k);
+	compare(k);
+	return 0;
 }
 
 int qcow2_check(const char *path, struct qcow2_check_result *res, bool verbose)
@@ -237,25 +261,78 @@ int qcow2_check(const char *path, struct qcow2_check_result *res, bool verbose)
 	memset(res, 0, sizeof(*res));
 	if (ret)
 		return ret;
-	struct qcow2 *q = k.q;
-	k.nclusters = qcow2_div_round_up(q->file_size, q->cluster_size);
-	k.refs = calloc(k.nclusters ? k.nclusters : 1, sizeof(uint32_t));
-	k.l2buf = malloc(q->cluster_size);
-	if (!k.refs || !k.l2buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	res->total_clusters = qcow2_div_round_up(q->size, q->cluster_size);
-	add_ref(&k, 0, q->cluster_size);
-	add_ref(&k, q->l1_offset, (uint64_t)q->l1_size * 8);
-	walk_l1(&k, q->l1, q->l1_size, true);
-	if (q->nb_snapshots && walk_snapshots(&k))
-		res->corruptions++;
-	walk_refcounts(&k);
-	compare(&k);
-out:
+	ret = run_check(&k);
 	free(k.refs);
 	free(k.l2buf);
-	qcow2_close(q);
+	qcow2_close(k.q);
 	return ret;
+}
+
+/* Raise too-low refcounts first (ALL only), then lower too-high ones: a
+ * crash in between leaves leaks, never a cluster counted too low. */
+static int fix_refcounts(struct checker *k, bool all)
+{
+	for (int pass = all ? 0 : 1; pass < 2; pass++) {
+		for (uint64_t c = 0; c < k->nclusters; c++) {
+			uint64_t rc;
+			int ret = qcow2_refcount_get(k->q, c, &rc);
+			if (ret)
+				return ret;
+			if ((pass == 0 && rc < k->refs[c]) || (pass == 1 && rc > k->refs[c])) {
+				if (k->verbose)
+					fprintf(
+					    stderr,
+					    "Repairing cluster %llu refcount=%llu reference=%u\n",
+					    (unsigned long long)c, (unsigned long long)rc,
+					    k->refs[c]);
+				if ((ret = qcow2_refcount_set(k->q, c, k->refs[c])))
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+static int clear_bits(struct qcow2 *q, uint64_t bits)
+{
+	uint64_t v = htobe64(q->incompat & ~bits);
+	int ret = q->version >= 3 ? qcow2_pwrite(q, &v, 8, QCOW2_HDR_OFF_INCOMPAT, "header") : 0;
+	if (!ret)
+		q->incompat &= ~bits;
+	return ret;
+}
+
+int qcow2_repair(const char *path, enum qcow2_repair mode, struct qcow2_check_result *before,
+		 struct qcow2_check_result *after, bool verbose)
+{
+	struct qcow2_open_opts o = {.flags = QCOW2_O_NO_BACKING | QCOW2_O_RDWR | QCOW2_O_REPAIR};
+	struct checker k = {.res = before, .verbose = verbose};
+	int ret = qcow2_open(path, &o, &k.q);
+
+	memset(before, 0, sizeof(*before));
+	memset(after, 0, sizeof(*after));
+	if (ret)
+		return ret;
+	ret = run_check(&k);
+	if (!ret)
+		ret = fix_refcounts(&k, mode == QCOW2_REPAIR_ALL);
+	if (!ret) /* refcounts are now written eagerly-consistent */
+		ret = clear_bits(k.q, QCOW2_INCOMPAT_DIRTY);
+	if (!ret && fdatasync(qcow2_fd(k.q)) < 0)
+		ret = -errno;
+	free(k.refs);
+	free(k.l2buf);
+	k.refs = NULL;
+	k.l2buf = NULL;
+	if (!ret) {
+		k.res = after;
+		k.verbose = false;
+		ret = run_check(&k);
+		if (!ret && mode == QCOW2_REPAIR_ALL && after->corruptions == 0)
+			ret = clear_bits(k.q, QCOW2_INCOMPAT_CORRUPT);
+	}
+	free(k.refs);
+	free(k.l2buf);
+	int cret = qcow2_close(k.q);
+	return ret ? ret : cret;
 }

@@ -388,7 +388,7 @@ int qcow2_open_internal(const char *path, const struct qcow2_open_opts *opts, in
 	q->dev = st.st_dev;
 	q->ino = st.st_ino;
 	ret = parse_header(q);
-	if (!ret && q->writable)
+	if (!ret && q->writable && !(flags & QCOW2_O_REPAIR))
 		ret = prepare_writable(q);
 	if (!ret && q->writable && q->version >= 3 && (q->compat & QCOW2_COMPAT_LAZY_REFCOUNTS))
 		ret = set_dirty(q, true);

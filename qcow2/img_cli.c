@@ -408,32 +408,57 @@ static void print_check(const char *file, const struct qcow2_check_result *r, bo
 	printf("Image end offset: %llu\n", (unsigned long long)r->image_end_offset);
 }
 
+static int check_usage(void)
+{
+	log_error("img check: usage: img check [-r leaks|all] [--output=json] FILE");
+	return 1;
+}
+
+static int run_repair(const char *file, int mode, bool json, struct qcow2_check_result *r)
+{
+	struct qcow2_check_result before;
+
+	if (qcow2_repair(file, mode, &before, r, true))
+		return -1;
+	if (!json && (before.leaks || before.corruptions)) {
+		uint64_t fixed_leaks = before.leaks;
+		uint64_t fixed_corr =
+		    mode == QCOW2_REPAIR_ALL ? before.corruptions - r->corruptions : 0;
+		printf("The following inconsistencies were found and repaired:\n\n"
+		       "    %llu leaked clusters\n    %llu corruptions\n\n"
+		       "Double checking the fixed image now...\n",
+		       (unsigned long long)fixed_leaks, (unsigned long long)fixed_corr);
+	}
+	return 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	bool json = false;
 	const char *file = NULL;
-	int err;
+	int err, repair = 0;
 
 	for (int a = 1; a < argc; a++) {
 		if (!strcmp(argv[a], "--output=json") || !strcmp(argv[a], "--json"))
 			json = true;
-		else if (argv[a][0] == '-' || file) {
-			log_error("img check: usage: img check [--output=json] FILE");
-			return 1;
-		} else
+		else if (!strcmp(argv[a], "-r") && a + 1 < argc && !strcmp(argv[a + 1], "leaks"))
+			repair = QCOW2_REPAIR_LEAKS, a++;
+		else if (!strcmp(argv[a], "-r") && a + 1 < argc && !strcmp(argv[a + 1], "all"))
+			repair = QCOW2_REPAIR_ALL, a++;
+		else if (argv[a][0] == '-' || file)
+			return check_usage();
+		else
 			file = argv[a];
 	}
-	if (!file) {
-		log_error("img check: usage: img check [--output=json] FILE");
-		return 1;
-	}
+	if (!file)
+		return check_usage();
 	if (!is_qcow2_file(file, &err)) {
 		if (!err)
 			log_error("img check: %s: this image format does not support checks", file);
 		return err ? 1 : 63;
 	}
 	struct qcow2_check_result r;
-	if (qcow2_check(file, &r, true))
+	if (repair ? run_repair(file, repair, json, &r) : qcow2_check(file, &r, true))
 		return 1;
 	print_check(file, &r, json);
 	return r.corruptions ? 2 : r.leaks ? 3 : 0;

@@ -2,7 +2,7 @@
  *
  *   img create [-f qcow2|raw] [-b BACKING -F FMT] [-o k=v,...] FILE [SIZE]
  *   img info [--json | --output=json] FILE
- *   img check [--output=json] FILE
+ *   img check [-r leaks|all] [--output=json] FILE
  *
  * argv[0] is "img". Returns the process exit status (check: 0 clean,
  * 2 corruptions, 3 leaks only, 1 internal error, 63 unsupported format). */

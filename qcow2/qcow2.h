@@ -128,4 +128,12 @@ struct qcow2_check_result {
 /* Returns 0 when the check ran (see the counts), -errno when it could not. */
 int qcow2_check(const char *path, struct qcow2_check_result *res, bool verbose);
 
+/* Like `qemu-img check -r`: LEAKS lowers refcounts that are too high, ALL
+ * also raises those that are too low (e.g. a dirty lazy-refcounts image),
+ * then clears the dirty (and, if clean, corrupt) bit and checks again.
+ * BEFORE gets the first check, AFTER the second. */
+enum qcow2_repair { QCOW2_REPAIR_LEAKS = 1, QCOW2_REPAIR_ALL = 2 };
+int qcow2_repair(const char *path, enum qcow2_repair mode, struct qcow2_check_result *before,
+		 struct qcow2_check_result *after, bool verbose);
+
 #endif

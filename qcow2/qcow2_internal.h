@@ -39,6 +39,8 @@
 #define QCOW2_MAX_L1_BYTES (32u << 20)
 #define QCOW2_MAX_REFTABLE_BYTES (8u << 20)
 #define QCOW2_MAX_CHAIN 64
+/* Internal open flag for repair: open writable despite dirty/corrupt bits. */
+#define QCOW2_O_REPAIR (1u << 30)
 
 /* On-disk header, big-endian (v3 layout; v2 stops at 72 bytes). */
 struct qcow2_disk_header {
@@ -169,6 +171,8 @@ void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off);
 /* ---- refcount.c ---- */
 int qcow2_refcount_get(struct qcow2 *q, uint64_t cluster, uint64_t *rc);
 int qcow2_refcount_update(struct qcow2 *q, uint64_t cluster, int delta);
+/* Set a refcount outright (repair); the block must exist. */
+int qcow2_refcount_set(struct qcow2 *q, uint64_t cluster, uint64_t value);
 /* Allocate one free cluster with refcount 1 (written through). */
 int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off);
 /* Drop one reference to each host cluster in [off, off+len). */

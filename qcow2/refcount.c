@@ -115,30 +115,10 @@ int qcow2_refcount_get(struct qcow2 *q, uint64_t cluster, uint64_t *rc)
 	return 0;
 }
 
-int qcow2_refcount_update(struct qcow2 *q, uint64_t cluster, int delta)
+/* Write NV as CLUSTER's refcount into block BLK (cached) and the file. */
+static int store_refcount(struct qcow2 *q, uint8_t *blk, uint64_t cluster, uint64_t nv)
 {
 	uint64_t idx = cluster & (q->refblock_entries - 1);
-	uint64_t max =
-	    q->refcount_order == 6 ? UINT64_MAX : (1ull << (1u << q->refcount_order)) - 1;
-	bool missing;
-	int err;
-	uint8_t *blk = block_for(q, cluster, &missing, &err);
-
-	if (missing) {
-		log_error("qcow2: %s: no refcount block for cluster 0x%llx", q->name,
-			  (unsigned long long)cluster * q->cluster_size);
-		return -EUCLEAN;
-	}
-	if (!blk)
-		return err;
-	uint64_t old = qcow2_rb_entry_get(blk, idx, q->refcount_order);
-	if ((delta > 0 && old == max) || (delta < 0 && old == 0)) {
-		log_error("qcow2: %s: refcount %s for cluster at 0x%llx (refcount %llu)", q->name,
-			  delta > 0 ? "overflow" : "underflow",
-			  (unsigned long long)cluster * q->cluster_size, (unsigned long long)old);
-		return delta > 0 ? -ERANGE : -EUCLEAN;
-	}
-	uint64_t nv = delta > 0 ? old + 1 : old - 1;
 	unsigned ebytes = q->refcount_order < 3 ? 1 : 1u << (q->refcount_order - 3);
 	uint64_t byte = q->refcount_order < 3 ? idx >> (3 - q->refcount_order) : idx * ebytes;
 	uint64_t blk_off = q->reftable[cluster >> q->refblock_bits];
@@ -152,6 +132,57 @@ int qcow2_refcount_update(struct qcow2 *q, uint64_t cluster, int delta)
 	if (nv == 0 && cluster < q->free_hint)
 		q->free_hint = cluster;
 	return 0;
+}
+
+static uint8_t *block_or_error(struct qcow2 *q, uint64_t cluster, int *err)
+{
+	bool missing;
+	uint8_t *blk = block_for(q, cluster, &missing, err);
+
+	if (missing) {
+		log_error("qcow2: %s: no refcount block for cluster 0x%llx", q->name,
+			  (unsigned long long)cluster * q->cluster_size);
+		*err = -EUCLEAN;
+	}
+	return blk;
+}
+
+int qcow2_refcount_update(struct qcow2 *q, uint64_t cluster, int delta)
+{
+	uint64_t max =
+	    q->refcount_order == 6 ? UINT64_MAX : (1ull << (1u << q->refcount_order)) - 1;
+	int err;
+	uint8_t *blk = block_or_error(q, cluster, &err);
+
+	if (!blk)
+		return err;
+	uint64_t old =
+	    qcow2_rb_entry_get(blk, cluster & (q->refblock_entries - 1), q->refcount_order);
+	if ((delta > 0 && old == max) || (delta < 0 && old == 0)) {
+		log_error("qcow2: %s: refcount %s for cluster at 0x%llx (refcount %llu)", q->name,
+			  delta > 0 ? "overflow" : "underflow",
+			  (unsigned long long)cluster * q->cluster_size, (unsigned long long)old);
+		return delta > 0 ? -ERANGE : -EUCLEAN;
+	}
+	return store_refcount(q, blk, cluster, delta > 0 ? old + 1 : old - 1);
+}
+
+int qcow2_refcount_set(struct qcow2 *q, uint64_t cluster, uint64_t value)
+{
+	uint64_t max =
+	    q->refcount_order == 6 ? UINT64_MAX : (1ull << (1u << q->refcount_order)) - 1;
+	int err;
+	uint8_t *blk = block_or_error(q, cluster, &err);
+
+	if (!blk)
+		return err;
+	if (value > max) {
+		log_error("qcow2: %s: refcount %llu for cluster at 0x%llx does not fit %u bits",
+			  q->name, (unsigned long long)value,
+			  (unsigned long long)cluster * q->cluster_size, 1u << q->refcount_order);
+		return -ERANGE;
+	}
+	return store_refcount(q, blk, cluster, value);
 }
 
 int qcow2_free_range(struct qcow2 *q, uint64_t off, uint64_t len)

@@ -125,6 +125,11 @@ START_TEST(check_exit_codes_match)
 			 0);
 	ck_assert_int_eq(sh("qemu-img check '%s/c.qcow2' >/dev/null 2>&1", dir), 3);
 	ck_assert_int_eq(sh("cd '%s' && '%s' check c.qcow2 >/dev/null 2>&1", dir, tool), 3);
+	char ours[4096], theirs[4096];
+	sh_out(ours, sizeof(ours), "cd '%s' && '%s' check c.qcow2 2>/dev/null", dir, tool);
+	sh_out(theirs, sizeof(theirs), "cd '%s' && qemu-img check c.qcow2 2>/dev/null", dir);
+	ck_assert_str_eq(ours, theirs);
+	ck_assert_int_eq(sh("cd '%s' && cp c.qcow2 leak.qcow2", dir), 0);
 	/* Corruption: the first data cluster's refcount 0. */
 	ck_assert_int_eq(
 	    sh("cd '%s' && printf '\\000\\000' | dd of=c.qcow2 bs=1 seek=$((0x20000 + 10)) "
@@ -133,11 +138,19 @@ START_TEST(check_exit_codes_match)
 	    0);
 	ck_assert_int_eq(sh("qemu-img check '%s/c.qcow2' >/dev/null 2>&1", dir), 2);
 	ck_assert_int_eq(sh("cd '%s' && '%s' check c.qcow2 >/dev/null 2>&1", dir, tool), 2);
+	/* Repairs: -r leaks leaves the corruption, -r all fixes it; qemu-img agrees. */
+	ck_assert_int_eq(sh("cd '%s' && '%s' check -r leaks leak.qcow2 >/dev/null 2>&1", dir, tool),
+			 0);
+	ck_assert_int_eq(sh("qemu-img check '%s/leak.qcow2' >/dev/null 2>&1", dir), 0);
+	ck_assert_int_eq(sh("cd '%s' && '%s' check -r leaks c.qcow2 >/dev/null 2>&1", dir, tool),
+			 2);
+	ck_assert_int_eq(sh("cd '%s' && '%s' check -r all c.qcow2 >/dev/null 2>&1", dir, tool), 0);
+	ck_assert_int_eq(sh("qemu-img check '%s/c.qcow2' >/dev/null 2>&1", dir), 0);
+	ck_assert_int_eq(sh("qemu-img compare -q '%s/c.qcow2' '%s/leak.qcow2'", dir, dir), 0);
 	ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f raw r.img 1M", dir), 0);
 	ck_assert_int_eq(sh("cd '%s' && '%s' check r.img 2>/dev/null", dir, tool), 63);
 	ck_assert_int_eq(sh("cd '%s' && '%s' check nonexistent.qcow2 2>/dev/null", dir, tool), 1);
 	/* Human output of a clean image, as qemu-img prints it. */
-	char ours[4096], theirs[4096];
 	ck_assert_int_eq(
 	    sh("cd '%s' && qemu-img create -q -f qcow2 d.qcow2 64M && "
 	       "qemu-io -c 'write -P 1 0 256k' -c 'write -P 2 1M 64k' d.qcow2 >/dev/null",

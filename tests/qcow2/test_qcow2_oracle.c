@@ -260,6 +260,16 @@ START_TEST(dirty_lazy_refcounts)
 	ck_assert_int_eq(qcow2_open(img, &o, &q), -EUCLEAN);
 	ck_assert_ptr_nonnull(
 	    strstr(log_last_error(), "image is dirty and its refcounts are inconsistent"));
+	/* Repair (img check -r all) makes it writable and clean for qemu-img too. */
+	struct qcow2_check_result before, after;
+	ck_assert_int_eq(qcow2_repair(img, QCOW2_REPAIR_ALL, &before, &after, false), 0);
+	ck_assert_uint_gt(before.corruptions, 0);
+	ck_assert_uint_eq(after.corruptions + after.leaks, 0);
+	ck_assert_uint_eq(th_read_be64(img, 72) & 1, 0);
+	ck_assert_int_eq(sh("qemu-img check '%s' >/dev/null", img), 0);
+	assert_reads_like_qemu_ro(img);
+	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
+	ck_assert_int_eq(qcow2_close(q), 0);
 	/* Ours: dirty while open for writing, clean after close, qemu-img agrees. */
 	uint8_t buf[4096];
 	memset(buf, 0x42, sizeof(buf));
