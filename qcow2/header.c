@@ -279,7 +279,7 @@ static int prepare_writable(struct qcow2 *q)
 {
 	if (q->incompat & QCOW2_INCOMPAT_CORRUPT) {
 		log_error("qcow2: %s: image is marked corrupt; refusing to open it writable "
-			  "(repair it with 'img check' or open read-only)",
+			  "(repair it with 'img check -r all' or open read-only)",
 			  q->name);
 		return -EROFS;
 	}
@@ -296,7 +296,7 @@ static int prepare_writable(struct qcow2 *q)
 			return ret;
 		if (r.corruptions) {
 			log_error("qcow2: %s: image is dirty and its refcounts are inconsistent "
-				  "(%llu errors); repair it before writing",
+				  "(%llu errors); repair it with 'img check -r all'",
 				  q->name, (unsigned long long)r.corruptions);
 			return -EUCLEAN;
 		}
