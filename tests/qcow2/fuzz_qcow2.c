@@ -66,6 +66,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	exercise(path, pick, false);
 	qcow2_check(path, &r, false);
+	if (pick & 1) { /* half the inputs: repair, then use the repaired image */
+		struct qcow2_check_result after;
+		qcow2_repair(path, (pick & 2) ? QCOW2_REPAIR_ALL : QCOW2_REPAIR_LEAKS, &r, &after,
+			     false);
+	}
 	exercise(path, pick, true);
 	close(fd);
 	return 0;
