@@ -86,6 +86,7 @@ static void check_l2_entry(struct checker *k, uint64_t e, uint64_t bitmap, bool 
 		if (active) {
 			k->res->allocated_clusters++;
 			k->res->compressed_clusters++;
+			k->res->fragmented_clusters++; /* qemu-img: fragmented by nature */
 		}
 		return;
 	}

@@ -72,6 +72,12 @@ static void assert_reads_like_qemu(const char *img)
 					    : 0),
 		      "%s: qemu-img check exit %d, ours %llu corruptions %llu leaks", img, qrc,
 		      (unsigned long long)r.corruptions, (unsigned long long)r.leaks);
+	const char *tool = getenv("QCOW2_IMG");
+	ck_assert_msg(tool != NULL, "QCOW2_IMG not set");
+	static char ours[4096], theirs[4096];
+	sh_out(ours, sizeof(ours), "'%s' check '%s' 2>/dev/null", tool, img);
+	sh_out(theirs, sizeof(theirs), "qemu-img check -U '%s' 2>/dev/null", img);
+	ck_assert_str_eq(ours, theirs);
 }
 
 /* Our qcow2_map() agrees with `qemu-img map --output=json`. */
@@ -315,7 +321,8 @@ END_TEST
 
 struct wcfg {
 	const char *base;   /* qemu-img convert options for a base, NULL = none */
-	const char *create; /* qemu-img create options for the image we write */
+	const char *create; /* qemu-img create options for the image we write; NULL: write
+			     * into the converted base itself (compressed clusters) */
 	unsigned maxlen;
 };
 
@@ -329,6 +336,9 @@ static const struct wcfg wcfgs[] = {
     {"-c -o compression_type=zlib,cluster_size=2M", "-o cluster_size=2M", 3000000},
     {NULL, "-o extended_l2=on,cluster_size=32k", 100000},
     {"", "-o refcount_bits=2,cluster_size=1024", 20000},
+    {"-c -o compression_type=zlib", NULL, 100000},
+    {"-c -o compression_type=zstd,cluster_size=4096", NULL, 30000},
+    {"-c -o compression_type=zlib,cluster_size=512,refcount_bits=8", NULL, 10000},
 };
 
 START_TEST(random_writes_pass_qemu_check)
@@ -340,9 +350,13 @@ START_TEST(random_writes_pass_qemu_check)
 	th_path(img, sizeof(img), dir, "img.qcow2");
 	th_path(ref, sizeof(ref), dir, "ref.raw");
 	th_path(script, sizeof(script), dir, "ops.txt");
-	printf("random writes cfg %d (%s over %s) seed 0x%llx\n", _i, c->create,
+	printf("random writes cfg %d (%s over %s) seed 0x%llx\n", _i, c->create ? c->create : "-",
 	       c->base ? c->base : "-", (unsigned long long)seed);
-	if (c->base) {
+	if (c->base && !c->create) {
+		make_source(raw);
+		ck_assert_int_eq(sh("qemu-img convert -O qcow2 %s '%s' '%s'", c->base, raw, img),
+				 0);
+	} else if (c->base) {
 		make_source(raw);
 		ck_assert_int_eq(
 		    sh("qemu-img convert -O qcow2 %s '%s' '%s/base.qcow2'", c->base, raw, dir), 0);
