@@ -43,18 +43,9 @@ static int open_raw(struct qcow2 *q, int fd, const struct stat *st)
 	return 0;
 }
 
-int qcow2_backing_open(struct qcow2 *q, int depth, const dev_t *devs, const ino_t *inos)
+/* Names and formats we can open: plain file names, qcow2 or raw. */
+static int check_name(struct qcow2 *q)
 {
-	dev_t chain_dev[QCOW2_MAX_CHAIN + 1];
-	ino_t chain_ino[QCOW2_MAX_CHAIN + 1];
-	struct stat st;
-	bool is_qcow2 = false;
-	int fd, ret;
-
-	if (depth >= QCOW2_MAX_CHAIN) {
-		log_error("qcow2: %s: backing chain deeper than %d", q->name, QCOW2_MAX_CHAIN);
-		return -ELOOP;
-	}
 	if (strncmp(q->backing_file, "json:", 5) == 0 || strstr(q->backing_file, "://")) {
 		log_error("qcow2: %s: backing file '%s' is not a plain file name", q->name,
 			  q->backing_file);
@@ -65,11 +56,17 @@ int qcow2_backing_open(struct qcow2 *q, int depth, const dev_t *devs, const ino_
 			  q->backing_fmt);
 		return -ENOTSUP;
 	}
-	q->backing_path = qcow2_resolve_backing(q->path, q->backing_file);
-	if (!q->backing_path)
-		return -ENOMEM;
-	fd = open(q->backing_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	return 0;
+}
+
+/* Open the resolved backing path read-only; refuse loops and odd files. */
+static int open_checked(struct qcow2 *q, const dev_t *chain_dev, const ino_t *chain_ino, int n,
+			struct stat *st)
+{
+	int fd = open(q->backing_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int ret;
+
+	if (fd < 0 || fstat(fd, st) < 0) {
 		ret = -errno;
 		log_error("qcow2: %s: cannot open backing file %s: %s", q->name, q->backing_path,
 			  strerror(-ret));
@@ -77,25 +74,48 @@ int qcow2_backing_open(struct qcow2 *q, int depth, const dev_t *devs, const ino_
 			close(fd);
 		return ret;
 	}
-	/* Loop detection: this file must not be any image above it. */
-	for (int i = 0; i < depth; i++)
-		chain_dev[i] = devs[i], chain_ino[i] = inos[i];
-	chain_dev[depth] = q->dev;
-	chain_ino[depth] = q->ino;
-	for (int i = 0; i <= depth; i++) {
-		if (chain_dev[i] == st.st_dev && chain_ino[i] == st.st_ino) {
+	for (int i = 0; i < n; i++) {
+		if (chain_dev[i] == st->st_dev && chain_ino[i] == st->st_ino) {
 			log_error("qcow2: %s: backing file %s forms a loop in the backing chain",
 				  q->name, q->backing_path);
 			close(fd);
 			return -ELOOP;
 		}
 	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
 		log_error("qcow2: %s: backing file %s is not a regular file", q->name,
 			  q->backing_path);
 		close(fd);
 		return -EINVAL;
 	}
+	return fd;
+}
+
+int qcow2_backing_open(struct qcow2 *q, int depth, const dev_t *devs, const ino_t *inos)
+{
+	/* The images above this backing file, this one included (loop detection). */
+	dev_t chain_dev[QCOW2_MAX_CHAIN + 1];
+	ino_t chain_ino[QCOW2_MAX_CHAIN + 1];
+	struct stat st;
+	bool is_qcow2 = false;
+	int fd, ret;
+
+	if (depth >= QCOW2_MAX_CHAIN) {
+		log_error("qcow2: %s: backing chain deeper than %d", q->name, QCOW2_MAX_CHAIN);
+		return -ELOOP;
+	}
+	if ((ret = check_name(q)))
+		return ret;
+	q->backing_path = qcow2_resolve_backing(q->path, q->backing_file);
+	if (!q->backing_path)
+		return -ENOMEM;
+	for (int i = 0; i < depth; i++)
+		chain_dev[i] = devs[i], chain_ino[i] = inos[i];
+	chain_dev[depth] = q->dev;
+	chain_ino[depth] = q->ino;
+	fd = open_checked(q, chain_dev, chain_ino, depth + 1, &st);
+	if (fd < 0)
+		return fd;
 	if (q->backing_fmt[0])
 		is_qcow2 = strcmp(q->backing_fmt, "qcow2") == 0;
 	else if ((ret = probe_is_qcow2(fd, &is_qcow2))) {

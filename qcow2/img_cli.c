@@ -1,6 +1,7 @@
 /* `minivmm img create|info|check`, output laid out like qemu-img 7.2. */
 #include "qcow2/img_cli.h"
 #include "qcow2/qcow2.h"
+#include "qcow2/qcow2_internal.h"
 #include "vmm/log.h"
 
 #include <errno.h>
@@ -158,6 +159,27 @@ static int create_raw(const char *path, uint64_t size)
 	return ret;
 }
 
+/* -b without -F or SIZE: take the format and size from the backing file
+ * (named relative to the new image, as it will be opened). */
+static int backing_defaults(const char *file, struct qcow2_create_opts *co, bool have_size)
+{
+	char *full = qcow2_resolve_backing(file, co->backing);
+	const char *probed;
+	uint64_t bsize;
+	int ret = full ? image_size(full, &bsize, &probed) : -ENOMEM;
+
+	free(full);
+	if (ret) {
+		log_error("img create: cannot open backing file '%s'", co->backing);
+		return ret;
+	}
+	if (!co->backing_fmt)
+		co->backing_fmt = probed;
+	if (!have_size)
+		co->size = bsize;
+	return 0;
+}
+
 static int cmd_create(int argc, char **argv)
 {
 	struct qcow2_create_opts co = {0};
@@ -203,28 +225,13 @@ static int cmd_create(int argc, char **argv)
 		log_error("img create: invalid size '%s' (e.g. 20G, 512M, 1048576)", size_s);
 		return 1;
 	}
-	if (co.backing) {
-		if (strcmp(fmt, "qcow2")) {
-			log_error("img create: a backing file needs -f qcow2");
-			return 1;
-		}
-		char *full = NULL;
-		const char *slash = strrchr(file, '/'), *probed;
-		uint64_t bsize;
-		if (co.backing[0] != '/' && slash &&
-		    asprintf(&full, "%.*s/%s", (int)(slash - file), file, co.backing) < 0)
-			return 1;
-		ret = image_size(full ? full : co.backing, &bsize, &probed);
-		free(full);
-		if (ret) {
-			log_error("img create: cannot open backing file '%s'", co.backing);
-			return 1;
-		}
-		if (!co.backing_fmt)
-			co.backing_fmt = probed;
-		if (!size_s)
-			co.size = bsize;
-	} else if (!size_s) {
+	if (co.backing && strcmp(fmt, "qcow2")) {
+		log_error("img create: a backing file needs -f qcow2");
+		return 1;
+	}
+	if (co.backing && backing_defaults(file, &co, size_s != NULL))
+		return 1;
+	if (!co.backing && !size_s) {
 		log_error("img create: SIZE is required without a backing file");
 		return 1;
 	}
