@@ -47,6 +47,9 @@ int console_open(struct console **out, const char *spec)
 		return -ENOMEM;
 	con->in_fd = STDIN_FILENO;
 	con->out_fd = STDOUT_FILENO;
+	/* A reader that goes away (`minivmm | head`) must not kill us with
+	 * the terminal still raw: the write fails with EPIPE instead. */
+	signal(SIGPIPE, SIG_IGN);
 	if (spec && strcmp(spec, "-") != 0) {
 		con->in_fd = -1;
 		con->out_fd = open(spec, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
