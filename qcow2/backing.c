@@ -125,7 +125,7 @@ int qcow2_backing_open(struct qcow2 *q, int depth, const dev_t *devs, const ino_
 	if (!is_qcow2)
 		return open_raw(q, fd, &st);
 	close(fd);
-	struct qcow2_open_opts o = {.flags = 0};
+	struct qcow2_open_opts o = {.flags = q->shared ? QCOW2_O_SHARED : 0};
 	ret = qcow2_open_internal(q->backing_path, &o, depth + 1, chain_dev, chain_ino,
 				  &q->backing.qcow2);
 	if (ret)

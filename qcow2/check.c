@@ -253,9 +253,10 @@ static int run_check(struct checker *k)
 	return 0;
 }
 
-int qcow2_check(const char *path, struct qcow2_check_result *res, bool verbose)
+static int check_open(const char *path, unsigned flags, struct qcow2_check_result *res,
+		      bool verbose)
 {
-	struct qcow2_open_opts o = {.flags = QCOW2_O_NO_BACKING};
+	struct qcow2_open_opts o = {.flags = QCOW2_O_NO_BACKING | flags};
 	struct checker k = {.res = res, .verbose = verbose};
 	int ret = qcow2_open(path, &o, &k.q);
 
@@ -267,6 +268,17 @@ int qcow2_check(const char *path, struct qcow2_check_result *res, bool verbose)
 	free(k.l2buf);
 	qcow2_close(k.q);
 	return ret;
+}
+
+int qcow2_check(const char *path, struct qcow2_check_result *res, bool verbose)
+{
+	return check_open(path, 0, res, verbose);
+}
+
+int qcow2_check_flags(const char *path, unsigned flags, struct qcow2_check_result *res,
+		      bool verbose)
+{
+	return check_open(path, flags, res, verbose);
 }
 
 /* Raise too-low refcounts first (ALL only), then lower too-high ones: a

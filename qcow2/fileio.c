@@ -4,6 +4,7 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -71,6 +72,44 @@ int qcow2_writable_check(struct qcow2 *q)
 	if (!q->writable) {
 		log_error("qcow2: %s: image is open read-only", q->name);
 		return -EROFS;
+	}
+	return 0;
+}
+
+/* QEMU's protocol: a user with permission p holds byte 100+p shared, a user
+ * that does not let others have p holds byte 200+p shared; a conflict is
+ * someone else's lock on a byte we test. p: 0 consistent read, 1 write,
+ * 3 resize. Readers and writers alike refuse to share write and resize. */
+static bool locked_by_other(int fd, off_t byte)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
+	return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+int qcow2_lock(struct qcow2 *q)
+{
+	const off_t test_rw[] = {200, 201, 101, 103}, hold_rw[] = {100, 101, 201, 203};
+	const off_t test_ro[] = {200, 101, 103}, hold_ro[] = {100, 201, 203};
+	const off_t *test = q->writable ? test_rw : test_ro,
+		    *hold = q->writable ? hold_rw : hold_ro;
+	int n_test = q->writable ? 4 : 3, n_hold = q->writable ? 4 : 3;
+
+	for (int i = 0; i < n_test; i++) {
+		if (locked_by_other(q->fd, test[i])) {
+			log_error("qcow2: %s: image is in use by another process (lock byte %lld)",
+				  q->name, (long long)test[i]);
+			return -EBUSY;
+		}
+	}
+	for (int i = 0; i < n_hold; i++) {
+		struct flock fl = {
+		    .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = hold[i], .l_len = 1};
+		if (fcntl(q->fd, F_OFD_SETLK, &fl) < 0) {
+			log_error(
+			    "qcow2: %s: image is in use by another process (lock byte %lld): %s",
+			    q->name, (long long)hold[i], strerror(errno));
+			return -EBUSY;
+		}
 	}
 	return 0;
 }

@@ -291,7 +291,8 @@ static int prepare_writable(struct qcow2 *q)
 	if (q->incompat & QCOW2_INCOMPAT_DIRTY) {
 		/* Lazy refcounts were in use: only continue if the refcounts are right. */
 		struct qcow2_check_result r;
-		int ret = qcow2_check(q->path, &r, false);
+		int ret =
+		    qcow2_check_flags(q->path, QCOW2_O_SHARED, &r, false); /* we hold the lock */
 		if (ret)
 			return ret;
 		if (r.corruptions) {
@@ -377,6 +378,7 @@ int qcow2_open_internal(const char *path, const struct qcow2_open_opts *opts, in
 	q->name = q->path;
 	q->writable = flags & QCOW2_O_RDWR;
 	q->powersafe = flags & QCOW2_O_POWERSAFE;
+	q->shared = flags & QCOW2_O_SHARED;
 	q->fd = open(path, (q->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (q->fd < 0 || fstat(q->fd, &st) < 0) {
 		ret = -errno;
@@ -387,7 +389,9 @@ int qcow2_open_internal(const char *path, const struct qcow2_open_opts *opts, in
 	q->file_size = (uint64_t)st.st_size;
 	q->dev = st.st_dev;
 	q->ino = st.st_ino;
-	ret = parse_header(q);
+	ret = flags & QCOW2_O_SHARED ? 0 : qcow2_lock(q);
+	if (!ret)
+		ret = parse_header(q);
 	if (!ret && q->writable && !(flags & QCOW2_O_REPAIR))
 		ret = prepare_writable(q);
 	if (!ret && q->writable && q->version >= 3 && (q->compat & QCOW2_COMPAT_LAZY_REFCOUNTS))

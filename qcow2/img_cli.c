@@ -333,6 +333,7 @@ static int cmd_info(int argc, char **argv)
 {
 	bool json = false;
 	const char *file = NULL;
+	unsigned share = 0;
 	int err;
 
 	for (int a = 1; a < argc; a++) {
@@ -340,14 +341,16 @@ static int cmd_info(int argc, char **argv)
 			json = true;
 		else if (!strcmp(argv[a], "--output=human"))
 			json = false;
+		else if (!strcmp(argv[a], "-U") || !strcmp(argv[a], "--force-share"))
+			share = QCOW2_O_SHARED;
 		else if (argv[a][0] == '-' || file) {
-			log_error("img info: usage: img info [--json] FILE");
+			log_error("img info: usage: img info [-U] [--json] FILE");
 			return 1;
 		} else
 			file = argv[a];
 	}
 	if (!file) {
-		log_error("img info: usage: img info [--json] FILE");
+		log_error("img info: usage: img info [-U] [--json] FILE");
 		return 1;
 	}
 	bool qcow2 = is_qcow2_file(file, &err);
@@ -357,7 +360,7 @@ static int cmd_info(int argc, char **argv)
 	uint64_t vsize = 0;
 	if (qcow2) {
 		struct qcow2 *q;
-		struct qcow2_open_opts o = {.flags = QCOW2_O_NO_BACKING};
+		struct qcow2_open_opts o = {.flags = QCOW2_O_NO_BACKING | share};
 		if (qcow2_open(file, &o, &q))
 			return 1;
 		qcow2_get_info(q, &info);
@@ -417,7 +420,7 @@ static void print_check(const char *file, const struct qcow2_check_result *r, bo
 
 static int check_usage(void)
 {
-	log_error("img check: usage: img check [-r leaks|all] [--output=json] FILE");
+	log_error("img check: usage: img check [-U] [-r leaks|all] [--output=json] FILE");
 	return 1;
 }
 
@@ -444,10 +447,13 @@ static int cmd_check(int argc, char **argv)
 	bool json = false;
 	const char *file = NULL;
 	int err, repair = 0;
+	unsigned share = 0;
 
 	for (int a = 1; a < argc; a++) {
 		if (!strcmp(argv[a], "--output=json") || !strcmp(argv[a], "--json"))
 			json = true;
+		else if (!strcmp(argv[a], "-U") || !strcmp(argv[a], "--force-share"))
+			share = QCOW2_O_SHARED;
 		else if (!strcmp(argv[a], "-r") && a + 1 < argc && !strcmp(argv[a + 1], "leaks"))
 			repair = QCOW2_REPAIR_LEAKS, a++;
 		else if (!strcmp(argv[a], "-r") && a + 1 < argc && !strcmp(argv[a + 1], "all"))
@@ -465,7 +471,11 @@ static int cmd_check(int argc, char **argv)
 		return err ? 1 : 63;
 	}
 	struct qcow2_check_result r;
-	if (repair ? run_repair(file, repair, json, &r) : qcow2_check(file, &r, true))
+	if (repair && share) {
+		log_error("img check: -r cannot be combined with -U");
+		return 1;
+	}
+	if (repair ? run_repair(file, repair, json, &r) : qcow2_check_flags(file, share, &r, true))
 		return 1;
 	print_check(file, &r, json);
 	return r.corruptions ? 2 : r.leaks ? 3 : 0;

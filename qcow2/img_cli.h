@@ -1,9 +1,10 @@
 /* `minivmm img`: create / info / check, laid out like qemu-img.
  *
  *   img create [-f qcow2|raw] [-b BACKING -F FMT] [-o k=v,...] FILE [SIZE]
- *   img info [--json | --output=json] FILE
- *   img check [-r leaks|all] [--output=json] FILE
+ *   img info [-U] [--json | --output=json] FILE
+ *   img check [-U] [-r leaks|all] [--output=json] FILE
  *
+ * -U (--force-share) skips QEMU-compatible image locking, as in qemu-img.
  * argv[0] is "img". Returns the process exit status (check: 0 clean,
  * 2 corruptions, 3 leaks only, 1 internal error, 63 unsupported format). */
 #ifndef MINIVMM_QCOW2_IMG_CLI_H

@@ -26,6 +26,9 @@ enum qcow2_open_flags {
 	 * L2 entry -> refcount drop), so that power loss, not only a killed
 	 * process, leaves leaks at worst. Costs two syncs per allocation. */
 	QCOW2_O_POWERSAFE = 1 << 2,
+	/* Skip QEMU-compatible image locking (like qemu-img -U); by default an
+	 * image another process writes (or, for writers, reads) is refused. */
+	QCOW2_O_SHARED = 1 << 3,
 };
 
 struct qcow2_open_opts {

@@ -142,6 +142,7 @@ struct qcow2 {
 	bool has_backing;
 	bool set_dirty; /* we set the dirty bit and must clear it */
 	bool powersafe; /* QCOW2_O_POWERSAFE */
+	bool shared;	/* QCOW2_O_SHARED: no image locks */
 };
 
 /* ---- io helpers (header.c) ---- */
@@ -153,6 +154,12 @@ int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off, con
 int qcow2_barrier(struct qcow2 *q);
 /* 0 if writes are allowed, else -EROFS with a message. */
 int qcow2_writable_check(struct qcow2 *q);
+/* Take QEMU's OFD byte-range image locks for our access mode; -EBUSY (logged)
+ * if another process holds a conflicting one. */
+int qcow2_lock(struct qcow2 *q);
+/* qcow2_check with extra open flags (used from inside a writable open). */
+int qcow2_check_flags(const char *path, unsigned flags, struct qcow2_check_result *res,
+		      bool verbose);
 int qcow2_check_extent(struct qcow2 *q, uint64_t off, uint64_t len, const char *what);
 int qcow2_open_internal(const char *path, const struct qcow2_open_opts *opts, int depth,
 			const dev_t *devs, const ino_t *inos, struct qcow2 **out);

@@ -5,6 +5,7 @@
 #include "qcow2/qcow2.h"
 #include "vmm/log.h"
 
+#include <sys/wait.h>
 #include <time.h>
 
 #define VSIZE (16u << 20)
@@ -319,6 +320,69 @@ START_TEST(subcluster_writes)
 }
 END_TEST
 
+/* QEMU's image locks: qemu-img refuses our open images, we refuse QEMU's. */
+START_TEST(image_locking_interoperates_with_qemu)
+{
+	char ov[4200], base[4200];
+	struct qcow2 *q, *q2;
+	struct qcow2_open_opts rw = {.flags = QCOW2_O_RDWR}, ro = {.flags = 0};
+	struct qcow2_check_result r;
+	th_path(ov, sizeof(ov), dir, "ov.qcow2");
+	th_path(base, sizeof(base), dir, "base.qcow2");
+	ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f qcow2 base.qcow2 8M && "
+			    "qemu-img create -q -f qcow2 -F qcow2 -b base.qcow2 ov.qcow2",
+			    dir),
+			 0);
+	ck_assert_int_eq(qcow2_open(ov, &rw, &q), 0);
+	ck_assert_int_ne(sh("qemu-img info '%s' >/dev/null 2>&1", ov), 0);
+	ck_assert_int_eq(sh("qemu-img info -U '%s' >/dev/null 2>&1", ov), 0);
+	ck_assert_int_ne(sh("qemu-io -c 'write 0 4k' '%s' >/dev/null 2>&1", base), 0);
+	ck_assert_int_eq(sh("qemu-img info '%s' >/dev/null 2>&1", base), 0); /* readers share */
+	const char *tool = getenv("QCOW2_IMG");
+	ck_assert_ptr_nonnull(tool);
+	ck_assert_int_eq(sh("'%s' info '%s' >/dev/null 2>&1", tool, ov), 1);
+	ck_assert_int_eq(sh("'%s' info -U '%s' >/dev/null 2>&1", tool, ov), 0);
+	ck_assert_int_eq(sh("'%s' check -U '%s' >/dev/null 2>&1", tool, ov), 0);
+	ck_assert_int_eq(qcow2_check(ov, &r, false), -EBUSY);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "image is in use by another process"));
+	ck_assert_int_eq(qcow2_open(ov, &ro, &q2), -EBUSY);
+	ro.flags = QCOW2_O_SHARED;
+	ck_assert_int_eq(qcow2_open(ov, &ro, &q2), 0);
+	qcow2_close(q2);
+	ck_assert_int_eq(qcow2_close(q), 0);
+	ck_assert_int_eq(sh("qemu-img info '%s' >/dev/null 2>&1", ov), 0);
+
+	/* qemu-io holding the image open (waiting on stdin): we are refused. */
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(p[0], 0);
+		close(p[1]);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("qemu-io", "qemu-io", "-f", "qcow2", ov, (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	int ret = 0;
+	for (int i = 0; i < 100 && ret != -EBUSY; i++) {
+		usleep(50000);
+		ret = qcow2_open(ov, &rw, &q);
+		if (ret == 0)
+			qcow2_close(q);
+	}
+	close(p[1]); /* EOF: qemu-io exits */
+	int st;
+	waitpid(pid, &st, 0);
+	ck_assert_int_eq(ret, -EBUSY);
+	ck_assert_int_eq(qcow2_open(ov, &rw, &q), 0);
+	qcow2_close(q);
+}
+END_TEST
+
 struct wcfg {
 	const char *base;   /* qemu-img convert options for a base, NULL = none */
 	const char *create; /* qemu-img create options for the image we write; NULL: write
@@ -442,6 +506,7 @@ int main(void)
 	tcase_add_loop_test(t, overlay_chains, 0, 3);
 	tcase_add_test(t, internal_snapshots);
 	tcase_add_test(t, subcluster_writes);
+	tcase_add_test(t, image_locking_interoperates_with_qemu);
 	tcase_add_test(t, dirty_lazy_refcounts);
 	tcase_add_loop_test(t, random_writes_pass_qemu_check, 0,
 			    (int)(sizeof(wcfgs) / sizeof(wcfgs[0])));
