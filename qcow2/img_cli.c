@@ -481,11 +481,28 @@ static int cmd_check(int argc, char **argv)
 	return r.corruptions ? 2 : r.leaks ? 3 : 0;
 }
 
+static void img_usage(FILE *out)
+{
+	fputs("usage: minivmm img COMMAND ...\n"
+	      "  create [-f qcow2|raw] [-b BACKING -F FMT] [-o OPTIONS] FILE [SIZE]\n"
+	      "                          make an image (SIZE: 20G, 512M, 1.5G ...; with -b it\n"
+	      "                          defaults to the backing file's size)\n"
+	      "  info [-U] [--json] FILE  describe an image, as qemu-img info\n"
+	      "  check [-U] [-r leaks|all] [--output=json] FILE\n"
+	      "                          check (and repair) a qcow2 image; exit status 0 clean,\n"
+	      "                          2 corrupt, 3 leaks only, 1 error, as qemu-img check\n"
+	      "  -U: do not take (or honour) image locks, like qemu-img -U\n", out);
+}
+
 int img_main(int argc, char **argv)
 {
 	if (argc < 2) {
-		log_error("img: usage: img create|info|check ...");
+		img_usage(stderr);
 		return 1;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		img_usage(stdout);
+		return 0;
 	}
 	if (!strcmp(argv[1], "create"))
 		return cmd_create(argc - 1, argv + 1);
