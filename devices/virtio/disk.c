@@ -190,7 +190,7 @@ static int parse_option(char *opt, struct disk_opts *o)
 	else if (!strcmp(opt, "format=qcow2"))
 		o->format = DISK_FORMAT_QCOW2;
 	else {
-		log_error("disk: unknown option '%s' (expected readonly, direct, format=raw|qcow2)", opt);
+		log_error("--disk: unknown option '%s' (expected readonly, direct, format=raw|qcow2)", opt);
 		return -EINVAL;
 	}
 	return 0;
@@ -203,7 +203,7 @@ int disk_opts_parse(char *spec, struct disk_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->path = spec[0] == ',' ? NULL : strtok_r(spec, ",", &save);
 	if (!o->path || !*o->path) {
-		log_error("disk: option needs a file name: FILE[,readonly][,format=raw|qcow2]");
+		log_error("--disk: needs a file name: FILE[,readonly][,format=raw|qcow2]");
 		return -EINVAL;
 	}
 	while ((tok = strtok_r(NULL, ",", &save)))
