@@ -72,7 +72,8 @@ void pci_cfg_set_intx(struct pci_cfg *c, uint8_t pin, uint8_t line)
 int pci_cfg_set_bar64(struct pci_cfg *c, unsigned idx, uint64_t addr, uint64_t size)
 {
 	if (idx + 1 >= PCI_BAR_COUNT || size < PCI_BAR_MIN_SIZE || (size & (size - 1)) ||
-	    (addr & (size - 1)) || c->bar_size[idx] || c->bar_size[idx + 1]) {
+	    (addr & (size - 1)) || c->bar_size[idx] || c->bar_size[idx + 1] ||
+	    (idx > 0 && c->bar_size[idx - 1])) {	/* all BARs are 64-bit: two slots */
 		log_error("pci: BAR %u: invalid 64-bit BAR 0x%llx size 0x%llx", idx,
 			  (unsigned long long)addr, (unsigned long long)size);
 		return -EINVAL;
