@@ -57,10 +57,20 @@ def expect_eq(what, got, want):
         raise Failure(f'{what}: got {got!r}, want {want!r}')
 
 
+# Shell helpers typed once per boot, so that the commands stay shorter than
+# the console's line (a wrapped echo would mix with the output).
+HELPERS = [
+    # hist DEV MIB: one MiB of DEV at MIB, as 'count byte' lines
+    "hist() { dd if=/dev/$1 bs=1M skip=$2 count=1 2>/dev/null | "
+    "hexdump -v -e '1/1 \"%02x\\n\"' | sort | uniq -c; }",
+    # fill CHAR BYTES DEV SEEK4K: BYTES of CHAR at SEEK4K * 4 KiB
+    "fill() { yes $1 | tr -d '\\n' | head -c $2 | "
+    "dd of=/dev/$3 bs=4096 seek=$4 conv=fsync 2>/dev/null; }",
+]
+
+
 def byte_histogram(con, dev, skip_mib):
-    """One MiB of dev at skip_mib, as 'count byte' lines (busybox tools)."""
-    return command(con, f"dd if=/dev/{dev} bs=1M skip={skip_mib} count=1 2>/dev/null | "
-                   "hexdump -v -e '1/1 \"%02x\\n\"' | sort | uniq -c", 60)
+    return command(con, f'hist {dev} {skip_mib}', 60)
 
 
 class Vm:
@@ -79,9 +89,14 @@ class Vm:
         for _ in range(50):
             got = command(self.con, 'ls /sys/block | grep ^vd | tr "\\n" " "', 30)
             if got and got[0].strip() == want:
+                self.helpers()
                 return
             time.sleep(0.2)
         raise Failure(f'/sys/block has {got}, want {want!r}')
+
+    def helpers(self):
+        for h in HELPERS:
+            command(self.con, h, 30)
 
     def poweroff(self):
         self.con.send('sync; poweroff -f\n')
@@ -115,10 +130,8 @@ def boot1(args, d, t):
             raise Failure(f'no MSI-X virtio request interrupt in /proc/interrupts: {irqs}')
         t = stage('patterns read back, MSI-X in use', t)
 
-        command(con, "yes U | tr -d '\\n' | head -c 1048576 | "
-                "dd of=/dev/vda bs=64k seek=32 conv=fsync 2>/dev/null", 60)
-        command(con, f'echo {MARKER} | dd of=/dev/vda bs=512 seek={3 * MIB // 512} '
-                'conv=fsync 2>/dev/null', 30)
+        command(con, f'fill U {MIB} vda 512', 60)
+        command(con, f'echo {MARKER} | dd of=/dev/vda bs=1M seek=3 conv=fsync', 30)
         command(con, 'sync', 30)
         expect_eq('vda MiB 2 after the write', byte_histogram(con, 'vda', 2), [f'{MIB} 55'])
         t = stage('guest wrote vda', t)
@@ -160,8 +173,8 @@ def boot2_intx(args, d, t):
         vm.boot(args, 1)
         con = vm.con
         expect_eq('vda MiB 2 in boot 2', byte_histogram(con, 'vda', 2), [f'{MIB} 55'])
-        got = command(con, f'dd if=/dev/vda bs=512 skip={3 * MIB // 512} count=1 2>/dev/null '
-                      f'| head -c {len(MARKER)}', 30)
+        got = command(con, f'dd if=/dev/vda bs=1M skip=3 count=1 2>/dev/null | head -c {len(MARKER)}',
+                      30)
         expect_eq('marker in boot 2', got, [MARKER])
         irqs = command(con, 'grep virtio /proc/interrupts', 30)
         if not any('IO-APIC' in ln for ln in irqs) or any('PCI-MSI' in ln for ln in irqs):
@@ -195,10 +208,8 @@ def qcow2_overlay(args, tmp, t):
         con = vm.con
         expect_eq('overlay MiB 0 (from the compressed base)', byte_histogram(con, 'vda', 0),
                   [f'{MIB} 5a'])
-        command(con, "yes U | tr -d '\\n' | head -c 1048576 | "
-                "dd of=/dev/vda bs=64k seek=16 conv=fsync 2>/dev/null", 60)
-        command(con, "yes V | tr -d '\\n' | head -c 4096 | "
-                "dd of=/dev/vda bs=4096 seek=1 conv=fsync 2>/dev/null", 60)
+        command(con, f'fill U {MIB} vda 256', 60)
+        command(con, 'fill V 4096 vda 1', 60)
         expect_eq('overlay MiB 1 after the write', byte_histogram(con, 'vda', 1), [f'{MIB} 55'])
         vm.poweroff()
     finally:
