@@ -252,6 +252,23 @@ def inside(args):
     return 0
 
 
+def validate_first(vmm, kernel):
+    """Host side, no KVM needed: --disk mistakes are reported before /dev/kvm
+    is opened (here a path that does not exist), naming the flag or file."""
+    cases = [
+        (['--disk', '/nonexistent/disk.img'], '/nonexistent/disk.img: cannot open'),
+        (['--disk', 'x.img,bogus'], "--disk: unknown option 'bogus'"),
+        (['--disk', ',readonly'], '--disk: needs a file name'),
+    ]
+    for extra, want in cases:
+        r = subprocess.run([vmm, '--kernel', kernel, '--kvm-device', '/nonexistent/kvm'] + extra,
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode == 0 or want not in r.stderr or '/nonexistent/kvm' in r.stderr:
+            raise Failure(f'minivmm {shlex.join(extra)}: exit {r.returncode}, '
+                          f'stderr {r.stderr!r}, want {want!r} before any KVM access')
+    print(f'{PROG}: {len(cases)} --disk mistakes reported before /dev/kvm', file=sys.stderr)
+
+
 def outside(args):
     for tool in ('qemu-img', 'qemu-io'):
         if subprocess.run(['sh', '-c', f'command -v {tool}'], capture_output=True).returncode:
@@ -262,6 +279,11 @@ def outside(args):
         return dk.skip_or_fail(PROG, str(e))
     if not os.access(args.vmm, os.X_OK):
         print(f'{PROG}: FAIL: VMM {args.vmm} is not an executable', file=sys.stderr)
+        return 1
+    try:
+        validate_first(args.vmm, kernel)
+    except (Failure, subprocess.TimeoutExpired) as e:
+        print(f'{PROG}: FAIL: {e}', file=sys.stderr)
         return 1
     cmd = [l2guest.RUN_KVM, '--timeout', str(args.timeout), '--',
            sys.executable, os.path.realpath(__file__), '--inside', '--vmm', args.vmm,
