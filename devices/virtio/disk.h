@@ -83,5 +83,9 @@ bool disk_write_forges_header(const struct disk *d, uint64_t off,
 
 /* For backends: common open of the file and the struct (path copied). */
 int disk_raw_open(struct disk *d);
+/* The qcow2 backend (disk_qcow2.c, built when qcow2/ is in the tree): opens
+ * the engine on d->path (already open and locked in d->fd), locks every
+ * backing file read-only, fills ops/size. 0 or -errno (logged). */
+int disk_qcow2_open(struct disk *d);
 
 #endif
