@@ -19,6 +19,11 @@
  *   64-bit mode with a zero page in rsi; or, with a Xen PHYS32_ENTRY note
  *   (PVH), at that entry in 32-bit protected mode with rbx = hvm_start_info.
  *
+ * Interrupt wiring the tables declare (the VMM must match it): ISA IRQs
+ * identity-mapped to IOAPIC pins (IRQ 0 on pin 0, which is what KVM's
+ * default GSI routing does; see BOOT_PIT_GSI), SCI on IRQ 9 level/high,
+ * IOAPIC id = ncpus at MEM_IOAPIC_BASE, LAPIC ids 0..ncpus-1.
+ *
  * Guest memory used (boot/boot_internal.h): GDT 0x500, PVH start info
  * 0x6000, zero page 0x7000, page tables 0x9000-0xEFFF, command line
  * 0x20000, ACPI 0xE0000-0xEFFFF, MP table 0xF0000. */

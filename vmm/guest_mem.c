@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #define GMEM_MAX_REGIONS 2
+#define GMEM_HUGE_ALIGN (2UL << 20)
 
 struct guest_mem {
 	unsigned nregions;
@@ -25,14 +26,25 @@ struct guest_mem *gmem_create(uint64_t ram_size)
 	struct guest_mem *gm = calloc(1, sizeof(*gm));
 	if (!gm)
 		return NULL;
-	/* One host mapping; the guest sees it split around the hole. */
-	void *p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) {
+	/* One host mapping; the guest sees it split around the hole. It is
+	 * aligned to 2 MiB and asks for transparent huge pages, so the host
+	 * backs guest RAM (and KVM maps it) 2 MiB at a time: far fewer
+	 * faults and TLB misses while the guest kernel touches its memory. */
+	size_t map_size = ram_size + GMEM_HUGE_ALIGN;
+	void *raw = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED) {
 		free(gm);
 		return NULL;
 	}
-	madvise(p, ram_size, MADV_MERGEABLE);
+	uintptr_t start = ((uintptr_t)raw + GMEM_HUGE_ALIGN - 1) & ~(uintptr_t)(GMEM_HUGE_ALIGN - 1);
+	size_t head = start - (uintptr_t)raw;
+	if (head)
+		munmap(raw, head);
+	if (GMEM_HUGE_ALIGN - head)
+		munmap((char *)start + ram_size, GMEM_HUGE_ALIGN - head);
+	void *p = (void *)start;
+	madvise(p, ram_size, MADV_HUGEPAGE);	/* advice only: fine if refused */
 	gm->mapping = p;
 	gm->mapping_size = ram_size;
 	gm->ram_size = ram_size;

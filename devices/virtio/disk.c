@@ -153,15 +153,8 @@ int disk_open(const struct disk_opts *o, struct disk **out)
 		r = choose_format(d, o->format);
 	if (r == DISK_FORMAT_RAW)
 		r = disk_raw_open(d);
-	else if (r == DISK_FORMAT_QCOW2) {
-#ifdef MINIVMM_DISK_QCOW2
+	else if (r == DISK_FORMAT_QCOW2)
 		r = disk_qcow2_open(d);
-#else
-		log_error("disk: %s: qcow2 image, but this build has no qcow2 support "
-			  "(use format=raw only if it really is a raw disk)", d->path);
-		r = -ENOTSUP;
-#endif
-	}
 	if (r < 0) {
 		disk_close(d);
 		return r;

@@ -61,6 +61,46 @@ static void print_acpi(void)
 			acpi.slp_typ_s5, acpi.s5_from_dsdt ? "" : " (assumed)");
 }
 
+/* Absent hardware: a port nothing decodes and an address in the PCI hole
+ * no BAR covers. Reads must be all-ones, writes ignored, the VM alive. */
+#define PROBE_PORT 0x2e8	/* COM4: no device in a minivmm machine */
+#define PROBE_MMIO 0xfe000000ULL
+
+static void do_probe(void)
+{
+	outb(PROBE_PORT, 0x5a);
+	uint8_t port = inb(PROBE_PORT);
+	mmio_write32(PROBE_MMIO, 0x12345678);
+	uint32_t mmio = mmio_read32(PROBE_MMIO);
+	kprintf("probe: port 0x%x reads 0x%x, mmio 0x%lx reads 0x%x\n", PROBE_PORT, port,
+		(unsigned long)PROBE_MMIO, mmio);
+}
+
+/* Polled COM1 receive: each line typed comes back as "echo: LINE". */
+#define COM1_RBR 0x3f8
+#define COM1_LSR 0x3fd
+#define LSR_DR 0x01
+
+__attribute__((noreturn)) static void do_echo(void)
+{
+	char line[128];
+	size_t n = 0;
+
+	kprintf("echo: ready\n");
+	for (;;) {
+		while (!(inb(COM1_LSR) & LSR_DR))
+			cpu_relax();
+		char c = (char)inb(COM1_RBR);
+		if (c == '\r' || c == '\n' || n == sizeof(line) - 1) {
+			line[n] = '\0';
+			kprintf("echo: %s\n", line);
+			n = 0;
+		} else {
+			line[n++] = c;
+		}
+	}
+}
+
 void guest_main(int kind, uint64_t info)
 {
 	struct verbs v = { 0 };
@@ -87,5 +127,9 @@ void guest_main(int kind, uint64_t info)
 		do_reset();
 	if (v.poweroff)
 		do_poweroff();
+	if (v.probe)
+		do_probe();
+	if (v.echo)
+		do_echo();
 	guest_exit(v.has_exit ? v.exit_code : GUEST_EXIT_OK);
 }

@@ -58,7 +58,10 @@ START_TEST(verbs_words)
 	struct verbs v = parse_ok("  smp\treset poweroff  ");
 
 	ck_assert(v.smp && v.reset && v.poweroff && !v.has_exit);
-	v = parse_ok("smpx xsmp resets power off xexit=3 exit");
+	v = parse_ok("probe echo");
+	ck_assert(v.probe && v.echo && !v.smp && !v.has_exit);
+	v = parse_ok("smpx xsmp resets power off xexit=3 exit probes echos");
+	ck_assert(!v.probe && !v.echo);
 	ck_assert(!v.smp && !v.reset && !v.poweroff && !v.has_exit);
 	v = parse_ok("");
 	ck_assert(!v.smp && !v.has_exit);

@@ -41,6 +41,10 @@ int verbs_parse(const char *cmdline, struct verbs *v)
 			v->reset = true;
 		} else if (word_is(w, len, "poweroff")) {
 			v->poweroff = true;
+		} else if (word_is(w, len, "probe")) {
+			v->probe = true;
+		} else if (word_is(w, len, "echo")) {
+			v->echo = true;
 		} else if (len >= 5 && memcmp(w, "exit=", 5) == 0) {
 			int code = parse_exit(w + 5, len - 5);
 			if (code < 0) {

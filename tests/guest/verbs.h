@@ -3,6 +3,10 @@
  *   smp       start every AP of the MADT; exit 0 if all came up, else 251
  *   reset     i8042 reset (0xFE to port 0x64); 252 if still running
  *   poweroff  ACPI S5 through the FADT's PM1a_CNT; 253 if still running
+ *   probe     read and write a port and an MMIO address no device claims and
+ *             print what came back (a VMM must answer all-ones and go on)
+ *   echo      echo serial input as "echo: <line>" lines, forever (for
+ *             console tests; the VMM's side must stop the VM)
  * Other words (console=ttyS0 ...) are ignored. */
 #ifndef GUEST_VERBS_H
 #define GUEST_VERBS_H
@@ -10,7 +14,7 @@
 #include <stdbool.h>
 
 struct verbs {
-	bool smp, reset, poweroff, has_exit;
+	bool smp, reset, poweroff, probe, echo, has_exit;
 	unsigned int exit_code;
 };
 

@@ -1,0 +1,200 @@
+/* `img create|info|check` against qemu-img: images we create pass
+ * `qemu-img check`, and our info/check output and exit codes match. */
+#include "oracle_helpers.h"
+#include "qcow2/qcow2.h"
+#include "vmm/log.h"
+
+static char dir[4096];
+static const char *tool;
+
+static void setup(void)
+{
+	log_set_quiet(true);
+	th_mkdir(dir, sizeof(dir));
+	tool = getenv("QCOW2_IMG");
+	ck_assert_msg(tool != NULL, "QCOW2_IMG (path of the img tool) not set");
+}
+
+static void teardown(void) { th_rmdir(dir); }
+
+/* Drop the lines that legitimately differ (allocation on disk). */
+static void strip_lines(char *s, const char *key)
+{
+	char *p;
+	while ((p = strstr(s, key))) {
+		char *bol = p;
+		while (bol > s && bol[-1] != '\n')
+			bol--;
+		char *eol = strchr(p, '\n');
+		memmove(bol, eol ? eol + 1 : p + strlen(p),
+			strlen(eol ? eol + 1 : p + strlen(p)) + 1);
+	}
+}
+
+static void assert_info_equal(const char *name)
+{
+	static char ours[8192], theirs[8192];
+	for (int json = 0; json < 2; json++) {
+		ck_assert_int_eq(sh_out(ours, sizeof(ours), "cd '%s' && '%s' info %s %s", dir, tool,
+					json ? "--json" : "", name),
+				 0);
+		ck_assert_int_eq(sh_out(theirs, sizeof(theirs), "cd '%s' && qemu-img info %s %s",
+					dir, json ? "--output=json" : "", name),
+				 0);
+		strip_lines(ours, json ? "\"actual-size\"" : "disk size:");
+		strip_lines(theirs, json ? "\"actual-size\"" : "disk size:");
+		ck_assert_msg(!strcmp(ours, theirs),
+			      "info differs for %s:\n--- ours\n%s--- qemu-img\n%s", name, ours,
+			      theirs);
+	}
+}
+
+static const char *const create_opts[] = {
+    "",
+    "-o compat=0.10",
+    "-o cluster_size=512",
+    "-o cluster_size=2M",
+    "-o extended_l2=on",
+    "-o refcount_bits=1",
+    "-o refcount_bits=64,cluster_size=512",
+    "-o compression_type=zstd",
+};
+
+START_TEST(created_images_pass_qemu_check)
+{
+	char out[4096];
+	printf("img create %s\n", create_opts[_i]);
+	ck_assert_int_eq(
+	    sh("cd '%s' && '%s' create -q -f qcow2 %s a.qcow2 3G", dir, tool, create_opts[_i]), 0);
+	ck_assert_int_eq(sh_out(out, sizeof(out), "qemu-img check '%s/a.qcow2' 2>&1", dir), 0);
+	assert_info_equal("a.qcow2");
+	/* And qemu writes into it happily, and we read what it wrote. */
+	ck_assert_int_eq(sh("qemu-io -c 'write -P 0x5c 1G 300k' '%s/a.qcow2' >/dev/null", dir), 0);
+	ck_assert_int_eq(sh("qemu-img check '%s/a.qcow2' >/dev/null", dir), 0);
+	ck_assert_int_eq(sh("cd '%s' && '%s' check a.qcow2 >/dev/null", dir, tool), 0);
+}
+END_TEST
+
+/* The lab's command: overlay on a compressed base, size from the base. */
+START_TEST(created_overlay_like_qemu)
+{
+	ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f qcow2 b0.qcow2 1G && "
+			    "qemu-img convert -c -O qcow2 b0.qcow2 base.qcow2",
+			    dir),
+			 0);
+	ck_assert_int_eq(
+	    sh("cd '%s' && '%s' create -q -F qcow2 -f qcow2 -b base.qcow2 ov.qcow2", dir, tool), 0);
+	ck_assert_int_eq(
+	    sh("cd '%s' && qemu-img create -q -F qcow2 -f qcow2 -b base.qcow2 qv.qcow2", dir), 0);
+	ck_assert_int_eq(sh("qemu-img check '%s/ov.qcow2' >/dev/null", dir), 0);
+	assert_info_equal("ov.qcow2");
+	assert_info_equal("qv.qcow2");
+	ck_assert_int_eq(
+	    sh("cd '%s' && '%s' create -q -F qcow2 -f qcow2 -b base.qcow2 ov2.qcow2 20G", dir,
+	       tool),
+	    0);
+	assert_info_equal("ov2.qcow2");
+	/* Backing in another directory, named relative to the overlay. */
+	ck_assert_int_eq(
+	    sh("cd '%s' && mkdir sub && '%s' create -q -F qcow2 -f qcow2 -b ../base.qcow2 "
+	       "sub/ov.qcow2",
+	       dir, tool),
+	    0);
+	assert_info_equal("sub/ov.qcow2");
+	ck_assert_int_eq(
+	    sh("cd '%s' && qemu-img create -q -f qcow2 -o compat=0.10 v2.qcow2 100M", dir), 0);
+	assert_info_equal("v2.qcow2");
+	ck_assert_int_eq(sh("cd '%s' && '%s' create -q -f raw r.img 10M", dir, tool), 0);
+	assert_info_equal("r.img");
+}
+END_TEST
+
+/* Exit codes: 0 clean, 3 leaks, 2 corruption, 63 raw; same as qemu-img. */
+START_TEST(check_exit_codes_match)
+{
+	ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f qcow2 c.qcow2 64M && "
+			    "qemu-io -c 'write -P 1 0 256k' c.qcow2 >/dev/null",
+			    dir),
+			 0);
+	ck_assert_int_eq(sh("cd '%s' && '%s' check c.qcow2 >/dev/null", dir, tool), 0);
+	/* Leak: a refcount for cluster 12 (past all data, inside the file). */
+	ck_assert_int_eq(sh("cd '%s' && truncate -s 1M c.qcow2 && "
+			    "printf '\\000\\001' | dd of=c.qcow2 bs=1 seek=$((0x20000 + 24)) "
+			    "conv=notrunc status=none",
+			    dir),
+			 0);
+	ck_assert_int_eq(sh("qemu-img check '%s/c.qcow2' >/dev/null 2>&1", dir), 3);
+	ck_assert_int_eq(sh("cd '%s' && '%s' check c.qcow2 >/dev/null 2>&1", dir, tool), 3);
+	char ours[4096], theirs[4096];
+	sh_out(ours, sizeof(ours), "cd '%s' && '%s' check c.qcow2 2>/dev/null", dir, tool);
+	sh_out(theirs, sizeof(theirs), "cd '%s' && qemu-img check c.qcow2 2>/dev/null", dir);
+	ck_assert_str_eq(ours, theirs);
+	ck_assert_int_eq(sh("cd '%s' && cp c.qcow2 leak.qcow2", dir), 0);
+	/* Corruption: the first data cluster's refcount 0. */
+	ck_assert_int_eq(
+	    sh("cd '%s' && printf '\\000\\000' | dd of=c.qcow2 bs=1 seek=$((0x20000 + 10)) "
+	       "conv=notrunc status=none",
+	       dir),
+	    0);
+	ck_assert_int_eq(sh("qemu-img check '%s/c.qcow2' >/dev/null 2>&1", dir), 2);
+	ck_assert_int_eq(sh("cd '%s' && '%s' check c.qcow2 >/dev/null 2>&1", dir, tool), 2);
+	/* Repairs: -r leaks leaves the corruption, -r all fixes it; qemu-img agrees. */
+	ck_assert_int_eq(sh("cd '%s' && '%s' check -r leaks leak.qcow2 >/dev/null 2>&1", dir, tool),
+			 0);
+	ck_assert_int_eq(sh("qemu-img check '%s/leak.qcow2' >/dev/null 2>&1", dir), 0);
+	ck_assert_int_eq(sh("cd '%s' && '%s' check -r leaks c.qcow2 >/dev/null 2>&1", dir, tool),
+			 2);
+	ck_assert_int_eq(sh("cd '%s' && '%s' check -r all c.qcow2 >/dev/null 2>&1", dir, tool), 0);
+	ck_assert_int_eq(sh("qemu-img check '%s/c.qcow2' >/dev/null 2>&1", dir), 0);
+	ck_assert_int_eq(sh("qemu-img compare -q '%s/c.qcow2' '%s/leak.qcow2'", dir, dir), 0);
+	ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f raw r.img 1M", dir), 0);
+	ck_assert_int_eq(sh("cd '%s' && '%s' check r.img 2>/dev/null", dir, tool), 63);
+	ck_assert_int_eq(sh("cd '%s' && '%s' check nonexistent.qcow2 2>/dev/null", dir, tool), 1);
+	/* Human output of a clean image, as qemu-img prints it. */
+	ck_assert_int_eq(
+	    sh("cd '%s' && qemu-img create -q -f qcow2 d.qcow2 64M && "
+	       "qemu-io -c 'write -P 1 0 256k' -c 'write -P 2 1M 64k' d.qcow2 >/dev/null",
+	       dir),
+	    0);
+	ck_assert_int_eq(sh_out(ours, sizeof(ours), "cd '%s' && '%s' check d.qcow2", dir, tool), 0);
+	ck_assert_int_eq(sh_out(theirs, sizeof(theirs), "cd '%s' && qemu-img check d.qcow2", dir),
+			 0);
+	ck_assert_str_eq(ours, theirs);
+}
+END_TEST
+
+START_TEST(cli_usage_errors)
+{
+	ck_assert_int_eq(
+	    sh("cd '%s' && '%s' create -q -f qcow2 x.qcow2 12Q 2>/dev/null", dir, tool), 1);
+	ck_assert_int_eq(sh("cd '%s' && '%s' create -q -f vmdk x.img 1M 2>/dev/null", dir, tool),
+			 1);
+	ck_assert_int_eq(sh("cd '%s' && '%s' create -q -f qcow2 x.qcow2 2>/dev/null", dir, tool),
+			 1);
+	ck_assert_int_eq(
+	    sh("cd '%s' && '%s' create -q -f qcow2 -b missing.qcow2 x.qcow2 2>/dev/null", dir,
+	       tool),
+	    1);
+	ck_assert_int_eq(sh("cd '%s' && '%s' frobnicate 2>/dev/null", dir, tool), 1);
+	ck_assert_int_eq(sh("cd '%s' && '%s' info 2>/dev/null", dir, tool), 1);
+	char err[2048];
+	sh_out(err, sizeof(err), "cd '%s' && '%s' create -q -f qcow2 x.qcow2 12Q 2>&1", dir, tool);
+	ck_assert_ptr_nonnull(strstr(err, "invalid size '12Q'"));
+}
+END_TEST
+
+Suite *qcow2_cli_suite(void);
+Suite *qcow2_cli_suite(void)
+{
+	Suite *s = suite_create("qcow2-img-cli");
+	TCase *t = tcase_create("cli");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_loop_test(t, created_images_pass_qemu_check, 0,
+			    (int)(sizeof(create_opts) / sizeof(create_opts[0])));
+	tcase_add_test(t, created_overlay_like_qemu);
+	tcase_add_test(t, check_exit_codes_match);
+	tcase_add_test(t, cli_usage_errors);
+	suite_add_tcase(s, t);
+	return s;
+}
