@@ -8,7 +8,10 @@
  *       Name (_CRS, ResourceTemplate () {
  *         WordBusNumber 0..0xff; IO 0xcf8 (8 ports);
  *         WordIO 0..0xcf7; WordIO 0xd00..0xffff;
- *         DWordMemory [MEM_PCI_MMIO_START, MEM_PCI_MMIO_END) }) } }
+ *         DWordMemory [MEM_PCI_MMIO_START, MEM_PCI_MMIO_END) })
+ *       Name (_PRT, Package () {   // INTx wiring, slots 1..31, INTA (the
+ *                                  // only pin minivmm's devices use)
+ *         Package () { 0xSSSSFFFF, pin, Zero, pci_intx_gsi(slot, pin) }, ... }) } }
  *
  * tests/boot disassembles the result with `iasl -d`. */
 #include "boot/boot_internal.h"
@@ -29,6 +32,7 @@
 #define AML_EXT       0x5B
 #define AML_DEVICE    0x82	/* after AML_EXT */
 #define AML_PKG_RESERVE 4	/* longest PkgLength encoding */
+#define PCI_PRT_SLOTS 32
 
 struct aml {
 	uint8_t *buf;
@@ -191,6 +195,31 @@ static void aml_pci0_crs(struct aml *a)
 	aml_close(a, pkg);
 }
 
+/* Interrupt routing without link devices: each entry names a GSI. Only
+ * INTA: every minivmm device is single-function and uses INTA (the
+ * table stays small). */
+static void aml_pci0_prt(struct aml *a)
+{
+	aml_name(a, "_PRT");
+	aml_byte(a, AML_PACKAGE);
+	size_t pkg = aml_open(a);
+	aml_byte(a, PCI_PRT_SLOTS - 1);			/* NumElements */
+	for (unsigned slot = 1; slot < PCI_PRT_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < 1; pin++) {
+			aml_byte(a, AML_PACKAGE);
+			size_t e = aml_open(a);
+			aml_byte(a, 4);
+			aml_byte(a, AML_DWORD);		/* address: slot << 16 | 0xffff */
+			aml_le(a, slot << 16 | 0xffff, 4);
+			aml_int(a, pin);
+			aml_int(a, 0);			/* source: none, a GSI follows */
+			aml_int(a, pci_intx_gsi(slot, pin));
+			aml_close(a, e);
+		}
+	}
+	aml_close(a, pkg);
+}
+
 static void aml_pci0(struct aml *a)
 {
 	aml_byte(a, AML_SCOPE);
@@ -207,6 +236,7 @@ static void aml_pci0(struct aml *a)
 	aml_name_int(a, "_SEG", 0);
 	aml_name_int(a, "_BBN", 0);
 	aml_pci0_crs(a);
+	aml_pci0_prt(a);
 	aml_close(a, dev);
 	aml_close(a, scope);
 }

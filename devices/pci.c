@@ -1,4 +1,5 @@
 #include "devices/pci.h"
+#include "devices/pci_cfg.h"
 #include "vmm/log.h"
 
 #include <errno.h>
@@ -21,6 +22,8 @@ struct pci {
 	uint32_t addr;		/* the 0xCF8 latch */
 	struct pci_function *funcs;
 	unsigned nfuncs;
+	uint64_t mmio_next, mmio_end;	/* BAR allocator: bump pointer */
+	struct pci_cfg host_bridge;
 };
 
 static uint16_t make_bdf(uint8_t bus, uint8_t dev, uint8_t fn)
@@ -203,4 +206,69 @@ int pci_add_function(struct pci *pci, uint8_t bus, uint8_t dev, uint8_t fn,
 	pci->funcs = f;
 	pci->funcs[pci->nfuncs++] = (struct pci_function){ bdf, ops, opaque };
 	return 0;
+}
+
+int pci_add_device(struct pci *pci, const struct pci_func_ops *ops, void *opaque,
+		   uint8_t *slot)
+{
+	for (uint8_t dev = 1; dev < PCI_MAX_DEVICES; dev++) {
+		if (find_function(pci, make_bdf(0, dev, 0)))
+			continue;
+		int r = pci_add_function(pci, 0, dev, 0, ops, opaque);
+		if (r == 0)
+			*slot = dev;
+		return r;
+	}
+	log_error("pci: bus 0 is full (%u slots)", PCI_MAX_DEVICES - 1);
+	return -ENOSPC;
+}
+
+void pci_set_mmio_window(struct pci *pci, uint64_t start, uint64_t end)
+{
+	pci->mmio_next = start;
+	pci->mmio_end = end;
+}
+
+int pci_alloc_mmio(struct pci *pci, uint64_t size, uint64_t *addr)
+{
+	if (size < PCI_BAR_MIN_SIZE || (size & (size - 1))) {
+		log_error("pci: BAR size 0x%llx is not a power of two >= 4 KiB",
+			  (unsigned long long)size);
+		return -EINVAL;
+	}
+	uint64_t at = (pci->mmio_next + size - 1) & ~(size - 1);
+	if (at < pci->mmio_next || at >= pci->mmio_end || size > pci->mmio_end - at) {
+		log_error("pci: no room for a 0x%llx-byte BAR in the MMIO window "
+			  "[0x%llx, 0x%llx)", (unsigned long long)size,
+			  (unsigned long long)pci->mmio_next, (unsigned long long)pci->mmio_end);
+		return -ENOSPC;
+	}
+	pci->mmio_next = at + size;
+	*addr = at;
+	return 0;
+}
+
+static void host_bridge_read(void *opaque, uint32_t off, void *data, uint32_t len)
+{
+	pci_cfg_read(opaque, off, data, len);
+}
+
+static void host_bridge_write(void *opaque, uint32_t off, const void *data, uint32_t len)
+{
+	pci_cfg_write(opaque, off, data, len);
+}
+
+static const struct pci_func_ops host_bridge_ops = {
+	.cfg_read = host_bridge_read, .cfg_write = host_bridge_write,
+};
+
+int pci_add_host_bridge(struct pci *pci)
+{
+	/* Red Hat's id for a generic host bridge (QEMU's gpex): no Linux quirks. */
+	static const struct pci_id id = {
+		.vendor = 0x1b36, .device = 0x0008, .class_code = 0x060000,
+		.subsys_vendor = 0x1b36, .subsys_id = 0x0008,
+	};
+	pci_cfg_init(&pci->host_bridge, &id);
+	return pci_add_function(pci, 0, 0, 0, &host_bridge_ops, &pci->host_bridge);
 }

@@ -4,9 +4,14 @@
  * offset. Only 32-bit accesses to the latch touch it, as on real chipsets.
  *
  * Functions are kept in a small table keyed by bus/device/function, each
- * with config-space callbacks; a function absent from the table (today:
- * every one) reads as all-ones (vendor 0xFFFF: "no device") and ignores
- * writes. Config-space callbacks run serialized under the PCI lock. */
+ * with config-space callbacks; a function absent from the table reads as
+ * all-ones (vendor 0xFFFF: "no device") and ignores writes. Config-space
+ * callbacks run serialized under the PCI lock.
+ *
+ * The bus also hands out what devices must not pick themselves: slots on
+ * bus 0 and BAR addresses in the MMIO window (naturally aligned, never
+ * reused), and it holds the host bridge at 00:00.0 that Linux's type-1
+ * sanity check looks for. */
 #ifndef MINIVMM_DEVICES_PCI_H
 #define MINIVMM_DEVICES_PCI_H
 
@@ -50,5 +55,19 @@ void pci_config_read(struct pci *pci, uint8_t bus, uint8_t dev, uint8_t fn,
 		     uint32_t offset, void *data, uint32_t len);
 void pci_config_write(struct pci *pci, uint8_t bus, uint8_t dev, uint8_t fn,
 		      uint32_t offset, const void *data, uint32_t len);
+
+/* The host bridge at 00:00.0 (class 0x0600). 0 or -errno (logged). */
+int pci_add_host_bridge(struct pci *pci);
+
+/* Adds a single-function device on bus 0 at the first free slot from 1;
+ * *slot receives it. 0, -ENOSPC (bus full), -ENOMEM; logged. */
+int pci_add_device(struct pci *pci, const struct pci_func_ops *ops, void *opaque,
+		   uint8_t *slot);
+
+/* The guest-physical window BARs are allocated from: [start, end). */
+void pci_set_mmio_window(struct pci *pci, uint64_t start, uint64_t end);
+/* A BAR's address: 'size' a power of two >= 4 KiB, aligned to its size.
+ * 0, or -EINVAL (bad size) / -ENOSPC (window full); logged. */
+int pci_alloc_mmio(struct pci *pci, uint64_t size, uint64_t *addr);
 
 #endif

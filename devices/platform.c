@@ -53,8 +53,10 @@ static int register_all(struct platform_devices *p, struct bus *pio)
 	    (ret = acpi_pm_register(p->acpi, pio, PORT_ACPI_PM1A_EVT, PORT_ACPI_PM1A_CNT,
 				    PORT_ACPI_RESET)) < 0 ||
 	    (ret = debug_exit_register(p->dbg, pio, PORT_DEBUG_EXIT)) < 0 ||
-	    (ret = pci_register(p->pci, pio, PORT_PCI_CONFIG_ADDR, PORT_PCI_CONFIG_DATA)) < 0)
+	    (ret = pci_register(p->pci, pio, PORT_PCI_CONFIG_ADDR, PORT_PCI_CONFIG_DATA)) < 0 ||
+	    (ret = pci_add_host_bridge(p->pci)) < 0)
 		return ret;
+	pci_set_mmio_window(p->pci, MEM_PCI_MMIO_START, MEM_PCI_MMIO_END);
 	if ((ret = bus_register(pio, PORT_POST_CODE, 1, &sink_ops, NULL, "post-code")) < 0 ||
 	    (ret = bus_register(pio, PORT_IO_DELAY, 1, &sink_ops, NULL, "io-delay")) < 0)
 		log_error("platform: cannot claim ports 0x%x/0x%x: %s", PORT_POST_CODE,

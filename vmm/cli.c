@@ -1,4 +1,5 @@
 #include "vmm/cli.h"
+#include "devices/virtio/disk.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 
@@ -27,6 +28,11 @@ void cli_usage(FILE *out)
 "  --console WHERE   default: this terminal (raw mode; Ctrl+] stops the VM);\n"
 "                    '-': stdin/stdout as plain streams (no raw mode, no escape key);\n"
 "                    FILE: append the guest's output to FILE, no input\n"
+"  --disk FILE[,readonly][,format=raw|qcow2][,direct]\n"
+"                    a virtio-blk disk on PCI; repeat for more: the first is\n"
+"                    /dev/vda, then vdb, ... (at most 16). The format is read\n"
+"                    from the image header unless format= is given; the image\n"
+"                    is locked (as QEMU does) while the VM runs; direct: O_DIRECT\n"
 "  --kvm-device PATH KVM device (default /dev/kvm)\n"
 "  --debug           log debug messages (e.g. guest accesses to absent devices)\n"
 "  --help            this text\n"
@@ -110,8 +116,29 @@ static int cli_check_memory(uint64_t size, const char *value)
 	return 0;
 }
 
+/* Syntax only: the files are opened by the VM, before /dev/kvm. */
+static int cli_add_disk(struct vm_config *cfg, const char *value)
+{
+	if (cfg->ndisks == CLI_MAX_DISKS) {
+		log_error("--disk '%s': at most %d disks", value, CLI_MAX_DISKS);
+		return -EINVAL;
+	}
+	char *copy = strdup(value);
+	if (!copy) {
+		log_error("--disk: out of memory");
+		return -ENOMEM;
+	}
+	struct disk_opts o;
+	int r = disk_opts_parse(copy, &o);
+	free(copy);
+	if (r < 0)
+		return r;
+	cfg->disks[cfg->ndisks++] = value;
+	return 0;
+}
+
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_CONSOLE,
-       OPT_KVM_DEVICE, OPT_DEBUG, OPT_HELP, OPT_VERSION };
+       OPT_KVM_DEVICE, OPT_DEBUG, OPT_HELP, OPT_VERSION, OPT_DISK };
 
 static const struct option cli_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -121,6 +148,7 @@ static const struct option cli_options[] = {
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "kvm-device", required_argument, NULL, OPT_KVM_DEVICE },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -147,6 +175,10 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 		case OPT_MEMORY:
 			if (cli_parse_size("--memory", optarg, &cfg->mem_size) < 0 ||
 			    cli_check_memory(cfg->mem_size, optarg) < 0)
+				return -EINVAL;
+			break;
+		case OPT_DISK:
+			if (cli_add_disk(cfg, optarg) < 0)
 				return -EINVAL;
 			break;
 		case OPT_CPUS:

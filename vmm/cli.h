@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define CLI_MAX_DISKS 16
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;	/* NULL: none */
@@ -15,7 +17,10 @@ struct vm_config {
 	uint64_t mem_size;
 	unsigned ncpus;
 	int log_level;
+	const char *disks[CLI_MAX_DISKS];	/* --disk specs, in order: vda, vdb, ... */
+	unsigned ndisks;
 };
+
 
 #define CLI_DEFAULT_MEMORY (512ULL << 20)
 

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -154,8 +156,128 @@ int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level)
 	return KVM_IOCTL(kvm->vm_fd, KVM_IRQ_LINE, &irq);
 }
 
+int kvm_ioeventfd(struct kvm *kvm, uint64_t gpa, uint32_t len, int fd, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.addr = gpa, .len = len, .fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+	return KVM_IOCTL(kvm->vm_fd, KVM_IOEVENTFD, &io);
+}
+
+int kvm_irqfd(struct kvm *kvm, int fd, unsigned gsi, bool assign)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+	};
+	return KVM_IOCTL(kvm->vm_fd, KVM_IRQFD, &irqfd);
+}
+
+/* KVM_SET_GSI_ROUTING replaces the whole table, so the table keeps KVM's
+ * default routes (GSI 0-15 on the PICs and IOAPIC, 16-23 on the IOAPIC)
+ * next to the MSI routes. */
+#define KVM_IOAPIC_PINS 24
+#define KVM_PIC_PINS 16
+#define KVM_MAX_ROUTES 1024
+
+struct kvm_gsi_routes {
+	pthread_mutex_t lock;
+	unsigned next_gsi;
+	struct kvm_irq_routing *table;	/* room for KVM_MAX_ROUTES entries */
+};
+
+static void add_irqchip_route(struct kvm_gsi_routes *r, unsigned gsi, unsigned chip, unsigned pin)
+{
+	struct kvm_irq_routing_entry *e = &r->table->entries[r->table->nr++];
+	*e = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP };
+	e->u.irqchip.irqchip = chip;
+	e->u.irqchip.pin = pin;
+}
+
+static struct kvm_gsi_routes *routes_create(void)
+{
+	struct kvm_gsi_routes *r = calloc(1, sizeof(*r));
+	if (r)
+		r->table = calloc(1, sizeof(*r->table) +
+				     KVM_MAX_ROUTES * sizeof(struct kvm_irq_routing_entry));
+	if (!r || !r->table) {
+		free(r);
+		return NULL;
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	for (unsigned gsi = 0; gsi < KVM_PIC_PINS; gsi++)
+		add_irqchip_route(r, gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+				  gsi % 8);
+	for (unsigned gsi = 0; gsi < KVM_IOAPIC_PINS; gsi++)
+		add_irqchip_route(r, gsi, KVM_IRQCHIP_IOAPIC, gsi);
+	r->next_gsi = KVM_IOAPIC_PINS;
+	return r;
+}
+
+static struct kvm_irq_routing_entry *find_msi_route(struct kvm_gsi_routes *r, unsigned gsi)
+{
+	for (unsigned i = 0; i < r->table->nr; i++)
+		if (r->table->entries[i].gsi == gsi && r->table->entries[i].type == KVM_IRQ_ROUTING_MSI)
+			return &r->table->entries[i];
+	return NULL;
+}
+
+int kvm_msi_route_add(struct kvm *kvm, unsigned *gsi)
+{
+	static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&create_lock);
+	if (!kvm->routes)
+		kvm->routes = routes_create();
+	pthread_mutex_unlock(&create_lock);
+	struct kvm_gsi_routes *r = kvm->routes;
+	if (!r) {
+		log_error("kvm: out of memory for the GSI routing table");
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&r->lock);
+	int ret = -ENOSPC;
+	if (r->table->nr < KVM_MAX_ROUTES) {
+		struct kvm_irq_routing_entry *e = &r->table->entries[r->table->nr++];
+		*e = (struct kvm_irq_routing_entry){ .gsi = r->next_gsi, .type = KVM_IRQ_ROUTING_MSI };
+		*gsi = r->next_gsi++;
+		ret = KVM_IOCTL(kvm->vm_fd, KVM_SET_GSI_ROUTING, r->table);
+	} else {
+		log_error("kvm: GSI routing table full (%u routes)", KVM_MAX_ROUTES);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ret < 0 ? ret : 0;
+}
+
+int kvm_msi_route_set(struct kvm *kvm, unsigned gsi, uint64_t addr, uint32_t data)
+{
+	struct kvm_gsi_routes *r = kvm->routes;
+	if (!r) {
+		log_error("kvm: GSI %u is not an MSI route", gsi);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&r->lock);
+	struct kvm_irq_routing_entry *e = find_msi_route(r, gsi);
+	if (!e) {
+		pthread_mutex_unlock(&r->lock);
+		log_error("kvm: GSI %u is not an MSI route", gsi);
+		return -EINVAL;
+	}
+	e->u.msi.address_lo = (uint32_t)addr;
+	e->u.msi.address_hi = (uint32_t)(addr >> 32);
+	e->u.msi.data = data;
+	int ret = KVM_IOCTL(kvm->vm_fd, KVM_SET_GSI_ROUTING, r->table);
+	pthread_mutex_unlock(&r->lock);
+	return ret < 0 ? ret : 0;
+}
+
 void kvm_close(struct kvm *kvm)
 {
+	if (kvm->routes) {
+		pthread_mutex_destroy(&kvm->routes->lock);
+		free(kvm->routes->table);
+		free(kvm->routes);
+		kvm->routes = NULL;
+	}
 	if (kvm->vm_fd >= 0)
 		close(kvm->vm_fd);
 	if (kvm->dev_fd >= 0)

@@ -4,15 +4,18 @@
 #ifndef MINIVMM_KVM_H
 #define MINIVMM_KVM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct guest_mem;
+struct kvm_gsi_routes;
 
 struct kvm {
 	int dev_fd;		/* /dev/kvm */
 	int vm_fd;
 	int vcpu_mmap_size;	/* size of each vCPU's struct kvm_run mapping */
 	int max_vcpus;
+	struct kvm_gsi_routes *routes;	/* GSI routing table; NULL until the first MSI route */
 };
 
 /* Opens the KVM device at 'path' (normally "/dev/kvm") and checks its API
@@ -26,6 +29,18 @@ int kvm_create_vm(struct kvm *kvm, const struct guest_mem *gm);
 
 /* Sets GSI 'gsi' of the in-kernel PIC/IOAPIC to 'level'. Thread-safe. */
 int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level);
+
+/* Writes of 'len' bytes (1, 2, 4, 8) to guest-physical 'gpa' signal the
+ * eventfd 'fd' inside KVM, without an exit to user space (any data). */
+int kvm_ioeventfd(struct kvm *kvm, uint64_t gpa, uint32_t len, int fd, bool assign);
+/* Writing 1 to eventfd 'fd' raises GSI 'gsi' inside KVM. */
+int kvm_irqfd(struct kvm *kvm, int fd, unsigned gsi, bool assign);
+/* Allocates a GSI above the IOAPIC's pins routed as an MSI (address and
+ * data 0 until kvm_msi_route_set). The default PIC/IOAPIC routes are kept.
+ * Thread-safe. 0 and *gsi, or -errno (logged). */
+int kvm_msi_route_add(struct kvm *kvm, unsigned *gsi);
+/* Points an MSI GSI at a new message and commits the table (KVM_SET_GSI_ROUTING). */
+int kvm_msi_route_set(struct kvm *kvm, unsigned gsi, uint64_t addr, uint32_t data);
 
 void kvm_close(struct kvm *kvm);
 

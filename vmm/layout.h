@@ -38,6 +38,16 @@
 #define PORT_PCI_CONFIG_ADDR 0xcf8
 #define PORT_PCI_CONFIG_DATA 0xcfc
 
+/* PCI INTx: pin p (0 = INTA) of slot s on bus 0 is wired to IOAPIC input
+ * PCI_INTX_GSI_BASE + (s + p) % PCI_INTX_GSIS (level, active low), the
+ * usual swizzle; the DSDT's _PRT says the same. */
+#define PCI_INTX_GSI_BASE   16
+#define PCI_INTX_GSIS       8
+static inline unsigned pci_intx_gsi(unsigned slot, unsigned pin)
+{
+	return PCI_INTX_GSI_BASE + (slot + pin) % PCI_INTX_GSIS;
+}
+
 /* ACPI fixed hardware (described by the FADT). */
 #define PORT_ACPI_PM1A_EVT  0x600	/* 4 bytes: PM1a status + enable */
 #define PORT_ACPI_PM1A_CNT  0x604	/* 2 bytes: SLP_TYP/SLP_EN */

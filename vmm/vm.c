@@ -12,6 +12,7 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_disks.h"
 #include "vmm/vm_hooks.h"
 
 #include <errno.h>
@@ -36,6 +37,7 @@ struct vm {
 	struct guest_mem *gm;
 	struct bus *pio, *mmio;
 	struct platform_devices *devices;
+	struct vm_disks *disks;
 	struct console *con;
 	struct vcpu vcpus[MAX_VCPUS];
 	unsigned nvcpus;	/* created so far */
@@ -214,7 +216,8 @@ static int vm_build(struct vm *vm, const struct boot_spec *spec)
 	vm->com1_irq = (struct irq_line){ .set_level = vm_set_irq, .opaque = vm, .gsi = IRQ_COM1 };
 	r = platform_devices_create(vm->pio, &vm->com1_irq, &vm->stopper, vm_console_tx, vm,
 				    &vm->devices);
-	if (r < 0)
+	if (r < 0 || (r = vm_disks_attach(vm->disks, &vm->kvm, vm->gm,
+					  platform_pci(vm->devices), vm->mmio)) < 0)
 		return r;
 
 	struct boot_entry entry;
@@ -260,6 +263,7 @@ static void vm_teardown(struct vm *vm)
 			pthread_join(vm->vcpus[i].thread, NULL);
 		vcpu_destroy(&vm->vcpus[i]);
 	}
+	vm_disks_destroy(vm->disks);	/* stops the I/O threads before memory goes */
 	platform_devices_destroy(vm->devices);
 	bus_destroy(vm->pio);
 	bus_destroy(vm->mmio);
@@ -317,7 +321,9 @@ int vm_run(const struct vm_config *cfg)
 	sigdelset(&sigs, VCPU_KICK_SIGNAL);
 	int sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 
-	if (sig_fd < 0 || vm_build(vm, &spec) < 0 || console_attach(vm->con) < 0)
+	/* Images are opened and locked before /dev/kvm (vm_build). */
+	if (sig_fd < 0 || vm_disks_open(cfg, &vm->disks) < 0 || vm_build(vm, &spec) < 0 ||
+	    console_attach(vm->con) < 0)
 		goto out_sig;
 	vm_start_vcpus(vm);	/* on failure a stop is requested: the loop ends at once */
 	vm_main_loop(vm, sig_fd);

@@ -153,12 +153,8 @@ int disk_open(const struct disk_opts *o, struct disk **out)
 		r = choose_format(d, o->format);
 	if (r == DISK_FORMAT_RAW)
 		r = disk_raw_open(d);
-	else if (r == DISK_FORMAT_QCOW2) {
-		/* The qcow2 adapter plugs in here once qcow2/ is merged. */
-		log_error("disk: %s: qcow2 image, but this build has no qcow2 support "
-			  "(use format=raw only if it really is a raw disk)", d->path);
-		r = -ENOTSUP;
-	}
+	else if (r == DISK_FORMAT_QCOW2)
+		r = disk_qcow2_open(d);
 	if (r < 0) {
 		disk_close(d);
 		return r;
@@ -177,37 +173,4 @@ void disk_close(struct disk *d)
 		close(d->fd);	/* drops the OFD locks */
 	free(d->path);
 	free(d);
-}
-
-static int parse_option(char *opt, struct disk_opts *o)
-{
-	if (!strcmp(opt, "readonly") || !strcmp(opt, "ro"))
-		o->readonly = true;
-	else if (!strcmp(opt, "direct"))
-		o->direct = true;
-	else if (!strcmp(opt, "format=raw"))
-		o->format = DISK_FORMAT_RAW;
-	else if (!strcmp(opt, "format=qcow2"))
-		o->format = DISK_FORMAT_QCOW2;
-	else {
-		log_error("disk: unknown option '%s' (expected readonly, direct, format=raw|qcow2)", opt);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int disk_opts_parse(char *spec, struct disk_opts *o)
-{
-	char *save = NULL, *tok;
-
-	memset(o, 0, sizeof(*o));
-	o->path = spec[0] == ',' ? NULL : strtok_r(spec, ",", &save);
-	if (!o->path || !*o->path) {
-		log_error("disk: option needs a file name: FILE[,readonly][,format=raw|qcow2]");
-		return -EINVAL;
-	}
-	while ((tok = strtok_r(NULL, ",", &save)))
-		if (parse_option(tok, o))
-			return -EINVAL;
-	return 0;
 }

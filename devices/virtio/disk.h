@@ -1,5 +1,5 @@
-/* Disk backends under virtio-blk: an image format (raw now, qcow2 once the
- * qcow2 engine lands) behind one ops table, plus image locking and format
+/* Disk backends under virtio-blk: an image format (raw, qcow2) behind one
+ * ops table, plus image locking and format
  * detection shared by all formats.
  *
  * Offsets and lengths passed to the ops are already checked against
@@ -83,5 +83,9 @@ bool disk_write_forges_header(const struct disk *d, uint64_t off,
 
 /* For backends: common open of the file and the struct (path copied). */
 int disk_raw_open(struct disk *d);
+/* The qcow2 backend (disk_qcow2.c, on the qcow2/ engine): opens
+ * the engine on d->path (already open and locked in d->fd), locks every
+ * backing file read-only, fills ops/size. 0 or -errno (logged). */
+int disk_qcow2_open(struct disk *d);
 
 #endif

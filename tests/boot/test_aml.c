@@ -108,6 +108,10 @@ START_TEST(dsdt_disassembles_and_round_trips)
 	ck_assert_ptr_nonnull(strstr(dsl, "0xFEBFFFFF,         // Range Maximum"));
 	ck_assert_ptr_nonnull(strstr(dsl, "0x00FF,             // Range Maximum"));
 	ck_assert_ptr_nonnull(strstr(dsl, "0x0CF8,             // Range Minimum"));
+	/* INTx routing: slot 1 INTA -> GSI 17 (layout.h's swizzle), 31 slots. */
+	ck_assert_ptr_nonnull(strstr(dsl, "Name (_PRT, Package (0x1F)"));
+	ck_assert_ptr_nonnull(strstr(dsl, "0x0001FFFF, \n                    Zero, \n"
+				     "                    Zero, \n                    0x11"));
 	free(dsl);
 
 	/* recompile the disassembly: same AML after the header */

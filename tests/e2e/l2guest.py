@@ -17,6 +17,12 @@ L2_META = 'linux-image-cloud-amd64'
 READY_MARKER = 'MINIVMM-E2E: userspace up'
 PROMPT = '[e2e]# '
 CMDLINE = 'console=ttyS0 quiet panic=-1 rdinit=/init'
+# virtio-blk on PCI; the cloud kernel has these as modules (=m), in
+# dependency order (modules.dep), loaded by /init after the ready marker so
+# boot timings do not include them.
+VIRTIO_MODULES = ['drivers/virtio/virtio_ring', 'drivers/virtio/virtio',
+                  'drivers/virtio/virtio_pci_modern_dev', 'drivers/virtio/virtio_pci_legacy_dev',
+                  'drivers/virtio/virtio_pci', 'drivers/block/virtio_blk']
 
 INIT = f'''#!/bin/busybox sh
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
@@ -26,6 +32,9 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 echo "{READY_MARKER} $(cut -d' ' -f1 /proc/uptime)"
+for m in {' '.join(os.path.basename(m) for m in VIRTIO_MODULES)}; do
+    insmod /lib/modules/$m.ko 2>/dev/null
+done
 export PS1='{PROMPT}'
 # An interactive shell on the console; setsid+cttyhack give it a controlling tty.
 while true; do setsid cttyhack sh -i; done
@@ -48,14 +57,21 @@ def prepare():
             with open(busybox, 'rb') as f:
                 c.file('bin/busybox', f.read(), 0o755)
             c.file('init', INIT.encode(), 0o755)
+            c.dir('lib')
+            c.dir('lib/modules')
+            for m in VIRTIO_MODULES:
+                with open(os.path.join(tree, 'lib', 'modules', kver, 'kernel', m + '.ko'), 'rb') as f:
+                    c.file(f'lib/modules/{os.path.basename(m)}.ko', f.read(), 0o644)
             c.write_gz(path)
     return kver, dk.vmlinuz(tree, kver), path
 
 
-def vmm_command(vmm, kernel, initrd, cpus=2, memory='512M', cmdline=CMDLINE):
+def vmm_command(vmm, kernel, initrd, cpus=2, memory='512M', cmdline=CMDLINE, disks=()):
     """The command booting the L2 guest with its console on stdin/stdout.
 
     vmm: 'qemu' (default pc machine), 'qemu-microvm', or the path of minivmm.
+    disks: minivmm --disk specs (FILE[,readonly][,format=...]); for QEMU, raw
+    or qcow2 virtio-blk drives (vda, vdb, ... in order).
     """
     if vmm in ('qemu', 'qemu-microvm'):
         cmd = ['qemu-system-x86_64', '-accel', 'kvm', '-cpu', 'host',
@@ -65,6 +81,14 @@ def vmm_command(vmm, kernel, initrd, cpus=2, memory='512M', cmdline=CMDLINE):
                '-kernel', kernel, '-initrd', initrd, '-append', cmdline]
         if vmm == 'qemu-microvm':
             cmd[1:1] = ['-M', 'microvm']
+        for d in disks:
+            path, *opts = d.split(',')
+            fmt = next((o.split('=', 1)[1] for o in opts if o.startswith('format=')), 'raw')
+            ro = ',readonly=on' if 'readonly' in opts else ''
+            cmd += ['-drive', f'file={path},format={fmt},if=virtio{ro}']
         return cmd
-    return [vmm, '--kernel', kernel, '--initrd', initrd, '--cmdline', cmdline,
-            '--cpus', str(cpus), '--memory', memory, '--console', '-']
+    cmd = [vmm, '--kernel', kernel, '--initrd', initrd, '--cmdline', cmdline,
+           '--cpus', str(cpus), '--memory', memory, '--console', '-']
+    for d in disks:
+        cmd += ['--disk', d]
+    return cmd

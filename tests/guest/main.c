@@ -7,6 +7,7 @@
 #include "guest.h"
 #include "io.h"
 #include "smp.h"
+#include "vblk.h"
 #include "verbs.h"
 #include "vmm/layout.h"
 
@@ -129,6 +130,8 @@ void guest_main(int kind, uint64_t info)
 		do_poweroff();
 	if (v.probe)
 		do_probe();
+	if (v.vblk && vblk_hostile())
+		guest_exit(GUEST_EXIT_VBLK_FAILED);
 	if (v.echo)
 		do_echo();
 	guest_exit(v.has_exit ? v.exit_code : GUEST_EXIT_OK);

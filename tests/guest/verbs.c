@@ -43,6 +43,8 @@ int verbs_parse(const char *cmdline, struct verbs *v)
 			v->poweroff = true;
 		} else if (word_is(w, len, "probe")) {
 			v->probe = true;
+		} else if (word_is(w, len, "vblk")) {
+			v->vblk = true;
 		} else if (word_is(w, len, "echo")) {
 			v->echo = true;
 		} else if (len >= 5 && memcmp(w, "exit=", 5) == 0) {

@@ -5,6 +5,8 @@
  *   poweroff  ACPI S5 through the FADT's PM1a_CNT; 253 if still running
  *   probe     read and write a port and an MMIO address no device claims and
  *             print what came back (a VMM must answer all-ones and go on)
+ *   vblk      hostile requests to the first virtio-blk on PCI (vblk.h);
+ *             exit 0 if each got its answer, else 248
  *   echo      echo serial input as "echo: <line>" lines, forever (for
  *             console tests; the VMM's side must stop the VM)
  * Other words (console=ttyS0 ...) are ignored. */
@@ -14,7 +16,7 @@
 #include <stdbool.h>
 
 struct verbs {
-	bool smp, reset, poweroff, probe, echo, has_exit;
+	bool smp, reset, poweroff, probe, echo, vblk, has_exit;
 	unsigned int exit_code;
 };
 

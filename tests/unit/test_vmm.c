@@ -77,6 +77,52 @@ START_TEST(cli_flags)
 }
 END_TEST
 
+START_TEST(cli_disks_in_order)
+{
+	struct vm_config cfg;
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", NULL, NULL), CLI_RUN);
+	ck_assert_uint_eq(cfg.ndisks, 0);
+	ck_assert_int_eq(parse(&cfg, "--disk", "a.img,readonly", "--kernel", "k"), CLI_RUN);
+	ck_assert_uint_eq(cfg.ndisks, 1);
+	ck_assert_str_eq(cfg.disks[0], "a.img,readonly");	/* kept whole, unmodified */
+	ck_assert_int_eq(parse(&cfg, "--disk", "a.img,format=qcow2", "--disk=b.img,format=raw,ro",
+			       "--kernel=k"), CLI_RUN);
+	ck_assert_uint_eq(cfg.ndisks, 2);
+	ck_assert_str_eq(cfg.disks[0], "a.img,format=qcow2");
+	ck_assert_str_eq(cfg.disks[1], "b.img,format=raw,ro");
+}
+END_TEST
+
+START_TEST(cli_disk_errors)
+{
+	struct vm_config cfg;
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--disk", "x.img,bogus"), -EINVAL);
+	ck_assert_last_error("--disk: unknown option 'bogus'");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--disk", "x.img,format=vmdk"), -EINVAL);
+	ck_assert_last_error("--disk: unknown option 'format=vmdk'");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--disk", ""), -EINVAL);
+	ck_assert_last_error("--disk: needs a file name");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--disk", ",readonly"), -EINVAL);
+	ck_assert_last_error("--disk: needs a file name");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--disk", NULL), -EINVAL);
+	ck_assert_last_error("--disk needs a value");
+
+	char *argv[2 + 2 * (CLI_MAX_DISKS + 1) + 1];
+	int argc = 0;
+	argv[argc++] = "minivmm";
+	argv[argc++] = "--kernel=k";
+	for (int i = 0; i <= CLI_MAX_DISKS; i++) {
+		argv[argc++] = "--disk";
+		argv[argc++] = "d.img";
+	}
+	argv[argc] = NULL;
+	ck_assert_int_eq(cli_parse(argc - 2, argv, &cfg), CLI_RUN);	/* exactly 16 */
+	ck_assert_uint_eq(cfg.ndisks, CLI_MAX_DISKS);
+	ck_assert_int_eq(cli_parse(argc, argv, &cfg), -EINVAL);
+	ck_assert_last_error("--disk 'd.img': at most 16 disks");
+}
+END_TEST
+
 START_TEST(cli_errors)
 {
 	struct vm_config cfg;
@@ -92,8 +138,6 @@ START_TEST(cli_errors)
 	ck_assert_last_error("--memory '2000G': at most 1024G");
 	ck_assert_int_eq(parse(&cfg, "--memory", "1G", NULL, NULL), -EINVAL);
 	ck_assert_last_error("no --kernel given");
-	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--disk", "x.img"), -EINVAL);
-	ck_assert_last_error("unknown option '--disk'");
 	ck_assert_int_eq(parse(&cfg, "--kernel", NULL, NULL, NULL), -EINVAL);
 	ck_assert_last_error("--kernel needs a value");
 	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "extra", NULL), -EINVAL);
@@ -224,6 +268,8 @@ TCase *tcase_cli(void)
 	tcase_add_test(tc, size_errors);
 	tcase_add_test(tc, cli_flags);
 	tcase_add_test(tc, cli_errors);
+	tcase_add_test(tc, cli_disks_in_order);
+	tcase_add_test(tc, cli_disk_errors);
 	return tc;
 }
 

@@ -67,13 +67,15 @@ START_TEST(format_raw_is_never_probed)
 }
 END_TEST
 
-START_TEST(auto_qcow2_without_engine)
+/* The magic alone sends the file to the qcow2 backend, whose engine
+ * rejects the bogus header (naming the file). */
+START_TEST(auto_qcow2_bogus_header)
 {
 	struct disk *d = (void *)1;
 	make_image("auto.qcow2", 1 << 20, "QFI\xfb", 4);
-	ck_assert_int_eq(open_disk(DISK_FORMAT_AUTO, false, &d), -ENOTSUP);
+	ck_assert_int_lt(open_disk(DISK_FORMAT_AUTO, false, &d), 0);
 	ck_assert_ptr_null(d);
-	ck_assert_last_error("auto.qcow2: qcow2 image");
+	ck_assert_last_error("auto.qcow2");
 }
 END_TEST
 
@@ -254,7 +256,7 @@ TCase *tcase_disk(void)
 	tcase_add_checked_fixture(tc, fx_setup, NULL);
 	tcase_add_test(tc, probe_formats);
 	tcase_add_test(tc, format_raw_is_never_probed);
-	tcase_add_test(tc, auto_qcow2_without_engine);
+	tcase_add_test(tc, auto_qcow2_bogus_header);
 	tcase_add_test(tc, auto_raw_is_marked_probed);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, parse_options);

@@ -1,0 +1,102 @@
+#include "vmm/vm_disks.h"
+#include "devices/virtio/disk.h"
+#include "devices/virtio/virtio_pci.h"
+#include "vmm/cli.h"
+#include "vmm/kvm.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vm_disk {
+	char *spec;		/* disk_opts point into it */
+	char name[8];		/* "vda" */
+	struct disk *disk;
+	struct vpci *dev;
+};
+
+struct vm_disks {
+	struct kvm *kvm;
+	unsigned n;
+	struct vm_disk d[CLI_MAX_DISKS];
+};
+
+int vm_disks_open(const struct vm_config *cfg, struct vm_disks **out)
+{
+	struct vm_disks *d = calloc(1, sizeof(*d));
+	if (!d) {
+		log_error("--disk: out of memory");
+		return -ENOMEM;
+	}
+	*out = d;
+	for (unsigned i = 0; i < cfg->ndisks && i < CLI_MAX_DISKS; i++) {
+		struct vm_disk *v = &d->d[d->n++];
+		struct disk_opts o;
+		snprintf(v->name, sizeof(v->name), "vd%c", 'a' + i);
+		v->spec = strdup(cfg->disks[i]);
+		if (!v->spec) {
+			log_error("--disk: out of memory");
+			return -ENOMEM;
+		}
+		int r = disk_opts_parse(v->spec, &o);
+		if (r < 0 || (r = disk_open(&o, &v->disk)) < 0)
+			return r;	/* logged with the file name */
+	}
+	return 0;
+}
+
+static int hook_ioeventfd(void *opaque, uint64_t gpa, uint32_t len, int fd, bool assign)
+{
+	return kvm_ioeventfd(opaque, gpa, len, fd, assign);
+}
+
+static int hook_msi_add(void *opaque, int fd, unsigned *gsi)
+{
+	int r = kvm_msi_route_add(opaque, gsi);
+	return r < 0 ? r : kvm_irqfd(opaque, fd, *gsi, true);
+}
+
+static int hook_msi_set(void *opaque, unsigned gsi, uint64_t addr, uint32_t data)
+{
+	return kvm_msi_route_set(opaque, gsi, addr, data);
+}
+
+static void hook_set_intx(void *opaque, unsigned gsi, int level)
+{
+	kvm_irq_line(opaque, gsi, level);
+}
+
+int vm_disks_attach(struct vm_disks *d, struct kvm *kvm, const struct guest_mem *gm,
+		    struct pci *pci, struct bus *mmio)
+{
+	const struct vpci_machine m = {
+		.pci = pci, .mmio = mmio, .gm = gm,
+		.ioeventfd = hook_ioeventfd, .msi_add = hook_msi_add, .msi_set = hook_msi_set,
+		.set_intx = hook_set_intx, .opaque = kvm,
+	};
+	d->kvm = kvm;
+	for (unsigned i = 0; i < d->n; i++) {
+		struct vm_disk *v = &d->d[i];
+		v->dev = vpci_blk_create(&m, v->disk, &(struct vblk_opts){ .name = v->name });
+		if (!v->dev)
+			return -EIO;	/* logged */
+		log_debug("%s: %s (%s%s) at PCI 00:%02x.0", v->name, v->disk->path,
+			  v->disk->ops->format, v->disk->readonly ? ", read-only" : "",
+			  vpci_slot(v->dev));
+	}
+	return 0;
+}
+
+void vm_disks_destroy(struct vm_disks *d)
+{
+	if (!d)
+		return;
+	for (unsigned i = 0; i < d->n; i++) {
+		vpci_blk_destroy(d->d[i].dev);
+		disk_close(d->d[i].disk);
+		free(d->d[i].spec);
+	}
+	free(d);
+}
