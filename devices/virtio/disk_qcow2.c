@@ -96,7 +96,7 @@ static int lock_backing(struct qcow2_disk *p, const char *path, char *next, size
 	if (disk_probe_format(fd, path) != DISK_FORMAT_QCOW2)
 		return 0;	/* a raw base ends the chain */
 	struct qcow2 *q;
-	struct qcow2_open_opts o = { .flags = QCOW2_O_NO_BACKING };
+	struct qcow2_open_opts o = { .flags = QCOW2_O_NO_BACKING | QCOW2_O_SHARED };
 	if ((r = qcow2_open(path, &o, &q)) < 0)
 		return r;
 	struct qcow2_info *info = malloc(sizeof(*info));
@@ -138,7 +138,12 @@ int disk_qcow2_open(struct disk *d)
 		log_error("disk: %s: out of memory", d->path);
 		goto out;
 	}
-	struct qcow2_open_opts o = { .flags = d->readonly ? 0 : QCOW2_O_RDWR };
+	/* disk.c and lock_chain() hold the QEMU-style locks on the image and
+	 * every backing file; the engine taking its own on other descriptors
+	 * of the same files would conflict with ours. */
+	struct qcow2_open_opts o = {
+		.flags = (d->readonly ? 0 : QCOW2_O_RDWR) | QCOW2_O_SHARED,
+	};
 	if ((r = qcow2_open(d->path, &o, &p->q)) < 0)
 		goto out;	/* logged by the engine */
 	qcow2_get_info(p->q, info);
