@@ -35,7 +35,7 @@ struct bench {
 	uint64_t size;
 	double seconds;
 	bool direct, fio;
-	unsigned poll_us;
+	int poll_us;
 	struct vdrv d;
 	struct disk *disk;
 	struct vblk *b;
@@ -142,7 +142,7 @@ static void wait_used(struct bench *bn)
 
 	/* With -p the "guest" polls too, as a guest driver in a busy loop
 	 * (io_poll) would; the eventfd count left behind is harmless. */
-	while (bn->poll_us && now() < end)
+	while (bn->poll_us > 0 && now() < end)
 		if (vdrv_used_idx(&bn->d) != bn->d.last_used)
 			return;
 	while (vdrv_used_idx(&bn->d) == bn->d.last_used)
@@ -239,7 +239,7 @@ static int parse_args(struct bench *bn, int argc, char **argv)
 		else if (!strcmp(argv[i], "-d"))
 			bn->direct = true;
 		else if (!strcmp(argv[i], "-p") && i + 1 < argc)
-			bn->poll_us = (unsigned)strtoul(argv[++i], NULL, 0);
+			bn->poll_us = (int)strtol(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--no-fio"))
 			bn->fio = false;
 		else {
@@ -268,7 +268,7 @@ int main(int argc, char **argv)
 		bn.fio = false;
 	}
 	printf("virtio-blk (host-side harness, I/O thread, io_uring) vs fio io_uring\n");
-	printf("file %s, %llu MiB, %s, %.0f s per run, polling %u us\n", bn.file,
+	printf("file %s, %llu MiB, %s, %.0f s per run, device polling %d us (0: default)\n", bn.file,
 	       (unsigned long long)(bn.size >> 20), bn.direct ? "O_DIRECT" : "page cache", bn.seconds,
 	       bn.poll_us);
 	printf("%-24s %18s %18s %6s\n", "test", "minivmm", "fio", "ratio");
