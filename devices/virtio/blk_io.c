@@ -367,17 +367,33 @@ static void adapt_poll(struct blk_io *io, uint64_t slept_ns)
 		io->poll_ns /= 2;
 }
 
+/* Each turn: take new chains (after a kick, a successful poll, or when
+ * requests were short), re-arm the kick poll (a drain may reap its
+ * completion while waiting at a barrier), interrupt the driver once for
+ * everything completed, then poll or sleep and reap. */
 static void *uring_loop(void *arg)
 {
 	struct blk_io *io = arg;
 	struct vblk *b = io->b;
+	bool polled = false;
 
 	arm_poll(io, io->kick_fd, TAG_KICK);
 	arm_poll(io, io->stop_fd, TAG_STOP);
-	/* A kick may have come before the thread existed. */
-	drain_async(io);
-	while (!io->stopping || b->inflight || io->kick_armed) {
-		bool polled = poll_for_work(io);
+	io->kicked = true;	/* a kick may have come before the thread existed */
+	for (;;) {
+		if ((io->kicked || polled || io->stalled) && !io->stopping && !b->reset_requested) {
+			io->kicked = false;
+			drain_async(io);
+		}
+		if (!io->stopping && !io->kick_armed)
+			arm_poll(io, io->kick_fd, TAG_KICK);
+		if (io->completed) {
+			io->completed = 0;
+			blk_maybe_notify(b);
+		}
+		if (io->stopping && !b->inflight && !io->kick_armed)
+			break;
+		polled = poll_for_work(io);
 		uint64_t t0 = polled ? 0 : now_ns();
 		int r = polled ? io_uring_submit(&io->ring) : io_uring_submit_and_wait(&io->ring, 1);
 
@@ -391,16 +407,6 @@ static void *uring_loop(void *arg)
 		if (io->stopping && io->kick_armed && !io->cancel_sent) {
 			cancel_kick(io);
 			io->cancel_sent = true;
-		}
-		if (io->kicked && !io->stopping && !io->kick_armed)
-			arm_poll(io, io->kick_fd, TAG_KICK);
-		if ((io->kicked || polled || io->stalled) && !io->stopping && !b->reset_requested) {
-			io->kicked = false;
-			drain_async(io);
-		}
-		if (io->completed) {
-			io->completed = 0;
-			blk_maybe_notify(b);
 		}
 	}
 	return NULL;
