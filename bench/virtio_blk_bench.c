@@ -7,13 +7,15 @@
  * with io_uring. fio runs io_uring on the same file with the same cache
  * mode. Prints figures and ratios; asserts nothing.
  *
- * usage: virtio_blk_bench [-f FILE] [-s SIZE_MIB] [-t SECONDS] [-d] [-p US] [-q] [--no-fio]
+ * usage: virtio_blk_bench [-f FILE] [-s SIZE_MIB] [-t SECONDS] [-d] [-p US] [-q] [-c] [--no-fio]
  *   -d  O_DIRECT for both (cache=none); default: host page cache
  *   -p  the I/O thread's poll window (vblk_opts.poll_us: 0 default, -1 off);
  *       with US > 0 the harness also busy-polls that long for completions
  *   -q  qcow2: the file converted by qemu-img (fully allocated), compared
  *       with `qemu-img bench -i io_uring` on the same image instead of fio
- *       (qemu-img bench walks offsets sequentially; ours are random) */
+ *       (qemu-img bench walks offsets sequentially; ours are random)
+ *   -c  cold: drop the image from the page cache (POSIX_FADV_DONTNEED)
+ *       before each run, ours and the comparison's */
 #include "devices/virtio/blk.h"
 #include "devices/virtio/disk.h"
 #include "devices/virtio/virtio.h"
@@ -37,7 +39,7 @@ struct bench {
 	const char *file;
 	uint64_t size;
 	double seconds;
-	bool direct, fio, qcow2;
+	bool direct, fio, qcow2, cold;
 	char img[512];	/* the image the device opens */
 	int poll_us;
 	struct vdrv d;
@@ -166,6 +168,17 @@ static void wait_used(struct bench *bn)
 			abort();
 }
 
+static void drop_cache(const struct bench *bn)
+{
+	int fd;
+
+	if (!bn->cold || (fd = open(bn->img, O_RDONLY)) < 0)
+		return;
+	fdatasync(fd);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+}
+
 /* Run reads of 'len' bytes at queue depth qd for the configured time;
  * random 4 KiB-aligned offsets or sequential. Returns ops per second. */
 static double run(struct bench *bn, unsigned qd, uint32_t len, bool random)
@@ -176,6 +189,7 @@ static double run(struct bench *bn, unsigned qd, uint32_t len, bool random)
 	uint16_t old = bn->d.avail_idx;
 
 	memset(bn->status, 0, sizeof(bn->status));
+	drop_cache(bn);
 	t0 = now();
 	for (unsigned i = 0; i < qd; i++)
 		submit(bn, i, (random ? next_rand(bn) % nblocks : seq++ % nblocks) * (len / 512), len);
@@ -216,6 +230,7 @@ static double run_fio(struct bench *bn, unsigned qd, uint32_t len, bool random)
 		 "--gtod_reduce=1 --norandommap --invalidate=0 --output-format=json 2>/dev/null",
 		 bn->file, random ? "randread" : "read", len, qd, bn->direct,
 		 (unsigned long long)bn->size, bn->seconds);
+	drop_cache(bn);
 	f = popen(cmd, "r");
 	if (!f)
 		return 0;
@@ -238,6 +253,7 @@ static double run_qemu_img(struct bench *bn, unsigned qd, uint32_t len, double o
 	size_t n;
 	FILE *f;
 
+	drop_cache(bn);
 	snprintf(cmd, sizeof(cmd),
 		 "qemu-img bench -U -f qcow2 -i io_uring -t %s -c %llu -d %u -s %u '%s' 2>&1",
 		 bn->direct ? "none" : "writeback", count, qd, len, bn->img);
@@ -280,12 +296,14 @@ static int parse_args(struct bench *bn, int argc, char **argv)
 			bn->direct = true;
 		else if (!strcmp(argv[i], "-p") && i + 1 < argc)
 			bn->poll_us = (int)strtol(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "-c"))
+			bn->cold = true;
 		else if (!strcmp(argv[i], "-q"))
 			bn->qcow2 = true;
 		else if (!strcmp(argv[i], "--no-fio"))
 			bn->fio = false;
 		else {
-			fprintf(stderr, "usage: %s [-f FILE] [-s SIZE_MIB] [-t SECONDS] [-d] [-p POLL_US] [-q] [--no-fio]\n",
+			fprintf(stderr, "usage: %s [-f FILE] [-s SIZE_MIB] [-t SECONDS] [-d] [-p POLL_US] [-q] [-c] [--no-fio]\n",
 				argv[0]);
 			return -EINVAL;
 		}
@@ -315,7 +333,7 @@ int main(int argc, char **argv)
 	printf("virtio-blk (host-side harness, I/O thread, io_uring) vs %s\n",
 	       bn.qcow2 ? "qemu-img bench -i io_uring (qcow2)" : "fio io_uring (raw)");
 	printf("file %s, %llu MiB, %s, %.0f s per run, device polling %d us (0: default)\n", bn.img,
-	       (unsigned long long)(bn.size >> 20), bn.direct ? "O_DIRECT" : "page cache", bn.seconds,
+	       (unsigned long long)(bn.size >> 20), bn.direct ? "O_DIRECT" : bn.cold ? "page cache, dropped before each run" : "page cache", bn.seconds,
 	       bn.poll_us);
 	printf("%-24s %18s %18s %6s\n", "test", "minivmm", bn.qcow2 ? "qemu-img" : "fio", "ratio");
 	row(&bn, "randread 4k qd1", 1, 4096, true);
