@@ -269,7 +269,10 @@ static double run_qemu_img(struct bench *bn, unsigned qd, uint32_t len, double o
 
 static void row(struct bench *bn, const char *name, unsigned qd, uint32_t len, bool random)
 {
+	struct vblk_stats s0, s1;
+	vblk_get_stats(bn->b, &s0);
 	double ours = run(bn, qd, len, random);
+	vblk_get_stats(bn->b, &s1);
 	double fio = !bn->fio ? 0 : bn->qcow2 ? run_qemu_img(bn, qd, len, ours)
 					     : run_fio(bn, qd, len, random);
 	double scale = len >= (1u << 20) ? (double)len / (1 << 20) : 1;
@@ -280,6 +283,16 @@ static void row(struct bench *bn, const char *name, unsigned qd, uint32_t len, b
 		       unit, ours / fio);
 	else
 		printf("%-24s %12.0f %-5s %18s %6s\n", name, ours * scale, unit, "-", "-");
+	if (getenv("BENCH_STATS"))
+		printf("    requests %llu, inline (RWF_NOWAIT) %llu, misses %llu, polls hit %llu, "
+		       "qcow2 mapped %llu, barriers %llu, interrupts %llu\n",
+		       (unsigned long long)(s1.requests - s0.requests),
+		       (unsigned long long)(s1.inline_reads - s0.inline_reads),
+		       (unsigned long long)(s1.nowait_misses - s0.nowait_misses),
+		       (unsigned long long)(s1.polls_hit - s0.polls_hit),
+		       (unsigned long long)(s1.mapped - s0.mapped),
+		       (unsigned long long)(s1.barriers - s0.barriers),
+		       (unsigned long long)(s1.notifies - s0.notifies));
 	fflush(stdout);
 }
 

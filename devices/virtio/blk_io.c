@@ -35,6 +35,8 @@
 #define TAG_STOP 2
 #define TAG_CANCEL 3
 
+#define NOWAIT_MAX_BYTES (64u << 10)	/* reads tried inline (RWF_NOWAIT) */
+
 struct blk_io {
 	struct vblk *b;
 	pthread_t thread;
@@ -157,7 +159,9 @@ static bool read_nowait(struct blk_io *io, struct blk_req *r, int fd, uint64_t o
 {
 	ssize_t n;
 
-	if (io->b->disk->direct)
+	/* Large reads are left to io_uring, whose workers copy them in
+	 * parallel with this thread; the syscall saved matters for small ones. */
+	if (io->b->disk->direct || r->len > NOWAIT_MAX_BYTES)
 		return false;
 	if (io->nowait_skip) {
 		io->nowait_skip--;
