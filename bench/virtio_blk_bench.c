@@ -7,10 +7,15 @@
  * with io_uring. fio runs io_uring on the same file with the same cache
  * mode. Prints figures and ratios; asserts nothing.
  *
- * usage: virtio_blk_bench [-f FILE] [-s SIZE_MIB] [-t SECONDS] [-d] [-p US] [--no-fio]
+ * usage: virtio_blk_bench [-f FILE] [-s SIZE_MIB] [-t SECONDS] [-d] [-p US] [-q] [-c] [--no-fio]
  *   -d  O_DIRECT for both (cache=none); default: host page cache
- *   -p  busy-poll US microseconds in the I/O thread and the harness before
- *       sleeping (vblk_opts.poll_us); default 0 */
+ *   -p  the I/O thread's poll window (vblk_opts.poll_us: 0 default, -1 off);
+ *       with US > 0 the harness also busy-polls that long for completions
+ *   -q  qcow2: the file converted by qemu-img (fully allocated), compared
+ *       with `qemu-img bench -i io_uring` on the same image instead of fio
+ *       (qemu-img bench walks offsets sequentially; ours are random)
+ *   -c  cold: drop the image from the page cache (POSIX_FADV_DONTNEED)
+ *       before each run, ours and the comparison's */
 #include "devices/virtio/blk.h"
 #include "devices/virtio/disk.h"
 #include "devices/virtio/virtio.h"
@@ -34,8 +39,9 @@ struct bench {
 	const char *file;
 	uint64_t size;
 	double seconds;
-	bool direct, fio;
-	unsigned poll_us;
+	bool direct, fio, qcow2, cold;
+	char img[512];	/* the image the device opens */
+	int poll_us;
 	struct vdrv d;
 	struct disk *disk;
 	struct vblk *b;
@@ -88,9 +94,21 @@ static int make_file(struct bench *bn)
 	return 0;
 }
 
+/* The raw file as a fully allocated qcow2 image (host-contiguous). */
+static int make_qcow2(struct bench *bn)
+{
+	char cmd[1200];
+
+	if (!bn->qcow2)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "qemu-img convert -f raw -O qcow2 '%s' '%s'", bn->file, bn->img);
+	return system(cmd) == 0 ? 0 : -EIO;
+}
+
 static int start_device(struct bench *bn)
 {
-	struct disk_opts o = { .path = bn->file, .format = DISK_FORMAT_RAW, .direct = bn->direct };
+	struct disk_opts o = { .path = bn->img, .format = bn->qcow2 ? DISK_FORMAT_QCOW2 : DISK_FORMAT_RAW,
+			       .direct = bn->direct };
 	struct vblk_hooks h = { .notify = on_notify, .opaque = bn };
 	struct vblk_queue_layout q;
 	int r;
@@ -142,12 +160,23 @@ static void wait_used(struct bench *bn)
 
 	/* With -p the "guest" polls too, as a guest driver in a busy loop
 	 * (io_poll) would; the eventfd count left behind is harmless. */
-	while (bn->poll_us && now() < end)
+	while (bn->poll_us > 0 && now() < end)
 		if (vdrv_used_idx(&bn->d) != bn->d.last_used)
 			return;
 	while (vdrv_used_idx(&bn->d) == bn->d.last_used)
 		if (read(bn->call_fd, &v, sizeof(v)) < 0 && errno != EINTR)
 			abort();
+}
+
+static void drop_cache(const struct bench *bn)
+{
+	int fd;
+
+	if (!bn->cold || (fd = open(bn->img, O_RDONLY)) < 0)
+		return;
+	fdatasync(fd);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
 }
 
 /* Run reads of 'len' bytes at queue depth qd for the configured time;
@@ -160,6 +189,7 @@ static double run(struct bench *bn, unsigned qd, uint32_t len, bool random)
 	uint16_t old = bn->d.avail_idx;
 
 	memset(bn->status, 0, sizeof(bn->status));
+	drop_cache(bn);
 	t0 = now();
 	for (unsigned i = 0; i < qd; i++)
 		submit(bn, i, (random ? next_rand(bn) % nblocks : seq++ % nblocks) * (len / 512), len);
@@ -200,6 +230,7 @@ static double run_fio(struct bench *bn, unsigned qd, uint32_t len, bool random)
 		 "--gtod_reduce=1 --norandommap --invalidate=0 --output-format=json 2>/dev/null",
 		 bn->file, random ? "randread" : "read", len, qd, bn->direct,
 		 (unsigned long long)bn->size, bn->seconds);
+	drop_cache(bn);
 	f = popen(cmd, "r");
 	if (!f)
 		return 0;
@@ -212,10 +243,38 @@ static double run_fio(struct bench *bn, unsigned qd, uint32_t len, bool random)
 	return p ? strtod(p + 1, NULL) : 0;
 }
 
+/* qemu-img bench on the qcow2 image, about as long as our run (it takes a
+ * request count): ops per second, or 0 if it failed. */
+static double run_qemu_img(struct bench *bn, unsigned qd, uint32_t len, double our_rate)
+{
+	char cmd[1024], out[4096];
+	unsigned long long count = (unsigned long long)(our_rate * bn->seconds) + qd;
+	const char *p;
+	size_t n;
+	FILE *f;
+
+	drop_cache(bn);
+	snprintf(cmd, sizeof(cmd),
+		 "qemu-img bench -U -f qcow2 -i io_uring -t %s -c %llu -d %u -s %u '%s' 2>&1",
+		 bn->direct ? "none" : "writeback", count, qd, len, bn->img);
+	f = popen(cmd, "r");
+	if (!f)
+		return 0;
+	n = fread(out, 1, sizeof(out) - 1, f);
+	pclose(f);
+	out[n] = 0;
+	p = strstr(out, "completed in ");
+	return p && strtod(p + 13, NULL) > 0 ? count / strtod(p + 13, NULL) : 0;
+}
+
 static void row(struct bench *bn, const char *name, unsigned qd, uint32_t len, bool random)
 {
+	struct vblk_stats s0, s1;
+	vblk_get_stats(bn->b, &s0);
 	double ours = run(bn, qd, len, random);
-	double fio = bn->fio ? run_fio(bn, qd, len, random) : 0;
+	vblk_get_stats(bn->b, &s1);
+	double fio = !bn->fio ? 0 : bn->qcow2 ? run_qemu_img(bn, qd, len, ours)
+					     : run_fio(bn, qd, len, random);
 	double scale = len >= (1u << 20) ? (double)len / (1 << 20) : 1;
 	const char *unit = len >= (1u << 20) ? "MiB/s" : "IOPS";
 
@@ -224,6 +283,16 @@ static void row(struct bench *bn, const char *name, unsigned qd, uint32_t len, b
 		       unit, ours / fio);
 	else
 		printf("%-24s %12.0f %-5s %18s %6s\n", name, ours * scale, unit, "-", "-");
+	if (getenv("BENCH_STATS"))
+		printf("    requests %llu, inline (RWF_NOWAIT) %llu, misses %llu, polls hit %llu, "
+		       "qcow2 mapped %llu, barriers %llu, interrupts %llu\n",
+		       (unsigned long long)(s1.requests - s0.requests),
+		       (unsigned long long)(s1.inline_reads - s0.inline_reads),
+		       (unsigned long long)(s1.nowait_misses - s0.nowait_misses),
+		       (unsigned long long)(s1.polls_hit - s0.polls_hit),
+		       (unsigned long long)(s1.mapped - s0.mapped),
+		       (unsigned long long)(s1.barriers - s0.barriers),
+		       (unsigned long long)(s1.notifies - s0.notifies));
 	fflush(stdout);
 }
 
@@ -239,11 +308,15 @@ static int parse_args(struct bench *bn, int argc, char **argv)
 		else if (!strcmp(argv[i], "-d"))
 			bn->direct = true;
 		else if (!strcmp(argv[i], "-p") && i + 1 < argc)
-			bn->poll_us = (unsigned)strtoul(argv[++i], NULL, 0);
+			bn->poll_us = (int)strtol(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "-c"))
+			bn->cold = true;
+		else if (!strcmp(argv[i], "-q"))
+			bn->qcow2 = true;
 		else if (!strcmp(argv[i], "--no-fio"))
 			bn->fio = false;
 		else {
-			fprintf(stderr, "usage: %s [-f FILE] [-s SIZE_MIB] [-t SECONDS] [-d] [-p POLL_US] [--no-fio]\n",
+			fprintf(stderr, "usage: %s [-f FILE] [-s SIZE_MIB] [-t SECONDS] [-d] [-p POLL_US] [-q] [-c] [--no-fio]\n",
 				argv[0]);
 			return -EINVAL;
 		}
@@ -259,19 +332,23 @@ int main(int argc, char **argv)
 
 	if (parse_args(&bn, argc, argv))
 		return 2;
-	if ((r = make_file(&bn)) || (r = start_device(&bn))) {
+	snprintf(bn.img, sizeof(bn.img), "%s%s", bn.file, bn.qcow2 ? ".qcow2" : "");
+	if ((r = make_file(&bn)) || (r = make_qcow2(&bn)) || (r = start_device(&bn))) {
 		fprintf(stderr, "virtio_blk_bench: setup failed: %s\n", strerror(-r));
 		return 1;
 	}
-	if (bn.fio && system("command -v fio >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "virtio_blk_bench: fio not installed: no comparison\n");
+	if (bn.fio && system(bn.qcow2 ? "command -v qemu-img >/dev/null 2>&1"
+				      : "command -v fio >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "virtio_blk_bench: %s not installed: no comparison\n",
+			bn.qcow2 ? "qemu-img" : "fio");
 		bn.fio = false;
 	}
-	printf("virtio-blk (host-side harness, I/O thread, io_uring) vs fio io_uring\n");
-	printf("file %s, %llu MiB, %s, %.0f s per run, polling %u us\n", bn.file,
-	       (unsigned long long)(bn.size >> 20), bn.direct ? "O_DIRECT" : "page cache", bn.seconds,
+	printf("virtio-blk (host-side harness, I/O thread, io_uring) vs %s\n",
+	       bn.qcow2 ? "qemu-img bench -i io_uring (qcow2)" : "fio io_uring (raw)");
+	printf("file %s, %llu MiB, %s, %.0f s per run, device polling %d us (0: default)\n", bn.img,
+	       (unsigned long long)(bn.size >> 20), bn.direct ? "O_DIRECT" : bn.cold ? "page cache, dropped before each run" : "page cache", bn.seconds,
 	       bn.poll_us);
-	printf("%-24s %18s %18s %6s\n", "test", "minivmm", "fio", "ratio");
+	printf("%-24s %18s %18s %6s\n", "test", "minivmm", bn.qcow2 ? "qemu-img" : "fio", "ratio");
 	row(&bn, "randread 4k qd1", 1, 4096, true);
 	row(&bn, "randread 4k qd32", 32, 4096, true);
 	row(&bn, "seqread 1M qd8", 8, 1 << 20, false);
@@ -279,5 +356,7 @@ int main(int argc, char **argv)
 	disk_close(bn.disk);
 	vdrv_fini(&bn.d);
 	unlink(bn.file);
+	if (bn.qcow2)
+		unlink(bn.img);
 	return 0;
 }

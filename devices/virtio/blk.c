@@ -76,7 +76,7 @@ struct vblk *vblk_create(struct disk *disk, const struct vblk_opts *opts,
 	if (hooks)
 		b->hooks = *hooks;
 	b->force_sync = opts && opts->force_sync;
-	b->poll_us = opts ? opts->poll_us : 0;
+	b->poll_us = opts && opts->poll_us ? opts->poll_us : VBLK_POLL_US_DEFAULT;
 	set_serial(b, opts ? opts->serial : NULL);
 	fill_config(b);
 	b->offered = offered_features(disk);
@@ -180,6 +180,11 @@ void vblk_get_stats(const struct vblk *b, struct vblk_stats *o)
 	o->unsupported = b->stats.unsupported;
 	o->notifies = b->stats.notifies;
 	o->broken_rings = b->stats.broken_rings;
+	o->inline_reads = b->stats.inline_reads;
+	o->nowait_misses = b->stats.nowait_misses;
+	o->polls_hit = b->stats.polls_hit;
+	o->mapped = b->stats.mapped;
+	o->barriers = b->stats.barriers;
 }
 
 struct blk_req *blk_req_alloc(struct vblk *b)

@@ -31,6 +31,7 @@ struct vblk;
 #define VBLK_SEG_MAX 126	/* data segments per request */
 #define VBLK_SIZE_MAX (1u << 20)	/* bytes per data segment */
 #define VBLK_DWZ_SEG_MAX 32	/* ranges per discard/write-zeroes request */
+#define VBLK_POLL_US_DEFAULT 50	/* see vblk_opts.poll_us */
 
 struct vblk_hooks {
 	void (*notify)(void *opaque, unsigned queue);	/* used buffers for the driver */
@@ -42,8 +43,13 @@ struct vblk_opts {
 	const char *name;	/* in log lines: "vda" */
 	const char *serial;	/* GET_ID answer (<= 20 bytes used); NULL: file name */
 	bool force_sync;	/* I/O thread without io_uring (tests, comparisons) */
-	unsigned poll_us;	/* busy-poll ring and completions this long before
-				 * sleeping (lower latency, burns CPU); 0: off */
+	/* Adaptive busy-polling: after a round of work the I/O thread spins on
+	 * the ring (kicks suppressed) and its completions for up to this long
+	 * before sleeping; the window shrinks while polls find nothing and
+	 * grows again when work comes soon after sleeping. Saves the kick and
+	 * the thread wake-up per request at low queue depth. 0: the default
+	 * (VBLK_POLL_US_DEFAULT); negative: never poll. */
+	int poll_us;
 };
 
 /* One queue as the driver laid it out (common config of virtio-pci). */
@@ -56,6 +62,11 @@ struct vblk_stats {
 	uint64_t requests;	/* chains taken from the ring */
 	uint64_t completed;	/* chains given back (== requests when idle) */
 	uint64_t errors, unsupported, notifies, broken_rings;
+	uint64_t inline_reads;	/* reads served at once by preadv2(RWF_NOWAIT) */
+	uint64_t nowait_misses;	/* ... that would have blocked: went to io_uring */
+	uint64_t polls_hit;	/* poll windows that found work (no sleep) */
+	uint64_t mapped;	/* qcow2 requests done on the image file by io_uring */
+	uint64_t barriers;	/* waits for in-flight I/O before an engine call */
 };
 
 /* The disk stays owned by the caller and must outlive the device. */

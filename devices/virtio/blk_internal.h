@@ -43,7 +43,7 @@ struct vblk {
 	uint64_t features;
 	struct vblk_hooks hooks;
 	bool force_sync;
-	unsigned poll_us;
+	int poll_us;
 	struct virtq *vq;
 	bool started;
 	bool reset_requested;		/* needs_reset already raised */
@@ -54,6 +54,7 @@ struct vblk {
 	struct blk_io *io;		/* NULL: no thread (vblk_process) */
 	struct {
 		_Atomic uint64_t requests, completed, errors, unsupported, notifies, broken_rings;
+		_Atomic uint64_t inline_reads, nowait_misses, polls_hit, mapped, barriers;
 	} stats;
 };
 

@@ -2,7 +2,20 @@
  * io_uring in batches (one submit per loop), completions are reaped in
  * batches and the driver is interrupted at most once per batch. Without
  * io_uring (or with force_sync) the thread polls the eventfd and runs
- * requests synchronously. */
+ * requests synchronously.
+ *
+ * Low queue depth: reads that hit the page cache are done at once with
+ * preadv2(RWF_NOWAIT) (a miss goes to io_uring, and further tries back
+ * off); after each round the thread polls the ring with kicks suppressed
+ * for an adaptive window (poll_for_work) before re-enabling kicks, checking
+ * the ring again and sleeping.
+ *
+ * qcow2 (disk ops with map()): data of allocated clusters moves through
+ * io_uring on the image file; engine calls that may change a mapping
+ * (writes that allocate or copy, discard, write-zeroes) wait until no
+ * request of ours is in flight ("barrier"), so no in-flight I/O ever uses
+ * a stale mapping, and mappings are taken only while no such call runs
+ * (it runs on this thread). Engine reads need no barrier. */
 #include "devices/virtio/blk_internal.h"
 
 #include "devices/virtio/disk.h"
@@ -11,6 +24,7 @@
 #include <errno.h>
 #include <liburing.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -20,6 +34,8 @@
 #define TAG_KICK 1
 #define TAG_STOP 2
 #define TAG_CANCEL 3
+
+#define NOWAIT_MAX_BYTES (64u << 10)	/* reads tried inline (RWF_NOWAIT) */
 
 struct blk_io {
 	struct vblk *b;
@@ -32,6 +48,12 @@ struct blk_io {
 	bool stalled;		/* chains left in the ring: no free request */
 	int passthrough_fd;	/* -1: backend needs its synchronous ops */
 	unsigned completed;	/* since the last notify decision */
+	unsigned async;		/* requests in io_uring */
+	bool kicked;		/* a kick came in since the last drain */
+	unsigned nowait_skip, nowait_backoff;	/* RWF_NOWAIT miss back-off */
+	bool cancel_sent;	/* the kick poll is being cancelled (stopping) */
+	uint64_t poll_ns, poll_max_ns;	/* adaptive poll window, its bound */
+	bool poll_missed;	/* the last window found nothing */
 };
 
 /* Pop one chain; NULL if none, no request free, or the ring broke. */
@@ -108,25 +130,123 @@ static void cancel_kick(struct blk_io *io)
 	io_uring_sqe_set_data64(sqe, TAG_CANCEL);
 }
 
+static void finish_request(struct blk_io *io, struct blk_req *r, int res);
+static void reap(struct blk_io *io);
+
+/* Where r's data is in a file: the fd (and *off), or -1 for the ops.
+ * -errno if the backend failed to map it (logged). */
+static int data_fd(struct blk_io *io, struct blk_req *r, uint64_t *off)
+{
+	struct disk *d = io->b->disk;
+	int fd, ret;
+
+	*off = r->off;
+	if (io->passthrough_fd >= 0)
+		return io->passthrough_fd;
+	if (!d->ops->map || r->len == 0)
+		return -1;
+	ret = d->ops->map(d, r->off, r->len, r->op == BLK_OP_WRITE, &fd, off);
+	if (ret <= 0)
+		return ret < 0 ? ret : -1;
+	io->b->stats.mapped++;
+	return fd;
+}
+
+/* A page-cache hit right now, without io_uring. After a miss the next
+ * reads skip the try (1, 2, 4 ... 64 of them) so a cold disk does not pay
+ * a failed syscall per request. */
+static bool read_nowait(struct blk_io *io, struct blk_req *r, int fd, uint64_t off)
+{
+	ssize_t n;
+
+	/* Large reads are left to io_uring, whose workers copy them in
+	 * parallel with this thread; the syscall saved matters for small ones. */
+	if (io->b->disk->direct || r->len > NOWAIT_MAX_BYTES)
+		return false;
+	if (io->nowait_skip) {
+		io->nowait_skip--;
+		return false;
+	}
+	n = preadv2(fd, r->iov, r->iovcnt, (off_t)off, RWF_NOWAIT);
+	if (n >= 0 && (uint64_t)n == r->len) {
+		io->nowait_backoff = 0;
+		io->b->stats.inline_reads++;
+		return true;
+	}
+	/* EAGAIN, a short read (part cached, or EOF) or an error: io_uring
+	 * does the whole read again and reports errors. */
+	io->b->stats.nowait_misses++;
+	io->nowait_backoff = io->nowait_backoff ? io->nowait_backoff * 2 : 1;
+	if (io->nowait_backoff > 64)
+		io->nowait_backoff = 64;
+	io->nowait_skip = io->nowait_backoff;
+	return false;
+}
+
+/* Engine calls that may re-map clusters must not overlap our I/O. */
+static bool may_remap(const struct blk_io *io, const struct blk_req *r)
+{
+	if (io->passthrough_fd >= 0 || !io->b->disk->ops->map)
+		return false;
+	return r->op == BLK_OP_WRITE ||
+	       (r->op == BLK_OP_SYNC && r->type != VIRTIO_BLK_T_IN && r->type != VIRTIO_BLK_T_GET_ID);
+}
+
+static void wait_async(struct blk_io *io)
+{
+	io->b->stats.barriers++;
+	while (io->async) {
+		int ret = io_uring_submit_and_wait(&io->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+			log_error("virtio-blk: %s: io_uring wait failed: %s", io->b->name,
+				  strerror(-ret));
+			return;
+		}
+		reap(io);
+	}
+}
+
+static void run_here(struct blk_io *io, struct blk_req *r)
+{
+	if (io->async && may_remap(io, r))
+		wait_async(io);
+	blk_req_exec_sync(r);
+	blk_req_complete(r);
+	io->completed++;
+}
+
 /* Hand one parsed request to io_uring, or run it here. */
 static void start_request(struct blk_io *io, struct blk_req *r)
 {
 	struct io_uring_sqe *sqe;
+	uint64_t off = r->off;
+	int fd = io->passthrough_fd;
 
-	if (io->passthrough_fd < 0 || r->op == BLK_OP_NONE || r->op == BLK_OP_SYNC ||
-	    (r->op == BLK_OP_FLUSH && io->b->disk->readonly) || !(sqe = get_sqe(io))) {
-		blk_req_exec_sync(r);
+	if (r->op == BLK_OP_READ || r->op == BLK_OP_WRITE)
+		fd = data_fd(io, r, &off);
+	if (fd < -1) {	/* the map failed (logged): I/O error */
+		blk_req_set_io_result(r, fd);
 		blk_req_complete(r);
 		io->completed++;
 		return;
 	}
+	if (fd < 0 || r->op == BLK_OP_NONE || r->op == BLK_OP_SYNC ||
+	    (r->op == BLK_OP_FLUSH && io->b->disk->readonly))
+		return run_here(io, r);
+	if (r->op == BLK_OP_READ && read_nowait(io, r, fd, off)) {
+		finish_request(io, r, (int)r->len);
+		return;
+	}
+	if (!(sqe = get_sqe(io)))
+		return run_here(io, r);
 	if (r->op == BLK_OP_READ)
-		io_uring_prep_readv(sqe, io->passthrough_fd, r->iov, (unsigned)r->iovcnt, r->off);
+		io_uring_prep_readv(sqe, fd, r->iov, (unsigned)r->iovcnt, off);
 	else if (r->op == BLK_OP_WRITE)
-		io_uring_prep_writev(sqe, io->passthrough_fd, r->iov, (unsigned)r->iovcnt, r->off);
+		io_uring_prep_writev(sqe, fd, r->iov, (unsigned)r->iovcnt, off);
 	else
-		io_uring_prep_fsync(sqe, io->passthrough_fd, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 	io_uring_sqe_set_data(sqe, r);
+	io->async++;
 }
 
 static void drain_async(struct blk_io *io)
@@ -164,7 +284,7 @@ static void finish_request(struct blk_io *io, struct blk_req *r, int res)
 	io->completed++;
 }
 
-static void reap(struct blk_io *io, bool *kicked)
+static void reap(struct blk_io *io)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
@@ -182,13 +302,16 @@ static void reap(struct blk_io *io, bool *kicked)
 			else if (cqe->res < 0 && cqe->res != -ECANCELED && ratelimit_ok(&io->b->rl))
 				log_error("virtio-blk: %s: polling the kick eventfd: %s", io->b->name,
 					  strerror(-cqe->res));
-			*kicked = cqe->res != -ECANCELED;	/* on errors too: look at the ring */
+			if (cqe->res != -ECANCELED)
+				io->kicked = true;	/* on errors too: look at the ring */
 		} else if (tag == TAG_CANCEL)
 			continue;
 		else if (tag == TAG_STOP)
 			io->stopping = true;
-		else
+		else {
+			io->async--;
 			finish_request(io, io_uring_cqe_get_data(cqe), cqe->res);
+		}
 	}
 	io_uring_cq_advance(&io->ring, n);
 }
@@ -201,53 +324,93 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Adaptive polling: spin a little on new chains and completions before
- * sleeping, which saves two thread wake-ups per request at low queue
- * depth. True if work turned up. */
+/* Spin on new chains and completions for the adaptive window, with kicks
+ * suppressed, then re-enable kicks and look at the ring once more (the
+ * driver may have published just before the re-enable became visible):
+ * no request is left behind when the thread goes to sleep. True if work
+ * turned up. */
 static bool poll_for_work(struct blk_io *io)
 {
+	struct virtq *vq = io->b->vq;
+	bool found = false;
 	uint64_t end;
 
-	if (!io->b->poll_us || io->stopping || io->b->reset_requested)
+	if (!io->poll_max_ns || io->stopping || io->b->reset_requested || !virtq_ready(vq))
 		return false;
 	io_uring_submit(&io->ring);
-	end = now_ns() + 1000ull * io->b->poll_us;
+	virtq_disable_notify(vq);
+	end = now_ns() + io->poll_ns;
 	do {
-		if (io_uring_cq_ready(&io->ring) || virtq_pending(io->b->vq))
-			return true;
+		if (io_uring_cq_ready(&io->ring) || virtq_pending(vq)) {
+			found = true;
+			break;
+		}
 		__builtin_ia32_pause();
 	} while (now_ns() < end);
-	return false;
+	if (virtq_enable_notify(vq))
+		found = true;
+	io->poll_missed = !found;
+	if (found)
+		io->b->stats.polls_hit++;
+	return found;
 }
 
+/* After a missed poll and a sleep of slept_ns: work that came soon after
+ * the window closed means a longer window would have caught it (grow);
+ * a long idle time means polling wastes CPU (shrink, down to 0). */
+static void adapt_poll(struct blk_io *io, uint64_t slept_ns)
+{
+	if (!io->poll_missed)
+		return;
+	io->poll_missed = false;
+	if (slept_ns <= io->poll_max_ns) {
+		io->poll_ns = io->poll_ns ? io->poll_ns * 2 : 1000;
+		if (io->poll_ns > io->poll_max_ns)
+			io->poll_ns = io->poll_max_ns;
+	} else
+		io->poll_ns /= 2;
+}
+
+/* Each turn: take new chains (after a kick, a successful poll, or when
+ * requests were short), re-arm the kick poll (a drain may reap its
+ * completion while waiting at a barrier), interrupt the driver once for
+ * everything completed, then poll or sleep and reap. */
 static void *uring_loop(void *arg)
 {
 	struct blk_io *io = arg;
 	struct vblk *b = io->b;
+	bool polled = false;
 
 	arm_poll(io, io->kick_fd, TAG_KICK);
 	arm_poll(io, io->stop_fd, TAG_STOP);
-	/* A kick may have come before the thread existed. */
-	drain_async(io);
-	while (!io->stopping || b->inflight || io->kick_armed) {
-		bool kicked = false, was_stopping = io->stopping;
-		bool polled = poll_for_work(io);
+	io->kicked = true;	/* a kick may have come before the thread existed */
+	for (;;) {
+		if ((io->kicked || polled || io->stalled) && !io->stopping && !b->reset_requested) {
+			io->kicked = false;
+			drain_async(io);
+		}
+		if (!io->stopping && !io->kick_armed)
+			arm_poll(io, io->kick_fd, TAG_KICK);
+		if (io->completed) {
+			io->completed = 0;
+			blk_maybe_notify(b);
+		}
+		if (io->stopping && !b->inflight && !io->kick_armed)
+			break;
+		polled = poll_for_work(io);
+		uint64_t t0 = polled ? 0 : now_ns();
 		int r = polled ? io_uring_submit(&io->ring) : io_uring_submit_and_wait(&io->ring, 1);
 
 		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
 			log_error("virtio-blk: %s: io_uring wait failed: %s", b->name, strerror(-r));
 			break;
 		}
-		reap(io, &kicked);
-		if (io->stopping && !was_stopping && io->kick_armed)
+		if (!polled)
+			adapt_poll(io, now_ns() - t0);
+		reap(io);
+		if (io->stopping && io->kick_armed && !io->cancel_sent) {
 			cancel_kick(io);
-		if (kicked && !io->stopping)
-			arm_poll(io, io->kick_fd, TAG_KICK);
-		if ((kicked || polled || io->stalled) && !io->stopping && !b->reset_requested)
-			drain_async(io);
-		if (io->completed) {
-			io->completed = 0;
-			blk_maybe_notify(b);
+			io->cancel_sent = true;
 		}
 	}
 	return NULL;
@@ -300,6 +463,8 @@ int blk_io_start(struct vblk *b, int kick_fd)
 		return -ENOMEM;
 	io->b = b;
 	io->kick_fd = kick_fd;
+	io->poll_max_ns = b->poll_us > 0 ? 1000ull * (uint64_t)b->poll_us : 0;
+	io->poll_ns = io->poll_max_ns;
 	io->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (io->stop_fd < 0) {
 		r = -errno;

@@ -40,6 +40,15 @@ struct disk_ops {
 	 * X (raw images), so the I/O thread can submit reads, writes, fsync and
 	 * fallocate to io_uring itself. NULL: the I/O thread uses the ops. */
 	int (*passthrough_fd)(struct disk *d);
+	/* Optional (formats with metadata: qcow2): where the guest range
+	 * [off, off+len) lives. 1: all of it is at *host_off in file *fd, and
+	 * for 'write' may be written there in place, so the I/O thread does
+	 * the data I/O itself; 0: use the ops (zeros, backing file, compressed,
+	 * allocation or copy-on-write, extent split); -errno (logged). The
+	 * answer holds until the next pwritev/discard/write_zeroes op, which
+	 * the caller must not run while its own I/O on the disk is in flight. */
+	int (*map)(struct disk *d, uint64_t off, uint64_t len, bool write, int *fd,
+		   uint64_t *host_off);
 };
 
 /* Backends fill this in; the fields are read-only for everyone else. */

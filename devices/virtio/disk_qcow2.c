@@ -1,6 +1,9 @@
 /* qcow2 images under virtio-blk: the qcow2 engine (qcow2/qcow2.h) behind
- * struct disk_ops. The engine serializes calls on an image; the I/O thread
- * runs these ops synchronously, in ring order (no passthrough_fd).
+ * struct disk_ops. The engine serializes calls on an image. The I/O thread
+ * asks map() first: reads of allocated clusters and writes into clusters
+ * this image owns alone go to io_uring on the image file; everything else
+ * (zeros, backing, compressed, allocating writes, discard) runs these ops
+ * synchronously on the I/O thread, after its in-flight I/O completed.
  *
  * disk.c already opened and locked the image file itself; the engine opens
  * its own descriptors. Every backing file is locked read-only (QEMU's
@@ -60,6 +63,23 @@ static int q_write_zeroes(struct disk *d, uint64_t off, uint64_t len, bool may_u
 	return qcow2_write_zeroes(engine(d), off, len, may_unmap ? QCOW2_ZERO_MAY_UNMAP : 0);
 }
 
+/* Data I/O in place only on clusters of this image alone (refcount 1),
+ * and only when one host-contiguous extent covers the whole request. */
+static int q_map(struct disk *d, uint64_t off, uint64_t len, bool write, int *fd,
+		 uint64_t *host_off)
+{
+	struct qcow2_extent e;
+	int r = qcow2_map(engine(d), off, len, &e);
+
+	if (r < 0)
+		return r;
+	if (e.kind != QCOW2_MAP_DATA || e.len < len || (write && !e.writable))
+		return 0;
+	*fd = qcow2_fd(engine(d));
+	*host_off = e.host_off;
+	return 1;
+}
+
 static void q_close(struct disk *d)
 {
 	struct qcow2_disk *p = d->priv;
@@ -76,7 +96,7 @@ static void q_close(struct disk *d)
 static const struct disk_ops qcow2_ops = {
 	.format = "qcow2",
 	.preadv = q_preadv, .pwritev = q_pwritev, .flush = q_flush,
-	.discard = q_discard, .write_zeroes = q_write_zeroes, .close = q_close,
+	.discard = q_discard, .write_zeroes = q_write_zeroes, .close = q_close, .map = q_map,
 };
 
 /* Lock 'path' read-only and find the next file of the chain. */

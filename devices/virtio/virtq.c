@@ -336,9 +336,17 @@ bool virtq_should_notify(struct virtq *vq)
 
 void virtq_disable_notify(struct virtq *vq)
 {
-	if (!vq->ready || vq->event_idx)
-		return;	/* with EVENT_IDX a stale avail_event already suppresses */
-	st16(USED_FLAGS(vq), VIRTQ_USED_F_NO_NOTIFY);
+	if (!vq->ready)
+		return;
+	/* With EVENT_IDX the driver kicks when it moves its index past
+	 * avail_event; an event one behind what we consumed is never crossed
+	 * (the driver cannot be more than a queue size ahead), so no kicks
+	 * until virtq_enable_notify(). A stale value is not enough: after an
+	 * enable it equals last_avail, which the next publish crosses. */
+	if (vq->event_idx)
+		st16(AVAIL_EVENT(vq), (uint16_t)(vq->last_avail - 1));
+	else
+		st16(USED_FLAGS(vq), VIRTQ_USED_F_NO_NOTIFY);
 	vq->kicks_disabled = true;
 }
 
