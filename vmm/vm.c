@@ -179,21 +179,35 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 {
 	struct console_pump pump = { .len = 0 };
 	int space_fd = uart_rx_space_fd(platform_uart(vm->devices));
+	uint64_t flush_at = 0;	/* when to flush buffered console output; 0: none waits */
 
 	while (!atomic_load(&vm->stopping)) {
-		struct pollfd fds[3] = {
+		int timeout = -1;
+		if (flush_at) {
+			uint64_t now = now_ns();
+			timeout = now >= flush_at ? 0 : (int)((flush_at - now + 999999) / 1000000);
+		}
+		struct pollfd fds[4] = {
 			{ .fd = vm->stop_efd, .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },
 			/* Either wait for input or, with input pending, for the
 			 * guest to make room in the UART's FIFO. */
 			{ .fd = pump.len ? space_fd : console_input_fd(vm->con), .events = POLLIN },
+			/* Output waiting: ignored (-1) while a flush is scheduled. */
+			{ .fd = flush_at ? -1 : console_output_event_fd(vm->con), .events = POLLIN },
 		};
-		if (poll(fds, 3, -1) < 0) {
+		if (poll(fds, 4, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
 			vm_request_stop(&vm->stopper, VM_STOP_ERROR, 1);
 			break;
+		}
+		if (fds[3].revents & POLLIN)
+			flush_at = now_ns() + CONSOLE_FLUSH_DELAY_MS * 1000000ull;
+		if (flush_at && now_ns() >= flush_at) {
+			console_flush(vm->con);
+			flush_at = 0;
 		}
 		if (fds[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
