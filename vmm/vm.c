@@ -314,6 +314,10 @@ static void vm_teardown(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		if (vm->vcpus[i].thread_started)
 			pthread_join(vm->vcpus[i].thread, NULL);
+	/* Nothing writes to the console any more: flush it and restore the
+	 * terminal before the exit stats go to stderr. */
+	console_close(vm->con);
+	vm->con = NULL;
 	if (vm->nvcpus)
 		vm_print_exit_stats(vm);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -327,7 +331,6 @@ static void vm_teardown(struct vm *vm)
 	bus_destroy(vm->mmio);
 	kvm_close(&vm->kvm);
 	gmem_destroy(vm->gm);
-	console_close(vm->con);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
 }
