@@ -40,7 +40,12 @@ void cli_usage(FILE *out)
 "\n"
 "Exit status: 0 when the guest powers off or resets, or after Ctrl+];\n"
 "the byte the guest wrote to the debug-exit port 0x501; 1 on a VMM or guest\n"
-"failure (e.g. a triple fault); 2 on a usage error; 128+N after signal N.\n",
+"failure (e.g. a triple fault); 2 on a usage error; 128+N after signal N.\n"
+"\n"
+"environment:\n"
+"  MINIVMM_EXIT_STATS=1  when the VM stops, print to stderr the time from start\n"
+"                    to the first KVM_RUN, the VM exits by kind, the busiest\n"
+"                    I/O ports and the time spent handling them\n",
 	      out);
 }
 

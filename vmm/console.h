@@ -14,6 +14,10 @@
 #include <sys/types.h>
 
 #define CONSOLE_ESCAPE_CHAR 0x1d	/* Ctrl+] */
+#define CONSOLE_OUT_BUF 4096	/* guest output held back at most */
+/* How long the main loop lets a partial line (a prompt, an echoed key)
+ * gather more bytes before flushing it. */
+#define CONSOLE_FLUSH_DELAY_MS 2
 
 struct console;
 
@@ -21,8 +25,15 @@ struct console;
 int console_open(struct console **out, const char *spec);
 /* Enters raw mode if this is an interactive terminal. */
 int console_attach(struct console *con);
-/* Guest output; called from vCPU threads. */
+/* Guest output; called from vCPU threads. Buffered: written out at once
+ * when it holds a newline or fills the buffer; otherwise it waits for
+ * console_flush(), and console_output_event_fd() turns readable when the
+ * buffer stops being empty (the main loop flushes CONSOLE_FLUSH_DELAY_MS
+ * later). */
 void console_write(struct console *con, const uint8_t *buf, size_t len);
+/* Writes out buffered output and clears the output event. */
+void console_flush(struct console *con);
+int console_output_event_fd(const struct console *con);
 /* fd to poll for input, or -1 when the console takes none (or hit EOF). */
 int console_input_fd(const struct console *con);
 /* Reads pending input for the guest into buf. Returns bytes for the guest,
@@ -30,7 +41,7 @@ int console_input_fd(const struct console *con);
  * escape key was typed (bytes before it are returned, the rest dropped). */
 ssize_t console_read(struct console *con, uint8_t *buf, size_t cap, bool *escape);
 bool console_is_terminal(const struct console *con);
-/* Restores the terminal and closes the console. */
+/* Flushes, restores the terminal and closes the console. */
 void console_close(struct console *con);
 
 #endif

@@ -12,6 +12,7 @@ struct kvm;
 struct kvm_cpuid2;
 struct kvm_run;
 struct boot_entry;
+struct exit_stats;
 
 struct vcpu {
 	unsigned id;		/* also its APIC ID */
@@ -21,6 +22,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	void *owner;		/* the VM, for the vCPU's thread */
+	struct exit_stats *stats;	/* NULL unless MINIVMM_EXIT_STATS is set */
 };
 
 int vcpu_create(struct vcpu *v, struct kvm *kvm, unsigned id,

@@ -7,6 +7,7 @@
 #include "vmm/console.h"
 #include "vmm/cpuid.h"
 #include "vmm/exit.h"
+#include "vmm/exit_stats.h"
 #include "vmm/guest_mem.h"
 #include "vmm/kvm.h"
 #include "vmm/layout.h"
@@ -26,6 +27,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 /* vCPU threads are kicked out of KVM_RUN with this signal. */
@@ -48,7 +50,16 @@ struct vm {
 	enum vm_stop_reason stop_reason;
 	int stop_status;
 	int stop_efd;		/* becomes readable once a stop is requested */
+	uint64_t start_ns;	/* vm_run's start, for the exit stats */
+	_Atomic uint64_t first_run_ns;	/* the first KVM_RUN of any vCPU */
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void vm_kick_vcpus(struct vm *vm)
 {
@@ -104,16 +115,28 @@ static void *vcpu_thread(void *arg)
 		.vcpu_id = v->id, .run_size = v->run_size,
 	};
 	while (!atomic_load(&vm->stopping)) {
+		uint64_t t0 = v->stats ? now_ns() : 0;
+		if (v->stats) {
+			uint64_t unset = 0;
+			atomic_compare_exchange_strong(&vm->first_run_ns, &unset, t0);
+		}
 		int r = kvm_ioctl_raw(v->fd, KVM_RUN, NULL);
-		if (r == -EINTR || r == -EAGAIN)
+		uint64_t t1 = v->stats ? now_ns() : 0;
+		if (r == -EINTR || r == -EAGAIN) {
+			if (v->stats)
+				exit_stats_count(v->stats, v->run, r, t1 - t0, 0);
 			continue;
+		}
 		if (r < 0) {
 			log_error("vcpu%u: KVM_RUN failed: %s", v->id, strerror(-r));
 			vcpu_log_state(v);
 			vm_request_stop(&vm->stopper, VM_STOP_ERROR, 1);
 			break;
 		}
-		if (exit_dispatch(v->run, &ctx) == EXIT_STOP) {
+		enum exit_action act = exit_dispatch(v->run, &ctx);
+		if (v->stats)
+			exit_stats_count(v->stats, v->run, 0, t1 - t0, now_ns() - t1);
+		if (act == EXIT_STOP) {
 			if (vm->stop_reason == VM_STOP_ERROR)
 				vcpu_log_state(v);
 			break;
@@ -156,21 +179,35 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 {
 	struct console_pump pump = { .len = 0 };
 	int space_fd = uart_rx_space_fd(platform_uart(vm->devices));
+	uint64_t flush_at = 0;	/* when to flush buffered console output; 0: none waits */
 
 	while (!atomic_load(&vm->stopping)) {
-		struct pollfd fds[3] = {
+		int timeout = -1;
+		if (flush_at) {
+			uint64_t now = now_ns();
+			timeout = now >= flush_at ? 0 : (int)((flush_at - now + 999999) / 1000000);
+		}
+		struct pollfd fds[4] = {
 			{ .fd = vm->stop_efd, .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },
 			/* Either wait for input or, with input pending, for the
 			 * guest to make room in the UART's FIFO. */
 			{ .fd = pump.len ? space_fd : console_input_fd(vm->con), .events = POLLIN },
+			/* Output waiting: ignored (-1) while a flush is scheduled. */
+			{ .fd = flush_at ? -1 : console_output_event_fd(vm->con), .events = POLLIN },
 		};
-		if (poll(fds, 3, -1) < 0) {
+		if (poll(fds, 4, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
 			vm_request_stop(&vm->stopper, VM_STOP_ERROR, 1);
 			break;
+		}
+		if (fds[3].revents & POLLIN)
+			flush_at = now_ns() + CONSOLE_FLUSH_DELAY_MS * 1000000ull;
+		if (flush_at && now_ns() >= flush_at) {
+			console_flush(vm->con);
+			flush_at = 0;
 		}
 		if (fds[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -236,6 +273,9 @@ static int vm_build(struct vm *vm, const struct boot_spec *spec)
 	free(supported);
 	if (r < 0)
 		return r;
+	for (unsigned i = 0; i < vm->nvcpus && exit_stats_wanted(); i++)
+		if (!(vm->vcpus[i].stats = exit_stats_create()))
+			return -ENOMEM;
 	return vcpu_set_boot_state(&vm->vcpus[0], &entry);
 }
 
@@ -256,11 +296,33 @@ static int vm_start_vcpus(struct vm *vm)
 	return 0;
 }
 
+/* Sums the vCPUs' exit stats into vCPU 0's and prints them (stderr). */
+static void vm_print_exit_stats(struct vm *vm)
+{
+	struct exit_stats *all = vm->vcpus[0].stats;
+	if (!all)
+		return;
+	for (unsigned i = 1; i < vm->nvcpus; i++)
+		if (vm->vcpus[i].stats)
+			exit_stats_merge(all, vm->vcpus[i].stats);
+	uint64_t first = atomic_load(&vm->first_run_ns);
+	exit_stats_print(all, stderr, first ? first - vm->start_ns : 0);
+}
+
 static void vm_teardown(struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
+	for (unsigned i = 0; i < vm->nvcpus; i++)
 		if (vm->vcpus[i].thread_started)
 			pthread_join(vm->vcpus[i].thread, NULL);
+	/* Nothing writes to the console any more: flush it and restore the
+	 * terminal before the exit stats go to stderr. */
+	console_close(vm->con);
+	vm->con = NULL;
+	if (vm->nvcpus)
+		vm_print_exit_stats(vm);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		exit_stats_destroy(vm->vcpus[i].stats);
+		vm->vcpus[i].stats = NULL;
 		vcpu_destroy(&vm->vcpus[i]);
 	}
 	vm_disks_destroy(vm->disks);	/* stops the I/O threads before memory goes */
@@ -269,7 +331,6 @@ static void vm_teardown(struct vm *vm)
 	bus_destroy(vm->mmio);
 	kvm_close(&vm->kvm);
 	gmem_destroy(vm->gm);
-	console_close(vm->con);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
 }
@@ -299,6 +360,7 @@ int vm_run(const struct vm_config *cfg)
 	if (!vm)
 		return 1;
 	vm->cfg = cfg;
+	vm->start_ns = now_ns();
 	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
 	vm->stopper = (struct vm_stopper){ .request_stop = vm_request_stop_cb, .opaque = vm };
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -8,6 +8,8 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +238,69 @@ START_TEST(console_file)
 }
 END_TEST
 
+/* Reads what the pipe holds now (non-blocking); returns the byte count. */
+static ssize_t drain(int fd, char *buf, size_t cap)
+{
+	ssize_t n = read(fd, buf, cap);
+	return n < 0 && errno == EAGAIN ? 0 : n;
+}
+
+static bool readable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+}
+
+START_TEST(console_output_buffered)
+{
+	/* A partial line waits for console_flush (and raises the output
+	 * event); a newline or an overfull buffer writes out at once, in order. */
+	int p[2];
+	ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+	fcntl(p[0], F_SETPIPE_SZ, 1 << 16);
+	int saved = dup(STDOUT_FILENO);
+	dup2(p[1], STDOUT_FILENO);
+	struct console *con;
+	ck_assert_int_eq(console_open(&con, "-"), 0);
+	char got[8192];
+	int efd = console_output_event_fd(con);
+	ck_assert(!readable(efd));
+
+	console_write(con, (const uint8_t *)"ab", 2);
+	ck_assert_int_eq(drain(p[0], got, sizeof(got)), 0);
+	ck_assert(readable(efd));
+	console_flush(con);
+	ck_assert(!readable(efd));
+	ck_assert_int_eq(drain(p[0], got, sizeof(got)), 2);
+	ck_assert_int_eq(memcmp(got, "ab", 2), 0);
+
+	console_write(con, (const uint8_t *)"c", 1);
+	console_write(con, (const uint8_t *)"\r\n", 2);
+	ck_assert_int_eq(drain(p[0], got, sizeof(got)), 3);
+	ck_assert_int_eq(memcmp(got, "c\r\n", 3), 0);
+	console_flush(con);	/* clears the event the 'c' raised */
+	ck_assert(!readable(efd));
+
+	static uint8_t big[CONSOLE_OUT_BUF + 100];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)('a' + i % 26);
+	console_write(con, (const uint8_t *)"x", 1);
+	console_write(con, big, sizeof(big));	/* more than the buffer holds */
+	ck_assert_int_eq(drain(p[0], got, sizeof(got)), (ssize_t)sizeof(big) + 1);
+	ck_assert_int_eq(got[0], 'x');
+	ck_assert_int_eq(memcmp(got + 1, big, sizeof(big)), 0);
+
+	console_write(con, (const uint8_t *)"tail", 4);
+	console_close(con);	/* flushes */
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	ck_assert_int_eq(drain(p[0], got, sizeof(got)), 4);
+	ck_assert_int_eq(memcmp(got, "tail", 4), 0);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 START_TEST(console_pipe_input)
 {
 	/* "-": byte-transparent, the escape key is data. */
@@ -293,6 +358,7 @@ TCase *tcase_console(void)
 	TCase *tc = tcase_create("console");
 	tcase_add_test(tc, console_file);
 	tcase_add_test(tc, console_pipe_input);
+	tcase_add_test(tc, console_output_buffered);
 	return tc;
 }
 
@@ -306,6 +372,7 @@ int main(void)
 	suite_add_tcase(s, tcase_console());
 	suite_add_tcase(s, tcase_exit());
 	suite_add_tcase(s, tcase_cpuid());
+	suite_add_tcase(s, tcase_exit_stats());
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
