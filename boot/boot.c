@@ -4,6 +4,8 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,4 +401,16 @@ int boot_load(struct guest_mem *gm, const struct boot_spec *spec, struct boot_en
 	}
 	free(l);
 	return r;
+}
+
+int boot_file_fail(const struct boot_file *f, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("boot: %s: %s", f->path, msg);
+	return -EINVAL;
 }

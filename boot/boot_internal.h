@@ -163,6 +163,10 @@ struct boot_file {
 };
 int boot_file_map(struct boot_file *f, const char *path, const char *what);
 void boot_file_unmap(struct boot_file *f);
+/* Logs "boot: FILE: <message>" and returns -EINVAL: a kernel or initrd
+ * that cannot be booted, and why. */
+int boot_file_fail(const struct boot_file *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 struct bzimage_info {
 	struct setup_header hdr;	/* as in the file, zero beyond its end */

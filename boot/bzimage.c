@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,19 +27,6 @@ bool bzimage_detect(const struct boot_file *f)
 
 #define X "%#" PRIx64
 
-__attribute__((format(printf, 2, 3)))
-static int bz_fail(const struct boot_file *f, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_error("boot: %s: %s", f->path, msg);
-	return -EINVAL;
-}
-
 /* Copy the header as far as the file says it goes (the jump at 0x200). */
 static int bz_read_header(const struct boot_file *f, struct bzimage_info *bz)
 {
@@ -50,14 +36,14 @@ static int bz_read_header(const struct boot_file *f, struct bzimage_info *bz)
 		sects = BZ_DEFAULT_SECTS;
 	bz->setup_size = ((uint64_t)sects + 1) * 512;
 	if (f->size < bz->setup_size)
-		return bz_fail(f, "truncated: the setup code needs " X " bytes, the file has " X,
+		return boot_file_fail(f, "truncated: the setup code needs " X " bytes, the file has " X,
 			       bz->setup_size, f->size);
 	if (f->data[0x200] != BZ_JUMP_OPCODE)
-		return bz_fail(f, "garbled setup header: no jump instruction at 0x200 (byte " X ")",
+		return boot_file_fail(f, "garbled setup header: no jump instruction at 0x200 (byte " X ")",
 			       (uint64_t)f->data[0x200]);
 	uint64_t end = 0x202 + (uint64_t)f->data[0x201];
 	if (end > BZ_HEADER_LIMIT)
-		return bz_fail(f, "garbled setup header: it claims to end at " X " (limit " X ")",
+		return boot_file_fail(f, "garbled setup header: it claims to end at " X " (limit " X ")",
 			       end, (uint64_t)BZ_HEADER_LIMIT);
 	uint64_t len = end - SETUP_HDR_OFFSET;
 	if (len > sizeof(bz->hdr))
@@ -70,7 +56,7 @@ static int bz_read_header(const struct boot_file *f, struct bzimage_info *bz)
 static int bz_check_version(const struct boot_file *f, const struct setup_header *h)
 {
 	if (h->boot_flag != SETUP_BOOT_FLAG)
-		return bz_fail(f, "bad boot flag " X " at 0x1fe (expected " X ")",
+		return boot_file_fail(f, "bad boot flag " X " at 0x1fe (expected " X ")",
 			       (uint64_t)h->boot_flag, (uint64_t)SETUP_BOOT_FLAG);
 	if (h->version < BZ_MIN_VERSION) {
 		log_error("boot: %s: boot protocol %u.%02u is too old (minivmm needs >= 2.06)",
@@ -93,26 +79,26 @@ static int bz_check_sizes(const struct boot_file *f, struct bzimage_info *bz)
 
 	bz->payload_size = f->size - bz->setup_size;
 	if (bz->payload_size == 0)
-		return bz_fail(f, "truncated: no protected-mode payload after " X " bytes of setup",
+		return boot_file_fail(f, "truncated: no protected-mode payload after " X " bytes of setup",
 			       bz->setup_size);
 	uint64_t sys = (uint64_t)h->syssize * 16;
 	if (sys > bz->payload_size)
-		return bz_fail(f, "truncated: the header says the payload is " X " bytes, "
+		return boot_file_fail(f, "truncated: the header says the payload is " X " bytes, "
 			       "the file has " X, sys, bz->payload_size);
 	bz->init_size = h->init_size;
 	if (bz->init_size < bz->payload_size)
-		return bz_fail(f, "garbled setup header: init_size " X " is smaller than the "
+		return boot_file_fail(f, "garbled setup header: init_size " X " is smaller than the "
 			       "payload (" X " bytes)", bz->init_size, bz->payload_size);
 	if (h->pref_address > UINT64_MAX - bz->init_size)
-		return bz_fail(f, "garbled setup header: pref_address " X " + init_size overflows",
+		return boot_file_fail(f, "garbled setup header: pref_address " X " + init_size overflows",
 			       h->pref_address);
 	if (h->relocatable_kernel) {
 		uint32_t a = h->kernel_alignment;
 		if (a == 0 || (a & (a - 1)))
-			return bz_fail(f, "garbled setup header: kernel_alignment " X " is not "
+			return boot_file_fail(f, "garbled setup header: kernel_alignment " X " is not "
 				       "a power of two", (uint64_t)a);
 	} else if (h->pref_address < MEM_HIMEM_START) {
-		return bz_fail(f, "kernel is not relocatable and wants to load at " X ", "
+		return boot_file_fail(f, "kernel is not relocatable and wants to load at " X ", "
 			       "below 1 MiB", h->pref_address);
 	}
 	return 0;
@@ -122,7 +108,7 @@ int bzimage_parse(const struct boot_file *f, struct bzimage_info *bz)
 {
 	memset(bz, 0, sizeof(*bz));
 	if (!bzimage_detect(f))
-		return bz_fail(f, "not a bzImage: no 'HdrS' magic at 0x202");
+		return boot_file_fail(f, "not a bzImage: no 'HdrS' magic at 0x202");
 	int r = bz_read_header(f, bz);
 	if (r == 0)
 		r = bz_check_version(f, &bz->hdr);

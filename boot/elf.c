@@ -7,24 +7,10 @@
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #define X "%#" PRIx64
-
-__attribute__((format(printf, 2, 3)))
-static int elf_fail(const struct boot_file *f, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_error("boot: %s: %s", f->path, msg);
-	return -EINVAL;
-}
 
 bool elf_detect(const struct boot_file *f)
 {
@@ -34,23 +20,23 @@ bool elf_detect(const struct boot_file *f)
 static int elf_check_ehdr(const struct boot_file *f, const Elf64_Ehdr *eh)
 {
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return elf_fail(f, "not a 64-bit ELF file (EI_CLASS %u); minivmm boots "
+		return boot_file_fail(f, "not a 64-bit ELF file (EI_CLASS %u); minivmm boots "
 				"x86-64 kernels only", eh->e_ident[EI_CLASS]);
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return elf_fail(f, "not a little-endian ELF file (EI_DATA %u)",
+		return boot_file_fail(f, "not a little-endian ELF file (EI_DATA %u)",
 				eh->e_ident[EI_DATA]);
 	if (eh->e_machine != EM_X86_64)
-		return elf_fail(f, "ELF machine %u is not x86-64 (%u)", eh->e_machine, EM_X86_64);
+		return boot_file_fail(f, "ELF machine %u is not x86-64 (%u)", eh->e_machine, EM_X86_64);
 	if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
-		return elf_fail(f, "ELF type %u is not an executable", eh->e_type);
+		return boot_file_fail(f, "ELF type %u is not an executable", eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf64_Phdr))
-		return elf_fail(f, "garbled ELF header: e_phentsize %u (expected %zu)",
+		return boot_file_fail(f, "garbled ELF header: e_phentsize %u (expected %zu)",
 				eh->e_phentsize, sizeof(Elf64_Phdr));
 	if (eh->e_phnum == 0)
-		return elf_fail(f, "ELF file has no program headers");
+		return boot_file_fail(f, "ELF file has no program headers");
 	uint64_t phsize = (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
 	if (eh->e_phoff > f->size || phsize > f->size - eh->e_phoff)
-		return elf_fail(f, "truncated: program headers at " X " (+" X ") run past the "
+		return boot_file_fail(f, "truncated: program headers at " X " (+" X ") run past the "
 				"end of the file (" X " bytes)", eh->e_phoff, phsize, f->size);
 	return 0;
 }
@@ -67,14 +53,14 @@ static Elf64_Phdr elf_phdr(const struct boot_file *f, const Elf64_Ehdr *eh, unsi
 static int elf_check_load(const struct boot_file *f, unsigned i, const Elf64_Phdr *ph)
 {
 	if (ph->p_offset > f->size || ph->p_filesz > f->size - ph->p_offset)
-		return elf_fail(f, "truncated: segment %u data at " X " (+" X ") runs past the "
+		return boot_file_fail(f, "truncated: segment %u data at " X " (+" X ") runs past the "
 				"end of the file (" X " bytes)", i, ph->p_offset, ph->p_filesz,
 				f->size);
 	if (ph->p_filesz > ph->p_memsz)
-		return elf_fail(f, "garbled segment %u: p_filesz " X " > p_memsz " X, i,
+		return boot_file_fail(f, "garbled segment %u: p_filesz " X " > p_memsz " X, i,
 				ph->p_filesz, ph->p_memsz);
 	if (ph->p_paddr > UINT64_MAX - ph->p_memsz || ph->p_vaddr > UINT64_MAX - ph->p_memsz)
-		return elf_fail(f, "garbled segment %u: address " X " + size " X " overflows", i,
+		return boot_file_fail(f, "garbled segment %u: address " X " + size " X " overflows", i,
 				ph->p_paddr, ph->p_memsz);
 	return 0;
 }
@@ -83,7 +69,7 @@ static int elf_check_load(const struct boot_file *f, unsigned i, const Elf64_Phd
 static int elf_scan_notes(const struct boot_file *f, const Elf64_Phdr *ph, struct elf_info *info)
 {
 	if (ph->p_offset > f->size || ph->p_filesz > f->size - ph->p_offset)
-		return elf_fail(f, "truncated: PT_NOTE at " X " (+" X ") runs past the end of "
+		return boot_file_fail(f, "truncated: PT_NOTE at " X " (+" X ") runs past the end of "
 				"the file", ph->p_offset, ph->p_filesz);
 	const uint8_t *p = f->data + ph->p_offset;
 	uint64_t left = ph->p_filesz;
@@ -96,17 +82,17 @@ static int elf_scan_notes(const struct boot_file *f, const Elf64_Phdr *ph, struc
 		left -= sizeof(nh);
 		p += sizeof(nh);
 		if (name_len > left || desc_len > left - name_len)
-			return elf_fail(f, "garbled ELF note: name %u + desc %u bytes run past "
+			return boot_file_fail(f, "garbled ELF note: name %u + desc %u bytes run past "
 					"its PT_NOTE", nh.n_namesz, nh.n_descsz);
 		const uint8_t *name = p, *desc = p + name_len;
 		if (nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
 		    memcmp(name, "Xen", 4) == 0) {
 			uint64_t entry = 0;
 			if (nh.n_descsz != 4 && nh.n_descsz != 8)
-				return elf_fail(f, "garbled PVH note: %u-byte entry", nh.n_descsz);
+				return boot_file_fail(f, "garbled PVH note: %u-byte entry", nh.n_descsz);
 			memcpy(&entry, desc, nh.n_descsz);
 			if (entry > UINT32_MAX)
-				return elf_fail(f, "PVH entry " X " is above 4 GiB", entry);
+				return boot_file_fail(f, "PVH entry " X " is above 4 GiB", entry);
 			info->pvh_entry = (uint32_t)entry;
 			info->has_pvh = true;
 		}
@@ -160,7 +146,7 @@ static int elf_check_segments(const struct boot_file *f, const Elf64_Ehdr *eh,
 			return r;
 	}
 	if (nload == 0)
-		return elf_fail(f, "ELF file has no PT_LOAD segment");
+		return boot_file_fail(f, "ELF file has no PT_LOAD segment");
 	return 0;
 }
 
@@ -170,9 +156,9 @@ int elf_parse(const struct boot_file *f, struct elf_info *info)
 
 	memset(info, 0, sizeof(*info));
 	if (!elf_detect(f))
-		return elf_fail(f, "not an ELF file");
+		return boot_file_fail(f, "not an ELF file");
 	if (f->size < sizeof(eh))
-		return elf_fail(f, "truncated: " X " bytes is shorter than an ELF64 header",
+		return boot_file_fail(f, "truncated: " X " bytes is shorter than an ELF64 header",
 				f->size);
 	memcpy(&eh, f->data, sizeof(eh));
 	int r = elf_check_ehdr(f, &eh);
@@ -181,13 +167,13 @@ int elf_parse(const struct boot_file *f, struct elf_info *info)
 	if (r)
 		return r;
 	if (info->has_pvh && !elf_phys_loaded(f, &eh, info->pvh_entry))
-		return elf_fail(f, "PVH entry %#x is not inside any PT_LOAD segment",
+		return boot_file_fail(f, "PVH entry %#x is not inside any PT_LOAD segment",
 				info->pvh_entry);
 	/* Linux's vmlinux has a physical e_entry; other ELFs a virtual one. */
 	info->entry64 = eh.e_entry;
 	if (!info->has_pvh && !elf_phys_loaded(f, &eh, eh.e_entry) &&
 	    !elf_virt_to_phys(f, &eh, eh.e_entry, &info->entry64))
-		return elf_fail(f, "entry point " X " is not inside any PT_LOAD segment",
+		return boot_file_fail(f, "entry point " X " is not inside any PT_LOAD segment",
 				(uint64_t)eh.e_entry);
 	return 0;
 }
@@ -203,7 +189,7 @@ int elf_load(struct guest_mem *gm, const struct boot_file *f)
 			continue;
 		uint8_t *dst = gmem_ptr(gm, ph.p_paddr, ph.p_memsz);
 		if (ph.p_paddr < MEM_HIMEM_START || !dst)
-			return elf_fail(f, "segment %u at [" X ", +" X ") is outside guest RAM "
+			return boot_file_fail(f, "segment %u at [" X ", +" X ") is outside guest RAM "
 					"above 1 MiB (RAM is " X " bytes)", i, ph.p_paddr,
 					ph.p_memsz, gmem_ram_size(gm));
 		memcpy(dst, f->data + ph.p_offset, ph.p_filesz);
