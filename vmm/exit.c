@@ -9,7 +9,7 @@
 static enum exit_action exit_stop_error(const struct exit_ctx *ctx)
 {
 	vm_request_stop(ctx->stop, VM_STOP_ERROR, 1);
-	return EXIT_STOP;
+	return EXIT_FAILED;
 }
 
 /* Port I/O, including string I/O (count > 1): KVM packs 'count' items of
@@ -60,7 +60,7 @@ static enum exit_action exit_system_event(struct kvm_run *run, const struct exit
 	default:
 		log_error("vcpu%u: guest crashed (system event %u)", ctx->vcpu_id,
 			  run->system_event.type);
-		vm_request_stop(ctx->stop, VM_STOP_ERROR, 1);
+		return exit_stop_error(ctx);
 	}
 	return EXIT_STOP;
 }

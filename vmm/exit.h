@@ -17,7 +17,10 @@ struct exit_ctx {
 	size_t run_size;	/* bytes mapped at the kvm_run (bounds the I/O data) */
 };
 
-enum exit_action { EXIT_CONTINUE, EXIT_STOP };
+/* EXIT_STOP: the VM is stopping (a stop was requested); EXIT_FAILED: it is
+ * stopping because the guest or KVM failed, and the caller should log the
+ * vCPU's state. */
+enum exit_action { EXIT_CONTINUE, EXIT_STOP, EXIT_FAILED };
 
 enum exit_action exit_dispatch(struct kvm_run *run, const struct exit_ctx *ctx);
 

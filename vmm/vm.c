@@ -46,6 +46,7 @@ struct vm {
 
 	struct vm_stopper stopper;
 	struct irq_line com1_irq;
+	pthread_mutex_t stop_lock;
 	atomic_bool stopping;
 	enum vm_stop_reason stop_reason;
 	int stop_status;
@@ -78,11 +79,19 @@ static void vm_kick_vcpus(struct vm *vm)
 static void vm_request_stop_cb(void *opaque, enum vm_stop_reason why, int status)
 {
 	struct vm *vm = opaque;
-	bool expected = false;
-	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, true))
-		return;	/* the first request decides the exit status */
-	vm->stop_reason = why;
-	vm->stop_status = status;
+	/* The first request decides the exit status. Reason and status are
+	 * set before 'stopping' is published, so whoever sees it set also
+	 * sees them. */
+	pthread_mutex_lock(&vm->stop_lock);
+	bool first = !atomic_load(&vm->stopping);
+	if (first) {
+		vm->stop_reason = why;
+		vm->stop_status = status;
+		atomic_store(&vm->stopping, true);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	if (!first)
+		return;
 	uint64_t one = 1;
 	if (write(vm->stop_efd, &one, sizeof(one)) < 0)
 		log_warn("cannot signal the stop event: %s", strerror(errno));
@@ -136,11 +145,10 @@ static void *vcpu_thread(void *arg)
 		enum exit_action act = exit_dispatch(v->run, &ctx);
 		if (v->stats)
 			exit_stats_count(v->stats, v->run, 0, t1 - t0, now_ns() - t1);
-		if (act == EXIT_STOP) {
-			if (vm->stop_reason == VM_STOP_ERROR)
-				vcpu_log_state(v);
+		if (act == EXIT_FAILED)
+			vcpu_log_state(v);
+		if (act != EXIT_CONTINUE)
 			break;
-		}
 	}
 	return NULL;
 }
@@ -362,6 +370,7 @@ int vm_run(const struct vm_config *cfg)
 	vm->cfg = cfg;
 	vm->start_ns = now_ns();
 	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
+	pthread_mutex_init(&vm->stop_lock, NULL);
 	vm->stopper = (struct vm_stopper){ .request_stop = vm_request_stop_cb, .opaque = vm };
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	int status = 1;
@@ -389,19 +398,19 @@ int vm_run(const struct vm_config *cfg)
 		goto out_sig;
 	vm_start_vcpus(vm);	/* on failure a stop is requested: the loop ends at once */
 	vm_main_loop(vm, sig_fd);
-	status = vm->stop_status;
 
 out_sig:
 	if (sig_fd >= 0)
 		close(sig_fd);
-	if (!atomic_load(&vm->stopping))
-		vm_request_stop(&vm->stopper, VM_STOP_ERROR, 1);
-	vm_teardown(vm);
+	vm_request_stop(&vm->stopper, VM_STOP_ERROR, 1);	/* no-op if already stopping */
+	vm_teardown(vm);	/* joins the vCPU threads */
+	status = vm->stop_status;
 	if (status == 0 || vm->stop_reason == VM_STOP_DEBUG_EXIT)
 		log_debug("VM %s (exit status %d)", vm_stop_text(vm->stop_reason), status);
 	else
 		log_info("VM %s (exit status %d)", vm_stop_text(vm->stop_reason), status);
 out:
+	pthread_mutex_destroy(&vm->stop_lock);
 	free(vm);
 	return status;
 }

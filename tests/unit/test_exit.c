@@ -129,15 +129,15 @@ END_TEST
 START_TEST(pio_malformed_stops_with_error)
 {
 	set_io(KVM_EXIT_IO_OUT, 0x3f8, 3, 1, 1024);
-	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_STOP);
+	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_FAILED);
 	ck_assert_int_eq(stopped.why, VM_STOP_ERROR);
 	ck_assert_int_eq(stopped.status, 1);
 	ck_assert_last_error("malformed port I/O exit");
 
 	set_io(KVM_EXIT_IO_OUT, 0x3f8, 4, 2, RUN_SIZE - 4);	/* data past the page */
-	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_STOP);
+	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_FAILED);
 	set_io(KVM_EXIT_IO_OUT, 0x3f8, 4, 0x40000000, 1024);	/* size*count overflows 32 bits */
-	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_STOP);
+	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_FAILED);
 	ck_assert_uint_eq(dev.writes, 0);
 }
 END_TEST
@@ -162,7 +162,7 @@ START_TEST(mmio_read_write)
 		ck_assert_uint_eq(run->mmio.data[i], 0xff);
 
 	run->mmio.len = 0;
-	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_STOP);
+	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_FAILED);
 	ck_assert_last_error("malformed MMIO exit");
 }
 END_TEST
@@ -196,18 +196,18 @@ START_TEST(lifecycle_exits)
 	ck_assert_int_eq(stopped.status, 0);
 
 	run->exit_reason = KVM_EXIT_SHUTDOWN;
-	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_STOP);
+	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_FAILED);
 	ck_assert_int_eq(stopped.why, VM_STOP_ERROR);
 	ck_assert_int_eq(stopped.status, 1);
 	ck_assert_last_error("triple fault");
 
 	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
 	run->internal.suberror = 1;
-	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_STOP);
+	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_FAILED);
 	ck_assert_last_error("KVM internal error (suberror 1)");
 
 	run->exit_reason = 9999;
-	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_STOP);
+	ck_assert_int_eq(exit_dispatch(run, &ctx), EXIT_FAILED);
 	ck_assert_last_error("unhandled KVM exit reason 9999");
 }
 END_TEST
