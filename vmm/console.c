@@ -178,8 +178,16 @@ ssize_t console_read(struct console *con, uint8_t *buf, size_t cap, bool *escape
 	if (con->in_fd < 0)
 		return 0;
 	ssize_t n = read(con->in_fd, buf, cap);
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? -EAGAIN : -errno;
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return -EAGAIN;
+	if (n < 0) {
+		/* A hung-up terminal keeps failing (EIO): polling it again
+		 * would spin, so input ends here as at EOF. */
+		int err = errno;
+		log_debug("console: input error, input off: %s", strerror(err));
+		con->in_fd = -1;
+		return -err;
+	}
 	if (n == 0) {
 		con->in_fd = -1;	/* end of input: the guest runs on without it */
 		return 0;
