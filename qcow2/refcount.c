@@ -341,6 +341,19 @@ static int find_free(struct qcow2 *q, uint64_t *idx)
 		}
 		q->free_hint = c + 1;
 	}
+	/* Past the end of the file a cluster may still be counted: a writer
+	 * killed between raising a refcount and writing the cluster leaves
+	 * one (a leak). Handing it out again would count it twice. Skip
+	 * such clusters; they stay leaked, as `check -r leaks` reports. */
+	for (;;) {
+		uint64_t rc;
+		int ret = qcow2_refcount_get(q, q->alloc_end, &rc);
+		if (ret)
+			return ret;
+		if (rc == 0)
+			break;
+		q->alloc_end++;
+	}
 	*idx = q->alloc_end;
 	return 0;
 }
