@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Longest backing format name accepted ("qcow2", "raw" ...). */
+#define QCOW2_MAX_FORMAT_NAME 255u
+
 struct layout {
 	uint64_t l1_size, l1_clusters, rt_clusters, rb_count, total;
 };
@@ -51,6 +54,13 @@ static int check_opts(const char *path, const struct qcow2_create_opts *o, unsig
 	}
 	if (o->backing && strlen(o->backing) > 1023) {
 		log_error("qcow2: %s: backing file name longer than 1023 bytes", path);
+		return -ENAMETOOLONG;
+	}
+	/* The header, its extensions and the backing name are built in a
+	 * 4 KiB buffer before their length is compared with the cluster. */
+	if (o->backing_fmt && strlen(o->backing_fmt) > QCOW2_MAX_FORMAT_NAME) {
+		log_error("qcow2: %s: backing format name longer than %u bytes", path,
+			  QCOW2_MAX_FORMAT_NAME);
 		return -ENAMETOOLONG;
 	}
 	return 0;
@@ -204,6 +214,12 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o)
 	if (ret)
 		return ret;
 	plan(o->size, cbits, rorder, o->extended_l2, &l);
+	/* What qcow2_open() would refuse must not be created. */
+	if (l.l1_size > QCOW2_MAX_L1_BYTES / 8) {
+		log_error("qcow2: %s: size too large for %u-byte clusters (L1 table over %u MiB)",
+			  path, 1u << cbits, QCOW2_MAX_L1_BYTES >> 20);
+		return -EFBIG;
+	}
 	uint64_t cs = 1ull << cbits;
 	hc = calloc(1, cs < 4096 ? 4096 : cs);
 	if (!hc)

@@ -235,6 +235,10 @@ static int cmd_create(int argc, char **argv)
 		log_error("img create: SIZE is required without a backing file");
 		return 1;
 	}
+	if (co.size > UINT64_MAX - 511) {
+		log_error("img create: size '%s' too large", size_s ? size_s : "");
+		return 1;
+	}
 	co.size = (co.size + 511) & ~511ull;
 	if (!quiet)
 		printf("Formatting '%s', fmt=%s size=%llu%s%s%s%s\n", file, fmt,

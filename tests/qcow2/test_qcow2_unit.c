@@ -1,3 +1,7 @@
+#include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 /* Unit tests of the qcow2 engine that need no QEMU: refcount packing, size
  * parsing, our own images written and read back against an in-memory model
  * and checked with our own checker, backing chains, refcount-table growth. */
@@ -156,6 +160,57 @@ START_TEST(roundtrip_against_model)
 	qcow2_close(q);
 	free(model);
 	free(buf);
+}
+END_TEST
+
+/* What qcow2_open() would refuse (or what would overflow the header
+ * buffer) is refused by qcow2_create(), and no file is left behind. */
+START_TEST(create_refuses_unopenable_images)
+{
+	char img[4200], fmt[70000];
+	memset(fmt, 'q', sizeof(fmt) - 1);
+	fmt[sizeof(fmt) - 1] = '\0';
+	th_path(img, sizeof(img), dir, "bad.qcow2");
+	struct qcow2_create_opts co = {.size = 1u << 20, .backing = "base.raw", .backing_fmt = fmt};
+	ck_assert_int_eq(qcow2_create(img, &co), -ENAMETOOLONG);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "backing format name longer than"));
+	co = (struct qcow2_create_opts){.size = 8ull << 50};	/* 8 PiB, 64 KiB clusters */
+	ck_assert_int_eq(qcow2_create(img, &co), -EFBIG);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "L1 table over"));
+	ck_assert_int_ne(access(img, F_OK), 0);
+}
+END_TEST
+
+/* A writer killed after raising a refcount leaves a counted cluster past
+ * the end of the file. The next writable session must not hand it out
+ * again (it would be counted twice): the image keeps one leak, no error. */
+START_TEST(counted_cluster_past_eof_not_reused)
+{
+	char img[4200];
+	struct qcow2 *q;
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
+	struct qcow2_create_opts co = {.size = 64u << 20};
+	uint8_t buf[4096];
+
+	th_path(img, sizeof(img), dir, "leak.qcow2");
+	ck_assert_int_eq(qcow2_create(img, &co), 0);
+	struct stat st;
+	ck_assert_int_eq(stat(img, &st), 0);
+	uint64_t eof_cluster = ((uint64_t)st.st_size + 65535) / 65536;
+	uint64_t refblock = th_read_be64(img, th_read_be64(img, 48));
+	uint8_t one[2] = {0, 1};	/* 16-bit big-endian refcount */
+	int fd = open(img, O_WRONLY);
+	ck_assert_int_eq(pwrite(fd, one, 2, (off_t)(refblock + eof_cluster * 2)), 2);
+	close(fd);
+
+	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
+	memset(buf, 0xab, sizeof(buf));
+	ck_assert_int_eq(qcow2_write(q, 0, buf, sizeof(buf)), 0);
+	qcow2_close(q);
+	struct qcow2_check_result res;
+	ck_assert_int_eq(qcow2_check(img, &res, false), 0);
+	ck_assert_uint_eq(res.corruptions, 0);
+	ck_assert_uint_eq(res.leaks, 1);
 }
 END_TEST
 
@@ -408,6 +463,8 @@ int main(void)
 	tcase_add_test(t, size_parse_and_format);
 	tcase_add_loop_test(t, roundtrip_against_model, 0, (int)(sizeof(cfgs) / sizeof(cfgs[0])));
 	tcase_add_test(t, refcount_table_grows);
+	tcase_add_test(t, create_refuses_unopenable_images);
+	tcase_add_test(t, counted_cluster_past_eof_not_reused);
 	tcase_add_test(t, backing_raw_relative_and_past_end);
 	tcase_add_test(t, backing_loop_refused);
 	tcase_add_test(t, chain_three_deep);
