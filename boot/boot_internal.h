@@ -44,7 +44,7 @@
 #define LOADED_HIGH        0x01
 #define CAN_USE_HEAP       0x80
 #define XLF_KERNEL_64      0x01
-#define BZ_MIN_VERSION     0x0206
+#define BZ_MIN_VERSION     0x020c
 #define E820_RAM           1
 #define E820_RESERVED      2
 #define E820_MAX_ENTRIES   128

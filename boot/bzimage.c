@@ -58,13 +58,14 @@ static int bz_check_version(const struct boot_file *f, const struct setup_header
 	if (h->boot_flag != SETUP_BOOT_FLAG)
 		return boot_file_fail(f, "bad boot flag " X " at 0x1fe (expected " X ")",
 			       (uint64_t)h->boot_flag, (uint64_t)SETUP_BOOT_FLAG);
+	/* xloadflags (and so the 64-bit entry) exist from 2.12 on. */
 	if (h->version < BZ_MIN_VERSION) {
-		log_error("boot: %s: boot protocol %u.%02u is too old (minivmm needs >= 2.06)",
+		log_error("boot: %s: boot protocol %u.%02u is too old (minivmm needs >= 2.12, "
+			  "a kernel with a 64-bit entry point)",
 			  f->path, h->version >> 8, h->version & 0xff);
 		return -EINVAL;
 	}
-	/* xloadflags exist from 2.12 on; older kernels have no 64-bit entry. */
-	if (h->version < 0x020c || !(h->xloadflags & XLF_KERNEL_64)) {
+	if (!(h->xloadflags & XLF_KERNEL_64)) {
 		log_error("boot: %s: kernel has no 64-bit entry point (protocol %u.%02u, "
 			  "xloadflags %#x lacks XLF_KERNEL_64); minivmm boots 64-bit kernels only",
 			  f->path, h->version >> 8, h->version & 0xff, h->xloadflags);

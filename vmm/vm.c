@@ -241,9 +241,7 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 static int vm_build(struct vm *vm, const struct boot_spec *spec)
 {
 	const struct vm_config *cfg = vm->cfg;
-	int r = kvm_open(&vm->kvm, cfg->kvm_path, cfg->ncpus);
-	if (r < 0)
-		return r;
+	int r;
 	vm->gm = gmem_create(cfg->mem_size);
 	if (!vm->gm) {
 		r = -errno;
@@ -251,6 +249,13 @@ static int vm_build(struct vm *vm, const struct boot_spec *spec)
 			  (unsigned long long)(cfg->mem_size >> 20), strerror(-r));
 		return r;
 	}
+	/* Loading needs only guest RAM: a kernel or initrd that does not fit
+	 * is reported before /dev/kvm is touched. */
+	struct boot_entry entry;
+	if ((r = boot_load(vm->gm, spec, &entry)) < 0)
+		return r;
+	if ((r = kvm_open(&vm->kvm, cfg->kvm_path, cfg->ncpus)) < 0)
+		return r;
 	if ((r = kvm_create_vm(&vm->kvm, vm->gm)) < 0)
 		return r;
 
@@ -263,10 +268,6 @@ static int vm_build(struct vm *vm, const struct boot_spec *spec)
 				    &vm->devices);
 	if (r < 0 || (r = vm_disks_attach(vm->disks, &vm->kvm, vm->gm,
 					  platform_pci(vm->devices), vm->mmio)) < 0)
-		return r;
-
-	struct boot_entry entry;
-	if ((r = boot_load(vm->gm, spec, &entry)) < 0)
 		return r;
 
 	struct kvm_cpuid2 *supported = cpuid_get_supported(vm->kvm.dev_fd);
