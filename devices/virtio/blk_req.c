@@ -114,6 +114,14 @@ static void parse_rw(struct vblk *b, struct blk_req *r, uint64_t sector, bool wr
 	if (r->len % VIRTIO_BLK_SECTOR)
 		return req_fail(r, VIRTIO_BLK_S_IOERR, "length %llu not a multiple of 512",
 				(unsigned long long)r->len);
+	/* Hold the driver to the size_max it was offered: the bounce path
+	 * below allocates r->len bytes, and a chain may name one guest buffer
+	 * many times, so a small guest could otherwise make us allocate GiBs. */
+	for (int i = 0; i < r->iovcnt; i++)
+		if (r->iov[i].iov_len > VBLK_SIZE_MAX)
+			return req_fail(r, VIRTIO_BLK_S_IOERR,
+					"data segment of %zu bytes over size_max %u",
+					r->iov[i].iov_len, VBLK_SIZE_MAX);
 	if (sector > cap / VIRTIO_BLK_SECTOR || r->len > cap - sector * VIRTIO_BLK_SECTOR)
 		return req_fail(r, VIRTIO_BLK_S_IOERR, "sector %llu + %llu bytes beyond capacity %llu",
 				(unsigned long long)sector, (unsigned long long)r->len,

@@ -59,6 +59,16 @@ START_TEST(sector_times_512_overflows)
 }
 END_TEST
 
+/* size_max is offered; a larger segment is refused before anything is
+ * allocated or written for it. */
+START_TEST(segment_over_size_max)
+{
+	ck_assert_int_eq(run_rw(T_OUT, 0, VBLK_SIZE_MAX + 512, false), VIRTIO_BLK_S_IOERR);
+	ck_assert_last_error("over size_max");
+	assert_image_untouched();
+}
+END_TEST
+
 START_TEST(length_not_sector_multiple)
 {
 	ck_assert_int_eq(run_rw(T_IN, 0, 100, true), VIRTIO_BLK_S_IOERR);
@@ -256,6 +266,7 @@ TCase *tcase_blk_hostile(void)
 	tcase_add_test(tc, write_past_capacity);
 	tcase_add_test(tc, sector_times_512_overflows);
 	tcase_add_test(tc, length_not_sector_multiple);
+	tcase_add_test(tc, segment_over_size_max);
 	tcase_add_test(tc, unsupported_types);
 	tcase_add_test(tc, header_in_writable_buffer);
 	tcase_add_test(tc, read_into_readable_buffer);
