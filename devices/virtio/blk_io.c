@@ -403,6 +403,10 @@ static void *uring_loop(void *arg)
 
 		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
 			log_error("virtio-blk: %s: io_uring wait failed: %s", b->name, strerror(-r));
+			/* The thread ends with requests possibly taken from the ring:
+			 * tell the driver the device needs a reset rather than let
+			 * it wait for them forever. */
+			blk_ring_broken(b);
 			break;
 		}
 		if (!polled)
@@ -428,11 +432,14 @@ static void *poll_loop(void *arg)
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (fds[1].revents)
-			break;
+			return NULL;	/* stop requested */
 		if (fds[0].revents && read(io->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			break;
 		blk_drain_sync(io->b);
 	}
+	log_error("virtio-blk: %s: I/O thread cannot wait for kicks: %s", io->b->name,
+		  strerror(errno));
+	blk_ring_broken(io->b);	/* the driver must not wait for us forever */
 	return NULL;
 }
 
