@@ -124,9 +124,10 @@ static int lock_backing(struct qcow2_disk *p, const char *path, char *next, size
 		qcow2_get_info(q, info);
 		snprintf(next, next_len, "%s", info->backing_full);
 	}
+	bool ok = info != NULL;
 	free(info);
 	qcow2_close(q);
-	return info ? 0 : -ENOMEM;
+	return ok ? 0 : -ENOMEM;
 }
 
 static int lock_chain(struct qcow2_disk *p, const char *first)
