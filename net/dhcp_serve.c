@@ -77,11 +77,16 @@ static void serve_batch(struct dhcp_server *s, int fd, time_t now)
 		}
 	}
 	/* If the lease file cannot be written, ACKs of new bindings are
-	 * withheld (the error is logged); the clients will retry. */
+	 * withheld (the error is logged); the clients will retry. Until a
+	 * write succeeds, memory holds bindings the file lacks, and a retried
+	 * REQUEST for one looks like a renewal: so then nothing is sent
+	 * until the file is written. (One server per process.) */
+	static bool unsaved_binding;
+	commit |= unsaved_binding;
 	bool saved = !commit || dhcp_server_flush(s) == 0;
-	for (size_t i = 0; i < nrep; i++)
-		if (saved || !reps[i].needs_commit)
-			send_reply(fd, &reps[i]);
+	unsaved_binding = !saved;
+	for (size_t i = 0; i < nrep && saved; i++)
+		send_reply(fd, &reps[i]);
 }
 
 int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns, const char *ifname,
