@@ -372,6 +372,25 @@ static int write_all(int fd, const struct dhcp_leases *l)
 	return 0;
 }
 
+static int fsync_parent_dir(const char *path)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
 int dhcp_leases_save(struct dhcp_leases *l)
 {
 	char tmp[4096];
@@ -389,9 +408,12 @@ int dhcp_leases_save(struct dhcp_leases *l)
 	int r = write_all(fd, l);
 	if (!r && fsync(fd) < 0)
 		r = -errno;
-	close(fd);
+	if (close(fd) < 0 && !r)
+		r = -errno;
 	if (!r && rename(tmp, l->path) < 0)
 		r = -errno;
+	if (!r)
+		r = fsync_parent_dir(l->path);	/* the rename itself must survive a crash */
 	if (r < 0) {
 		log_error("dhcp: writing lease file %s: %s", l->path, strerror(-r));
 		unlink(tmp);
