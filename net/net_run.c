@@ -364,7 +364,10 @@ static int teardown(struct net_state *st, const struct netdef *d, const struct n
 		write_forward(d->name, 0);
 	if (r->ifindex && if_nametoindex(d->bridge) == r->ifindex && nl_link_delete(d->bridge) < 0)
 		err = -EIO;
-	net_state_run_remove(st, d->name);
+	/* Keep the record while something is left behind, so that `net stop`
+	 * can be tried again; without it nothing knows what to remove. */
+	if (!err)
+		net_state_run_remove(st, d->name);
 	return err;
 }
 
