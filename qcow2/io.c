@@ -132,6 +132,17 @@ static int release_old(struct qcow2 *q, uint64_t entry)
 		uint64_t coff, clen;
 		qcow2_compressed_extent(q, entry, &coff, &clen);
 		qcow2_dcache_invalidate(q->dcache, entry);
+		/* The entry comes from the file: freeing a range it names must
+		 * not release metadata. (The last compressed cluster may end
+		 * past the end of the file; it must start inside it.) */
+		if (coff >= q->file_size) {
+			log_error("qcow2: %s: compressed cluster at 0x%llx beyond end of file",
+				  q->name, (unsigned long long)coff);
+			return -EUCLEAN;
+		}
+		int r = qcow2_check_overlap(q, coff, clen, "compressed cluster");
+		if (r)
+			return r;
 		return qcow2_free_range(q, coff, clen);
 	}
 	uint64_t host = entry & QCOW2_OFFSET_MASK;
