@@ -93,7 +93,10 @@ int vm_disks_attach(struct vm_disks *d, struct kvm *kvm, const struct guest_mem 
 	for (unsigned i = 0; i < d->n; i++) {
 		struct vm_disk *v = &d->d[i];
 		v->dev = vpci_blk_create(&m, v->disk, &(struct vblk_opts){
-			.name = v->name, .poll_us = vm_disks_poll_us(d) });
+			.name = v->name, .poll_us = vm_disks_poll_us(d),
+			/* One request queue per vCPU: each vCPU's requests complete
+			 * on that vCPU (its own MSI-X vector), as with QEMU. */
+			.num_queues = d->ncpus < VBLK_MAX_QUEUES ? d->ncpus : VBLK_MAX_QUEUES });
 		if (!v->dev)
 			return -EIO;	/* logged */
 		log_debug("%s: %s (%s%s) at PCI 00:%02x.0", v->name, v->disk->path,

@@ -20,7 +20,7 @@ static void fill_config(struct vblk *b)
 	c->size_max = VBLK_SIZE_MAX;
 	c->seg_max = VBLK_SEG_MAX;
 	c->blk_size = bs;
-	c->num_queues = 1;
+	c->num_queues = (uint16_t)b->nq;
 	c->max_discard_sectors = UINT32_MAX;
 	c->max_discard_seg = VBLK_DWZ_SEG_MAX;
 	c->discard_sector_alignment = bs / VIRTIO_BLK_SECTOR;
@@ -29,13 +29,15 @@ static void fill_config(struct vblk *b)
 	c->write_zeroes_may_unmap = 1;
 }
 
-static uint64_t offered_features(const struct disk *d)
+static uint64_t offered_features(const struct disk *d, unsigned nq)
 {
 	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 		     VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) |
 		     VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
 		     VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
 
+	if (nq > 1)
+		f |= VIRTIO_BIT(VIRTIO_BLK_F_MQ);
 	if (d->readonly)
 		f |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
 	else
@@ -60,18 +62,28 @@ struct vblk *vblk_create(struct disk *disk, const struct vblk_opts *opts,
 			 const struct vblk_hooks *hooks)
 {
 	struct vblk *b = calloc(1, sizeof(*b));
-	char qname[64];
+	unsigned nq = opts && opts->num_queues ? opts->num_queues : 1;
 
 	if (!b)
 		return NULL;
 	b->disk = disk;
 	snprintf(b->name, sizeof(b->name), "%s", opts && opts->name ? opts->name : "vblk");
-	snprintf(qname, sizeof(qname), "%s: queue 0", b->name);
-	b->vq = virtq_create(qname);
-	b->reqs = calloc(VBLK_QUEUE_SIZE, sizeof(*b->reqs));
-	if (!b->vq || !b->reqs) {
-		vblk_destroy(b);
+	if (nq > VBLK_MAX_QUEUES) {
+		log_error("virtio-blk: %s: %u queues asked for, at most %u", b->name, nq,
+			  VBLK_MAX_QUEUES);
+		free(b);
 		return NULL;
+	}
+	b->nq = nq;
+	for (unsigned i = 0; i < nq; i++) {
+		char qname[64];
+
+		snprintf(qname, sizeof(qname), "%s: queue %u", b->name, i);
+		b->q[i] = (struct vblk_queue){ .b = b, .index = i, .vq = virtq_create(qname) };
+		if (!b->q[i].vq) {
+			vblk_destroy(b);
+			return NULL;
+		}
 	}
 	if (hooks)
 		b->hooks = *hooks;
@@ -79,7 +91,7 @@ struct vblk *vblk_create(struct disk *disk, const struct vblk_opts *opts,
 	b->poll_us = opts && opts->poll_us ? opts->poll_us : VBLK_POLL_US_DEFAULT;
 	set_serial(b, opts ? opts->serial : NULL);
 	fill_config(b);
-	b->offered = offered_features(disk);
+	b->offered = offered_features(disk, nq);
 	return b;
 }
 
@@ -87,15 +99,17 @@ void vblk_destroy(struct vblk *b)
 {
 	if (!b)
 		return;
-	if (b->vq)
+	if (b->q[0].vq)
 		vblk_reset(b);
-	virtq_destroy(b->vq);
-	free(b->reqs);
+	for (unsigned i = 0; i < b->nq; i++) {
+		virtq_destroy(b->q[i].vq);
+		free(b->q[i].reqs);
+	}
 	free(b);
 }
 
 uint64_t vblk_features(const struct vblk *b) { return b->offered; }
-unsigned vblk_num_queues(const struct vblk *b) { (void)b; return 1; }
+unsigned vblk_num_queues(const struct vblk *b) { return b->nq; }
 unsigned vblk_queue_max_size(const struct vblk *b) { (void)b; return VBLK_QUEUE_SIZE; }
 uint32_t vblk_config_size(void) { return sizeof(struct virtio_blk_config); }
 
@@ -111,19 +125,53 @@ void vblk_config_read(const struct vblk *b, uint32_t off, void *buf, uint32_t le
 	memcpy(buf, cfg + off, len);
 }
 
-static void reset_requests(struct vblk *b)
+/* All of q's requests free; they are allocated the first time q is used
+ * (a queue the driver never enables costs no memory). */
+static int reset_requests(struct vblk_queue *q)
 {
-	b->free_reqs = NULL;
+	if (!q->reqs && !(q->reqs = calloc(VBLK_QUEUE_SIZE, sizeof(*q->reqs))))
+		return -ENOMEM;
+	q->free_reqs = NULL;
 	for (unsigned i = VBLK_QUEUE_SIZE; i-- > 0;) {
-		b->reqs[i].b = b;
-		b->reqs[i].next_free = b->free_reqs;
-		b->free_reqs = &b->reqs[i];
+		q->reqs[i].b = q->b;
+		q->reqs[i].q = q;
+		q->reqs[i].next_free = q->free_reqs;
+		q->free_reqs = &q->reqs[i];
 	}
-	b->inflight = 0;
+	q->inflight = 0;
+	return 0;
+}
+
+static int start_queue(struct vblk *b, struct vblk_queue *q, const struct guest_mem *gm,
+		       const struct vblk_queue_layout *l, uint64_t features)
+{
+	int r;
+
+	if (!l->size)
+		return 0;	/* not enabled: the driver does not use it */
+	if (l->size > VBLK_QUEUE_SIZE) {
+		log_error("virtio-blk: %s: queue %u size %u above the maximum %u", b->name,
+			  q->index, l->size, VBLK_QUEUE_SIZE);
+		return -EINVAL;
+	}
+	if ((r = reset_requests(q)))
+		return r;
+	if ((r = virtq_setup(q->vq, gm, l->size, l->desc, l->avail, l->used, features)))
+		return r;
+	q->active = true;
+	return 0;
+}
+
+static void reset_queues(struct vblk *b)
+{
+	for (unsigned i = 0; i < b->nq; i++) {
+		virtq_reset(b->q[i].vq);
+		b->q[i].active = false;
+	}
 }
 
 int vblk_start(struct vblk *b, const struct guest_mem *gm, uint64_t features,
-	       const struct vblk_queue_layout *q, int kick_fd)
+	       const struct vblk_queue_layout *queues, const int *kick_fds)
 {
 	int r;
 
@@ -134,21 +182,17 @@ int vblk_start(struct vblk *b, const struct guest_mem *gm, uint64_t features,
 			  (unsigned long long)b->offered);
 		return -EINVAL;
 	}
-	if (q->size > VBLK_QUEUE_SIZE) {
-		log_error("virtio-blk: %s: queue size %u above the maximum %u", b->name, q->size,
-			  VBLK_QUEUE_SIZE);
-		return -EINVAL;
-	}
-	r = virtq_setup(b->vq, gm, q->size, q->desc, q->avail, q->used, features);
-	if (r)
-		return r;
+	for (unsigned i = 0; i < b->nq; i++)
+		if ((r = start_queue(b, &b->q[i], gm, &queues[i], features))) {
+			reset_queues(b);
+			return r;
+		}
 	b->features = features;
-	reset_requests(b);
 	b->reset_requested = false;
-	if (kick_fd >= 0) {
-		r = blk_io_start(b, kick_fd);
+	if (kick_fds) {
+		r = blk_io_start(b, kick_fds);
 		if (r) {
-			virtq_reset(b->vq);
+			reset_queues(b);
 			return r;
 		}
 	}
@@ -160,7 +204,7 @@ void vblk_reset(struct vblk *b)
 {
 	if (b->io)
 		blk_io_stop(b);	/* waits for in-flight I/O into guest memory */
-	virtq_reset(b->vq);
+	reset_queues(b);
 	b->features = 0;
 	b->started = false;
 }
@@ -187,24 +231,35 @@ void vblk_get_stats(const struct vblk *b, struct vblk_stats *o)
 	o->barriers = b->stats.barriers;
 }
 
-struct blk_req *blk_req_alloc(struct vblk *b)
+struct blk_req *blk_req_alloc(struct vblk_queue *q)
 {
-	struct blk_req *r = b->free_reqs;
+	struct blk_req *r = q->free_reqs;
 
 	if (r) {
-		b->free_reqs = r->next_free;
-		b->inflight++;
+		q->free_reqs = r->next_free;
+		q->inflight++;
 		r->chain.seg = r->seg;
 		r->chain.max_seg = VBLK_MAX_BUFFERS;
 	}
 	return r;
 }
 
-void blk_req_free(struct vblk *b, struct blk_req *r)
+void blk_req_free(struct blk_req *r)
 {
-	r->next_free = b->free_reqs;
-	b->free_reqs = r;
-	b->inflight--;
+	struct vblk_queue *q = r->q;
+
+	r->next_free = q->free_reqs;
+	q->free_reqs = r;
+	q->inflight--;
+}
+
+unsigned blk_inflight(const struct vblk *b)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < b->nq; i++)
+		n += b->q[i].inflight;
+	return n;
 }
 
 void blk_ring_broken(struct vblk *b)
@@ -218,11 +273,11 @@ void blk_ring_broken(struct vblk *b)
 		b->hooks.needs_reset(b->hooks.opaque);
 }
 
-void blk_maybe_notify(struct vblk *b)
+void blk_maybe_notify(struct vblk_queue *q)
 {
-	if (!virtq_should_notify(b->vq))
+	if (!virtq_should_notify(q->vq))
 		return;
-	b->stats.notifies++;
-	if (b->hooks.notify)
-		b->hooks.notify(b->hooks.opaque, 0);
+	q->b->stats.notifies++;
+	if (q->b->hooks.notify)
+		q->b->hooks.notify(q->b->hooks.opaque, q->index);
 }

@@ -6,8 +6,9 @@
  *   vblk_features()        offered feature bits (device feature select)
  *   vblk_config_read()     device-specific config (capacity, seg_max, ...)
  *   vblk_start()           on DRIVER_OK, with the negotiated features, the
- *                          queue layout the driver wrote, and the kick eventfd
- *                          (registered as ioeventfd on the notify address)
+ *                          layout of each queue the driver wrote, and each
+ *                          queue's kick eventfd (registered as ioeventfd on
+ *                          its notify address)
  *   vblk_reset()           on a device reset (status 0), before re-init
  *   vblk_destroy()
  * Requests run on a dedicated I/O thread per disk (io_uring; a poll() loop
@@ -15,7 +16,11 @@
  * hooks.notify when the driver must be interrupted (wire to irqfd/MSI-X)
  * and hooks.needs_reset if the driver broke the ring (set
  * VIRTIO_STATUS_NEEDS_RESET and send a configuration-change interrupt).
- * With kick_fd < 0 there is no thread: call vblk_process() yourself
+ * One thread serves all queues of a disk (the qcow2 engine is not shared
+ * between threads); several queues let a multi-vCPU guest complete each
+ * request on the vCPU that sent it (its own queue and MSI-X vector),
+ * instead of waking the sender with an IPI.
+ * With kick_fds NULL there is no thread: call vblk_process() yourself
  * (unit tests, the fuzzer, the benchmark's synchronous mode). */
 #ifndef MINIVMM_VIRTIO_BLK_DEV_H
 #define MINIVMM_VIRTIO_BLK_DEV_H
@@ -32,6 +37,7 @@ struct vblk;
 #define VBLK_SIZE_MAX (1u << 20)	/* bytes per data segment */
 #define VBLK_DWZ_SEG_MAX 32	/* ranges per discard/write-zeroes request */
 #define VBLK_POLL_US_DEFAULT 50	/* see vblk_opts.poll_us */
+#define VBLK_MAX_QUEUES 16	/* request queues per device (VIRTIO_BLK_F_MQ) */
 
 struct vblk_hooks {
 	void (*notify)(void *opaque, unsigned queue);	/* used buffers for the driver */
@@ -50,9 +56,13 @@ struct vblk_opts {
 	 * the thread wake-up per request at low queue depth. 0: the default
 	 * (VBLK_POLL_US_DEFAULT); negative: never poll. */
 	int poll_us;
+	/* Request queues offered (VIRTIO_BLK_F_MQ when > 1); 0 means 1.
+	 * One per vCPU is what Linux makes best use of. */
+	unsigned num_queues;
 };
 
-/* One queue as the driver laid it out (common config of virtio-pci). */
+/* One queue as the driver laid it out (common config of virtio-pci);
+ * size 0: the driver did not enable it (unused). */
 struct vblk_queue_layout {
 	unsigned size;
 	uint64_t desc, avail, used;
@@ -75,7 +85,7 @@ struct vblk *vblk_create(struct disk *disk, const struct vblk_opts *opts,
 void vblk_destroy(struct vblk *b);
 
 uint64_t vblk_features(const struct vblk *b);
-unsigned vblk_num_queues(const struct vblk *b);		/* 1 */
+unsigned vblk_num_queues(const struct vblk *b);		/* opts.num_queues */
 unsigned vblk_queue_max_size(const struct vblk *b);
 /* Device config space: bytes [off, off+len) of struct virtio_blk_config;
  * bytes beyond it read as 0. Writes are ignored (no writeback toggle). */
@@ -83,14 +93,15 @@ void vblk_config_read(const struct vblk *b, uint32_t off, void *buf, uint32_t le
 uint32_t vblk_config_size(void);
 
 /* Start processing: features are the negotiated ones (must include
- * VERSION_1). 0, or -EINVAL if the layout is refused (logged), or -errno
- * if the I/O thread cannot start. */
+ * VERSION_1); queues[] and kick_fds[] have vblk_num_queues() entries
+ * (kick_fds NULL: no I/O thread). 0, or -EINVAL if a layout is refused
+ * (logged), or -errno if the I/O thread cannot start. */
 int vblk_start(struct vblk *b, const struct guest_mem *gm, uint64_t features,
-	       const struct vblk_queue_layout *queue, int kick_fd);
-/* Stop the I/O thread after in-flight I/O completes, forget the queue. */
+	       const struct vblk_queue_layout *queues, const int *kick_fds);
+/* Stop the I/O thread after in-flight I/O completes, forget the queues. */
 void vblk_reset(struct vblk *b);
 
-/* Without a kick fd: run every available request to completion now and
+/* Without kick fds: run every available request to completion now and
  * notify if needed. Returns the number of requests completed, or -EIO if
  * the ring is broken (needs_reset was called). */
 int vblk_process(struct vblk *b);

@@ -17,8 +17,11 @@
 
 enum blk_op { BLK_OP_NONE, BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_SYNC };
 
+struct vblk_queue;
+
 struct blk_req {
 	struct vblk *b;
+	struct vblk_queue *q;		/* the queue the chain came from */
 	struct virtq_chain chain;
 	struct virtq_seg seg[VBLK_MAX_BUFFERS];
 	struct iovec iov[VBLK_MAX_BUFFERS];	/* data part only */
@@ -34,6 +37,17 @@ struct blk_req {
 
 struct blk_io;
 
+/* One request queue: its ring and the requests taken from it. */
+struct vblk_queue {
+	struct vblk *b;
+	unsigned index;
+	struct virtq *vq;
+	bool active;			/* enabled by the driver at DRIVER_OK */
+	struct blk_req *reqs;		/* one per queue entry (allocated when first used) */
+	struct blk_req *free_reqs;
+	unsigned inflight;
+};
+
 struct vblk {
 	struct disk *disk;
 	char name[32];
@@ -44,13 +58,11 @@ struct vblk {
 	struct vblk_hooks hooks;
 	bool force_sync;
 	int poll_us;
-	struct virtq *vq;
+	unsigned nq;
+	struct vblk_queue q[VBLK_MAX_QUEUES];
 	bool started;
 	bool reset_requested;		/* needs_reset already raised */
 	struct ratelimit rl;
-	struct blk_req *reqs;		/* one per queue entry */
-	struct blk_req *free_reqs;
-	unsigned inflight;
 	struct blk_io *io;		/* NULL: no thread (vblk_process) */
 	struct {
 		_Atomic uint64_t requests, completed, errors, unsupported, notifies, broken_rings;
@@ -70,16 +82,18 @@ void blk_req_set_io_result(struct blk_req *r, int err);
 void blk_req_complete(struct blk_req *r);
 
 /* blk.c */
-struct blk_req *blk_req_alloc(struct vblk *b);
-void blk_req_free(struct vblk *b, struct blk_req *r);
+struct blk_req *blk_req_alloc(struct vblk_queue *q);
+void blk_req_free(struct blk_req *r);
 /* Raise needs_reset once. */
 void blk_ring_broken(struct vblk *b);
-void blk_maybe_notify(struct vblk *b);
+void blk_maybe_notify(struct vblk_queue *q);
+/* Requests taken from all queues and not given back yet. */
+unsigned blk_inflight(const struct vblk *b);
 
 /* blk_io.c */
-int blk_io_start(struct vblk *b, int kick_fd);
+int blk_io_start(struct vblk *b, const int *kick_fds);
 void blk_io_stop(struct vblk *b);
-/* Drain the queue synchronously; completed count or -EIO. */
+/* Drain every active queue synchronously; completed count or -EIO. */
 int blk_drain_sync(struct vblk *b);
 
 #endif

@@ -1,8 +1,9 @@
-/* The per-disk I/O thread: kicks arrive on an eventfd, requests go to
- * io_uring in batches (one submit per loop), completions are reaped in
- * batches and the driver is interrupted at most once per batch. Without
- * io_uring (or with force_sync) the thread polls the eventfd and runs
- * requests synchronously.
+/* The per-disk I/O thread: it serves every queue of the disk. Kicks arrive
+ * on each queue's eventfd, requests go to io_uring in batches (one submit
+ * per loop), completions are reaped in batches and each queue's driver
+ * side is interrupted at most once per batch. Without io_uring (or with
+ * force_sync) the thread polls the eventfds and runs requests
+ * synchronously.
  *
  * Low queue depth: reads that hit the page cache are done at once with
  * preadv2(RWF_NOWAIT) (a miss goes to io_uring, and further tries back
@@ -31,71 +32,94 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TAG_KICK 1
-#define TAG_STOP 2
-#define TAG_CANCEL 3
+#define TAG_STOP 1
+#define TAG_CANCEL 2
+#define TAG_KICK0 16	/* + queue index */
 
 #define NOWAIT_MAX_BYTES (64u << 10)	/* reads tried inline (RWF_NOWAIT) */
+
+/* The thread's view of one queue. */
+struct io_queue {
+	int kick_fd;
+	bool kick_armed;	/* a poll of kick_fd is in the kernel */
+	bool kicked;		/* a kick came in since the last drain */
+	bool stalled;		/* chains left in the ring: no free request */
+	unsigned completed;	/* since the last notify decision */
+};
 
 struct blk_io {
 	struct vblk *b;
 	pthread_t thread;
-	int kick_fd, stop_fd;
+	int stop_fd;
 	bool use_uring;
 	struct io_uring ring;
 	bool stopping;
-	bool kick_armed;		/* a poll of kick_fd is in the kernel */
-	bool stalled;		/* chains left in the ring: no free request */
 	int passthrough_fd;	/* -1: backend needs its synchronous ops */
-	unsigned completed;	/* since the last notify decision */
 	unsigned async;		/* requests in io_uring */
-	bool kicked;		/* a kick came in since the last drain */
 	unsigned nowait_skip, nowait_backoff;	/* RWF_NOWAIT miss back-off */
-	bool cancel_sent;	/* the kick poll is being cancelled (stopping) */
+	bool cancel_sent;	/* the kick polls are being cancelled (stopping) */
 	uint64_t poll_ns, poll_max_ns;	/* adaptive poll window, its bound */
 	bool poll_missed;	/* the last window found nothing */
+	struct io_queue q[VBLK_MAX_QUEUES];
 };
 
+#define for_each_active(b, i) \
+	for (unsigned i = 0; i < (b)->nq; i++) \
+		if ((b)->q[i].active)
+
 /* Pop one chain; NULL if none, no request free, or the ring broke. */
-static struct blk_req *next_request(struct vblk *b, bool *broken, bool *stalled)
+static struct blk_req *next_request(struct vblk_queue *q, bool *broken, bool *stalled)
 {
-	struct blk_req *r = blk_req_alloc(b);
+	struct blk_req *r = blk_req_alloc(q);
 	int got;
 
 	if (!r) {
 		*stalled = true;
 		return NULL;
 	}
-	got = virtq_pop(b->vq, &r->chain);
+	got = virtq_pop(q->vq, &r->chain);
 	if (got <= 0) {
-		blk_req_free(b, r);
+		blk_req_free(r);
 		if (got < 0) {
 			*broken = true;
-			blk_ring_broken(b);
+			blk_ring_broken(q->b);
 		}
 		return NULL;
 	}
 	return r;
 }
 
-int blk_drain_sync(struct vblk *b)
+static int drain_queue_sync(struct vblk_queue *q)
 {
 	bool broken = false, stalled = false;
 	struct blk_req *r;
 	int done = 0;
 
 	do {
-		virtq_disable_notify(b->vq);
-		while ((r = next_request(b, &broken, &stalled))) {
-			blk_req_parse(b, r);
+		virtq_disable_notify(q->vq);
+		while ((r = next_request(q, &broken, &stalled))) {
+			blk_req_parse(q->b, r);
 			blk_req_exec_sync(r);
 			blk_req_complete(r);
 			done++;
 		}
-	} while (!broken && virtq_enable_notify(b->vq));
+	} while (!broken && virtq_enable_notify(q->vq));
 	if (done)
-		blk_maybe_notify(b);
+		blk_maybe_notify(q);
 	return broken ? -EIO : done;
+}
+
+int blk_drain_sync(struct vblk *b)
+{
+	int done = 0;
+
+	for_each_active(b, i) {
+		int n = drain_queue_sync(&b->q[i]);
+		if (n < 0)
+			return n;
+		done += n;
+	}
+	return done;
 }
 
 static struct io_uring_sqe *get_sqe(struct blk_io *io)
@@ -117,17 +141,28 @@ static void arm_poll(struct blk_io *io, int fd, uint64_t tag)
 
 	io_uring_prep_poll_add(sqe, fd, POLLIN);
 	io_uring_sqe_set_data64(sqe, tag);
-	if (tag == TAG_KICK)
-		io->kick_armed = true;
+	if (tag >= TAG_KICK0)
+		io->q[tag - TAG_KICK0].kick_armed = true;
 }
 
-/* The kick poll must be gone from the ring before the thread ends. */
-static void cancel_kick(struct blk_io *io)
+/* The kick polls must be gone from the ring before the thread ends. */
+static void cancel_kicks(struct blk_io *io)
 {
-	struct io_uring_sqe *sqe = get_sqe(io);
+	for_each_active(io->b, i) {
+		if (!io->q[i].kick_armed)
+			continue;
+		struct io_uring_sqe *sqe = get_sqe(io);
+		io_uring_prep_cancel64(sqe, TAG_KICK0 + i, 0);
+		io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+	}
+}
 
-	io_uring_prep_cancel64(sqe, TAG_KICK, 0);
-	io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+static bool any_kick_armed(const struct blk_io *io)
+{
+	for_each_active(io->b, i)
+		if (io->q[i].kick_armed)
+			return true;
+	return false;
 }
 
 static void finish_request(struct blk_io *io, struct blk_req *r, int res);
@@ -206,13 +241,21 @@ static void wait_async(struct blk_io *io)
 	}
 }
 
+/* Give r back to its queue; its driver is interrupted after the round. */
+static void complete(struct blk_io *io, struct blk_req *r)
+{
+	struct io_queue *iq = &io->q[r->q->index];
+
+	blk_req_complete(r);	/* frees r */
+	iq->completed++;
+}
+
 static void run_here(struct blk_io *io, struct blk_req *r)
 {
 	if (io->async && may_remap(io, r))
 		wait_async(io);
 	blk_req_exec_sync(r);
-	blk_req_complete(r);
-	io->completed++;
+	complete(io, r);
 }
 
 /* Hand one parsed request to io_uring, or run it here. */
@@ -226,8 +269,7 @@ static void start_request(struct blk_io *io, struct blk_req *r)
 		fd = data_fd(io, r, &off);
 	if (fd < -1) {	/* the map failed (logged): I/O error */
 		blk_req_set_io_result(r, fd);
-		blk_req_complete(r);
-		io->completed++;
+		complete(io, r);
 		return;
 	}
 	if (fd < 0 || r->op == BLK_OP_NONE || r->op == BLK_OP_SYNC ||
@@ -249,20 +291,31 @@ static void start_request(struct blk_io *io, struct blk_req *r)
 	io->async++;
 }
 
-static void drain_async(struct blk_io *io)
+/* Whether the thread will poll the rings after this round. */
+static bool may_poll(const struct blk_io *io)
 {
-	struct vblk *b = io->b;
-	bool broken = false;
+	return io->poll_max_ns && !io->stopping && !io->b->reset_requested;
+}
+
+/* Take every chain in queue qi. Kicks stay off afterwards when the thread
+ * polls next: poll_for_work turns them on (and looks again) only when its
+ * window ends empty, so a driver that keeps publishing while we poll never
+ * pays for a kick (and we never pay for its wake-up). */
+static void drain_async(struct blk_io *io, unsigned qi)
+{
+	struct vblk_queue *q = &io->b->q[qi];
+	struct io_queue *iq = &io->q[qi];
+	bool broken = false, keep_off = may_poll(io);
 	struct blk_req *r;
 
-	io->stalled = false;
+	iq->stalled = false;
 	do {
-		virtq_disable_notify(b->vq);
-		while ((r = next_request(b, &broken, &io->stalled))) {
-			blk_req_parse(b, r);
+		virtq_disable_notify(q->vq);
+		while ((r = next_request(q, &broken, &iq->stalled))) {
+			blk_req_parse(io->b, r);
 			start_request(io, r);
 		}
-	} while (!broken && !io->stalled && virtq_enable_notify(b->vq));
+	} while (!broken && !iq->stalled && !keep_off && virtq_enable_notify(q->vq));
 }
 
 static void finish_request(struct blk_io *io, struct blk_req *r, int res)
@@ -280,8 +333,7 @@ static void finish_request(struct blk_io *io, struct blk_req *r, int res)
 				  (unsigned long long)r->off, strerror(-res));
 		blk_req_set_io_result(r, res);
 	}
-	blk_req_complete(r);
-	io->completed++;
+	complete(io, r);
 }
 
 static void reap(struct blk_io *io)
@@ -293,17 +345,19 @@ static void reap(struct blk_io *io)
 		uint64_t tag = io_uring_cqe_get_data64(cqe);
 
 		n++;
-		if (tag == TAG_KICK) {
+		if (tag >= TAG_KICK0 && tag < TAG_KICK0 + VBLK_MAX_QUEUES) {
+			struct io_queue *iq = &io->q[tag - TAG_KICK0];
 			uint64_t v;
-			io->kick_armed = false;
+
+			iq->kick_armed = false;
 			/* Read only when readable: the transport's eventfd may block. */
-			if (cqe->res > 0 && read(io->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			if (cqe->res > 0 && read(iq->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				log_error("virtio-blk: %s: kick eventfd: %s", io->b->name, strerror(errno));
 			else if (cqe->res < 0 && cqe->res != -ECANCELED && ratelimit_ok(&io->b->rl))
 				log_error("virtio-blk: %s: polling the kick eventfd: %s", io->b->name,
 					  strerror(-cqe->res));
 			if (cqe->res != -ECANCELED)
-				io->kicked = true;	/* on errors too: look at the ring */
+				iq->kicked = true;	/* on errors too: look at the ring */
 		} else if (tag == TAG_CANCEL)
 			continue;
 		else if (tag == TAG_STOP)
@@ -324,30 +378,55 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Spin on new chains and completions for the adaptive window, with kicks
- * suppressed, then re-enable kicks and look at the ring once more (the
- * driver may have published just before the re-enable became visible):
+static bool any_pending(struct blk_io *io)
+{
+	for_each_active(io->b, i)
+		if (virtq_pending(io->b->q[i].vq))
+			return true;
+	return false;
+}
+
+/* Kicks back on for every queue (except stalled ones: their chains are
+ * taken once requests come back); true if one has chains meanwhile (the
+ * driver may have published before the re-enable became visible). */
+static bool enable_kicks(struct blk_io *io)
+{
+	bool found = false;
+
+	for_each_active(io->b, i)
+		if (!io->q[i].stalled && virtq_enable_notify(io->b->q[i].vq))
+			found = true;
+	return found;
+}
+
+/* Spin on new chains and completions for the adaptive window with kicks
+ * off (drain_async left them off). Work found: return with kicks still
+ * off. Window over: re-enable kicks and look at the rings once more, so
  * no request is left behind when the thread goes to sleep. True if work
  * turned up. */
 static bool poll_for_work(struct blk_io *io)
 {
-	struct virtq *vq = io->b->vq;
 	bool found = false;
 	uint64_t end;
 
-	if (!io->poll_max_ns || io->stopping || io->b->reset_requested || !virtq_ready(vq))
-		return false;
-	io_uring_submit(&io->ring);
-	virtq_disable_notify(vq);
+	if (!may_poll(io))	/* kicks back on if drain_async left them off */
+		return enable_kicks(io);
+	if (io_uring_sq_ready(&io->ring))
+		io_uring_submit(&io->ring);
+	for_each_active(io->b, i)
+		virtq_disable_notify(io->b->q[i].vq);
 	end = now_ns() + io->poll_ns;
-	do {
-		if (io_uring_cq_ready(&io->ring) || virtq_pending(vq)) {
+	for (unsigned spins = 0;; spins++) {
+		if (io_uring_cq_ready(&io->ring) || any_pending(io)) {
 			found = true;
 			break;
 		}
 		__builtin_ia32_pause();
-	} while (now_ns() < end);
-	if (virtq_enable_notify(vq))
+		/* The clock costs more than a look at the rings. */
+		if ((spins & 15) == 15 && now_ns() >= end)
+			break;
+	}
+	if (!found && enable_kicks(io))
 		found = true;
 	io->poll_missed = !found;
 	if (found)
@@ -372,30 +451,38 @@ static void adapt_poll(struct blk_io *io, uint64_t slept_ns)
 }
 
 /* Each turn: take new chains (after a kick, a successful poll, or when
- * requests were short), re-arm the kick poll (a drain may reap its
- * completion while waiting at a barrier), interrupt the driver once for
- * everything completed, then poll or sleep and reap. */
+ * requests were short), re-arm the kick polls (a drain may reap their
+ * completion while waiting at a barrier), interrupt each queue's driver
+ * once for everything completed, then poll or sleep and reap. */
 static void *uring_loop(void *arg)
 {
 	struct blk_io *io = arg;
 	struct vblk *b = io->b;
 	bool polled = false;
 
-	arm_poll(io, io->kick_fd, TAG_KICK);
 	arm_poll(io, io->stop_fd, TAG_STOP);
-	io->kicked = true;	/* a kick may have come before the thread existed */
+	for_each_active(b, i) {
+		arm_poll(io, io->q[i].kick_fd, TAG_KICK0 + i);
+		io->q[i].kicked = true;	/* a kick may have come before the thread existed */
+	}
 	for (;;) {
-		if ((io->kicked || polled || io->stalled) && !io->stopping && !b->reset_requested) {
-			io->kicked = false;
-			drain_async(io);
+		for_each_active(b, i) {
+			struct io_queue *iq = &io->q[i];
+
+			if ((iq->kicked || polled || iq->stalled) && !io->stopping &&
+			    !b->reset_requested) {
+				iq->kicked = false;
+				drain_async(io, i);
+			}
+			if (!io->stopping && !iq->kick_armed)
+				arm_poll(io, iq->kick_fd, TAG_KICK0 + i);
 		}
-		if (!io->stopping && !io->kick_armed)
-			arm_poll(io, io->kick_fd, TAG_KICK);
-		if (io->completed) {
-			io->completed = 0;
-			blk_maybe_notify(b);
-		}
-		if (io->stopping && !b->inflight && !io->kick_armed)
+		for_each_active(b, i)
+			if (io->q[i].completed) {
+				io->q[i].completed = 0;
+				blk_maybe_notify(&b->q[i]);
+			}
+		if (io->stopping && !blk_inflight(b) && !any_kick_armed(io))
 			break;
 		polled = poll_for_work(io);
 		uint64_t t0 = polled ? 0 : now_ns();
@@ -412,34 +499,50 @@ static void *uring_loop(void *arg)
 		if (!polled)
 			adapt_poll(io, now_ns() - t0);
 		reap(io);
-		if (io->stopping && io->kick_armed && !io->cancel_sent) {
-			cancel_kick(io);
+		if (io->stopping && !io->cancel_sent) {
+			cancel_kicks(io);
 			io->cancel_sent = true;
 		}
 	}
 	return NULL;
 }
 
+/* Without io_uring: poll() the kick eventfds and the stop eventfd. */
 static void *poll_loop(void *arg)
 {
 	struct blk_io *io = arg;
-	struct pollfd fds[2] = { { .fd = io->kick_fd, .events = POLLIN },
-				 { .fd = io->stop_fd, .events = POLLIN } };
+	struct vblk *b = io->b;
+	struct pollfd fds[VBLK_MAX_QUEUES + 1];
+	unsigned qi[VBLK_MAX_QUEUES], n = 0;
 	uint64_t v;
 
-	blk_drain_sync(io->b);
-	for (;;) {
-		if (poll(fds, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (fds[1].revents)
-			return NULL;	/* stop requested */
-		if (fds[0].revents && read(io->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			break;
-		blk_drain_sync(io->b);
+	for_each_active(b, i) {
+		fds[n] = (struct pollfd){ .fd = io->q[i].kick_fd, .events = POLLIN };
+		qi[n++] = i;
 	}
-	log_error("virtio-blk: %s: I/O thread cannot wait for kicks: %s", io->b->name,
+	fds[n] = (struct pollfd){ .fd = io->stop_fd, .events = POLLIN };
+	blk_drain_sync(b);
+	for (;;) {
+		if (poll(fds, n + 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto failed;
+		}
+		if (fds[n].revents)
+			return NULL;	/* stop requested */
+		for (unsigned k = 0; k < n; k++) {
+			if (!fds[k].revents)
+				continue;
+			if (read(fds[k].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				goto failed;
+			if (drain_queue_sync(&b->q[qi[k]]) < 0)
+				break;	/* needs_reset raised: wait for the reset */
+		}
+	}
+failed:
+	log_error("virtio-blk: %s: I/O thread cannot wait for kicks: %s", b->name,
 		  strerror(errno));
-	blk_ring_broken(io->b);	/* the driver must not wait for us forever */
+	blk_ring_broken(b);	/* the driver must not wait for us forever */
 	return NULL;
 }
 
@@ -461,7 +564,7 @@ static void setup_uring(struct blk_io *io)
 	io->use_uring = true;
 }
 
-int blk_io_start(struct vblk *b, int kick_fd)
+int blk_io_start(struct vblk *b, const int *kick_fds)
 {
 	struct blk_io *io = calloc(1, sizeof(*io));
 	int r;
@@ -469,7 +572,8 @@ int blk_io_start(struct vblk *b, int kick_fd)
 	if (!io)
 		return -ENOMEM;
 	io->b = b;
-	io->kick_fd = kick_fd;
+	for (unsigned i = 0; i < b->nq; i++)
+		io->q[i].kick_fd = kick_fds[i];
 	io->poll_max_ns = b->poll_us > 0 ? 1000ull * (uint64_t)b->poll_us : 0;
 	io->poll_ns = io->poll_max_ns;
 	io->stop_fd = eventfd(0, EFD_CLOEXEC);

@@ -343,7 +343,7 @@ void blk_req_complete(struct blk_req *r)
 		len++;
 	}
 	/* A failed push means the queue was reset or broken meanwhile. */
-	virtq_push(b->vq, r->chain.head, len);
+	virtq_push(r->q->vq, r->chain.head, len);
 	b->stats.completed++;
-	blk_req_free(b, r);
+	blk_req_free(r);
 }

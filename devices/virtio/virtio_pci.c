@@ -150,11 +150,11 @@ static int device_start(struct vpci *t)
 	int kick[VPCI_MAX_QUEUES];
 	for (unsigned i = 0; i < t->nq; i++) {
 		const struct vpci_queue *q = &t->q[i];
-		if (!q->enabled) {
-			log_error("virtio-pci: %s: DRIVER_OK with queue %u not enabled", t->name, i);
-			return -EINVAL;
-		}
-		layout[i] = (struct vblk_queue_layout){ q->size, q->desc, q->driver, q->device };
+		/* A queue the driver left disabled is one it does not use (4.1.4.3:
+		 * e.g. fewer request queues than offered): size 0 tells the device. */
+		layout[i] = q->enabled ? (struct vblk_queue_layout){ q->size, q->desc, q->driver,
+								     q->device }
+				       : (struct vblk_queue_layout){ 0 };
 		kick[i] = q->kick_fd;
 	}
 	return t->ops->start(t->dev, t->m.gm, t->driver_features, layout, kick);

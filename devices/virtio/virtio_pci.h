@@ -33,7 +33,7 @@ struct guest_mem;
 struct pci;
 struct vpci;
 
-#define VPCI_MAX_QUEUES 8
+#define VPCI_MAX_QUEUES 16
 #define VPCI_NO_VECTOR 0xffff
 #define VIRTIO_PCI_VENDOR 0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040	/* + virtio device id (2 = block) */

@@ -22,7 +22,7 @@ static void blk_config_read(void *d, uint32_t off, void *buf, uint32_t len)
 static int blk_start(void *d, const struct guest_mem *gm, uint64_t features,
 		     const struct vblk_queue_layout *queues, const int *kick_fds)
 {
-	return vblk_start(d, gm, features, &queues[0], kick_fds[0]);
+	return vblk_start(d, gm, features, queues, kick_fds);
 }
 
 static void blk_reset(void *d) { vblk_reset(d); }

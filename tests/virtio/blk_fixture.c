@@ -57,7 +57,7 @@ void bf_open(enum disk_format f, bool readonly, uint64_t features)
 	ck_assert_ptr_nonnull(bf.b);
 	ck_assert_int_eq(vdrv_init(&bf.d, BF_MEM, BF_QS), 0);
 	q = (struct vblk_queue_layout){ BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
-	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, features ? features : vblk_features(bf.b), &q, -1), 0);
+	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, features ? features : vblk_features(bf.b), &q, NULL), 0);
 }
 
 void bf_close(void)

@@ -184,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[1] & 2)
 		features |= VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
 	q = (struct vblk_queue_layout){ 1u << (data[0] % 5), DESC, AVAIL, USED };
-	if (vblk_start(b, gm, features, &q, -1) == 0) {
+	if (vblk_start(b, gm, features, &q, NULL) == 0) {
 		for (int i = 0; i < 1 + data[2] % 4 && r >= 0; i++) {
 			r = vblk_process(b);
 			if (r > 0)

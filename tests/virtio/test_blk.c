@@ -58,14 +58,14 @@ START_TEST(start_refuses_bad_negotiation)
 {
 	struct vblk_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
 	uint64_t f = vblk_features(bf.b);
-	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, f & ~VIRTIO_BIT(VIRTIO_F_VERSION_1), &q, -1), -EINVAL);
+	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, f & ~VIRTIO_BIT(VIRTIO_F_VERSION_1), &q, NULL), -EINVAL);
 	ck_assert_last_error("VERSION_1 required");
-	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, f | VIRTIO_BIT(40), &q, -1), -EINVAL);
+	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, f | VIRTIO_BIT(40), &q, NULL), -EINVAL);
 	q.size = 512;
-	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, f, &q, -1), -EINVAL);
-	ck_assert_last_error("queue size 512 above the maximum 256");
+	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, f, &q, NULL), -EINVAL);
+	ck_assert_last_error("queue 0 size 512 above the maximum 256");
 	q.size = 12;
-	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, f, &q, -1), -EINVAL);
+	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, f, &q, NULL), -EINVAL);
 	ck_assert_int_eq(vblk_process(bf.b), 0);
 }
 END_TEST

@@ -252,7 +252,7 @@ START_TEST(reset_restarts_after_broken_ring)
 	vblk_reset(bf.b);
 	memset(bf.d.mem, 0, 0x2000);
 	bf.d.avail_idx = bf.d.last_used = 0;
-	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b), &q, -1), 0);
+	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b), &q, NULL), 0);
 	st = vdrv_blk_chain(&bf.d, 0, T_IN, 0, 0, 512, true);
 	ck_assert_int_eq(bf_run(0, st, NULL), VIRTIO_BLK_S_OK);
 }

@@ -29,7 +29,7 @@ static void start_thread(bool force_sync)
 	ck_assert_ptr_nonnull(bf.b);
 	kick_fd = eventfd(0, EFD_CLOEXEC | kick_flags);
 	ck_assert_int_ge(kick_fd, 0);
-	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b), &q, kick_fd), 0);
+	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b), &q, &kick_fd), 0);
 }
 
 static void fx_uring(void) { bf_open(DISK_FORMAT_RAW, false, 0); start_thread(false); }
@@ -245,7 +245,7 @@ START_TEST(concurrent_scribbling)
 		memset(bf.d.mem, 0, 0x2000);
 		bf.d.avail_idx = bf.d.last_used = 0;
 		vdrv_heap_reset(&bf.d);
-		ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b), &q, kick_fd), 0);
+		ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b), &q, &kick_fd), 0);
 		for (unsigned i = 0; i < 5; i++) {
 			vdrv_blk_chain(&bf.d, 3 * i, i % 2 ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, i, 0, 512, i % 2);
 			vdrv_publish(&bf.d, (uint16_t)(3 * i));

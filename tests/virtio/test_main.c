@@ -46,6 +46,7 @@ int main(void)
 	suite_add_tcase(s, tcase_blk_polling());
 	suite_add_tcase(s, tcase_blk_poll_window());
 	suite_add_tcase(s, tcase_blk_nopoll());
+	suite_add_tcase(s, tcase_blk_mq());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -28,6 +28,18 @@ int vdrv_init(struct vdrv *d, uint64_t mem_size, unsigned qsize)
 	return 0;
 }
 
+void vdrv_init_sibling(struct vdrv *q, struct vdrv *d, unsigned qsize, uint64_t heap_bytes)
+{
+	*q = *d;
+	q->qsize = qsize;
+	q->avail_idx = q->last_used = 0;
+	q->desc_gpa = vdrv_alloc(d, virtq_desc_bytes(qsize), 16);
+	q->avail_gpa = vdrv_alloc(d, virtq_avail_bytes(qsize), 2);
+	q->used_gpa = vdrv_alloc(d, virtq_used_bytes(qsize), 4096);
+	q->heap = vdrv_alloc(d, heap_bytes, 4096);
+	q->mem_size = q->heap + heap_bytes;	/* its allocations stay in its part */
+}
+
 void vdrv_fini(struct vdrv *d)
 {
 	gmem_destroy(d->gm);

@@ -27,6 +27,9 @@ struct vdrv {
 /* mem_size bytes of "RAM" (page-aligned), rings at the start. 0 / -ENOMEM. */
 int vdrv_init(struct vdrv *d, uint64_t mem_size, unsigned qsize);
 void vdrv_fini(struct vdrv *d);
+/* Another queue in d's RAM (a multi-queue device): rings and heap_bytes
+ * of buffers carved out of d's heap. Not to be passed to vdrv_fini. */
+void vdrv_init_sibling(struct vdrv *q, struct vdrv *d, unsigned qsize, uint64_t heap_bytes);
 
 /* Bump-allocate a buffer in guest RAM (zeroed); returns its GPA. */
 uint64_t vdrv_alloc(struct vdrv *d, uint64_t len, uint64_t align);
