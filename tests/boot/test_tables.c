@@ -2,6 +2,8 @@
  * counts, read back from guest RAM as a guest would find them. */
 #include "helpers.h"
 
+#include "devices/cmos.h"
+
 #include <errno.h>
 
 #define RAM_SIZE (32 * MIB)
@@ -136,6 +138,7 @@ START_TEST(fadt_pm1a_reset_and_dsdt)
 	ck_assert_uint_eq(f[88], 4);				/* PM1_EVT_LEN */
 	ck_assert_uint_eq(f[89], 2);				/* PM1_CNT_LEN */
 	ck_assert_uint_eq(f[91], 0);				/* no PM timer */
+	ck_assert_uint_eq(f[108], CMOS_REG_CENTURY);		/* CENTURY: the RTC's */
 	ck_assert_uint_eq(rd32(f + 112) & (1u << 10), 1u << 10);	/* RESET_REG_SUP */
 	ck_assert_uint_eq(rd16(f + 109) & 2, 2);		/* 8042 present */
 	ck_assert_uint_eq(f[116], 1);				/* RESET_REG: system I/O */
