@@ -60,6 +60,7 @@ struct acpi_fadt {
 	uint64_t hypervisor_vendor_id;
 } __attribute__((packed));
 _Static_assert(sizeof(struct acpi_fadt) == 276, "fadt size");
+_Static_assert(offsetof(struct acpi_fadt, century) == 108, "fadt century offset");
 _Static_assert(offsetof(struct acpi_fadt, flags) == 112, "fadt flags offset");
 _Static_assert(offsetof(struct acpi_fadt, x_dsdt) == 140, "fadt x_dsdt offset");
 
@@ -71,6 +72,9 @@ _Static_assert(offsetof(struct acpi_fadt, x_dsdt) == 140, "fadt x_dsdt offset");
 #define BOOT_ARCH_LEGACY   (1u << 0)
 #define BOOT_ARCH_8042     (1u << 1)	/* keeps Linux probing the i8042 */
 #define BOOT_ARCH_NO_VGA   (1u << 2)
+/* The RTC's century byte in CMOS RAM: devices/cmos.c's CMOS_REG_CENTURY
+ * (tests/boot checks the two agree). Without it Linux guesses the century. */
+#define FADT_CMOS_CENTURY  0x32
 
 struct acpi_facs {
 	char signature[4];
@@ -178,6 +182,7 @@ static void fadt_fill(struct acpi_fadt *f, uint64_t dsdt, uint64_t facs)
 	f->x_pm1a_cnt_blk = gas_io(PORT_ACPI_PM1A_CNT, 2);
 	f->p_lvl2_lat = 101;		/* > 100: C2 not supported */
 	f->p_lvl3_lat = 1001;		/* > 1000: C3 not supported */
+	f->century = FADT_CMOS_CENTURY;
 	f->iapc_boot_arch = BOOT_ARCH_LEGACY | BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA;
 	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
 		   FADT_RESET_REG_SUP;

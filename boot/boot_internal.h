@@ -20,6 +20,7 @@
 #define BOOT_PML4_ADDR      0x9000ULL
 #define BOOT_PDPT_ADDR      0xA000ULL
 #define BOOT_PD_ADDR        0xB000ULL	/* 4 pages: 2 MiB pages for 0..4 GiB */
+#define BOOT_MAPPED_END     0x100000000ULL	/* what those page tables map */
 #define BOOT_CMDLINE_ADDR   0x20000ULL
 #define BOOT_CMDLINE_MAX    2048	/* bytes with the NUL; Linux x86 COMMAND_LINE_SIZE */
 #define BOOT_ACPI_ADDR      MEM_BIOS_START	/* RSDP first: scanned by Linux */

@@ -135,8 +135,16 @@ int bzimage_place(const struct boot_file *f, const struct bzimage_info *bz,
 {
 	const struct setup_header *h = &bz->hdr;
 
-	if (bz_fits(h->pref_address, bz->init_size, low_end)) {
-		*load_addr = h->pref_address;
+	/* A relocatable kernel's startup_64 rounds its load address up to
+	 * kernel_alignment and decompresses there: load it there, so the
+	 * init_size we check (and the initrd placement) is what it uses. */
+	uint64_t pref = h->pref_address;
+	if (h->relocatable_kernel) {
+		uint64_t align = h->kernel_alignment;
+		pref = pref > UINT64_MAX - (align - 1) ? 0 : (pref + align - 1) & ~(align - 1);
+	}
+	if (pref && bz_fits(pref, bz->init_size, low_end)) {
+		*load_addr = pref;
 		return 0;
 	}
 	if (!h->relocatable_kernel) {
@@ -162,6 +170,17 @@ void bzimage_fill_header(const struct bzimage_info *bz, struct boot_params *bp)
 	struct setup_header *h = &bp->hdr;
 
 	*h = bz->hdr;
+	/* Fields the boot protocol has the loader write: never the file's. A
+	 * setup_data pointer from the file would have the kernel walk a chain
+	 * at an address of the file's choosing; a subarch would send it down
+	 * Xen's or Moorestown's path. minivmm passes no setup_data. */
+	h->setup_data = 0;
+	h->hardware_subarch = 0;	/* X86_SUBARCH_PC */
+	h->hardware_subarch_data = 0;
+	h->ext_loader_ver = 0;
+	h->ext_loader_type = 0;
+	h->ramdisk_image = 0;		/* boot.c sets both when there is an initrd */
+	h->ramdisk_size = 0;
 	h->type_of_loader = 0xff;	/* undefined loader: no ext_loader_* needed */
 	h->loadflags = (uint8_t)((h->loadflags | LOADED_HIGH | CAN_USE_HEAP));
 	h->heap_end_ptr = BZ_HEAP_END - 0x200;

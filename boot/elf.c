@@ -126,6 +126,25 @@ static bool elf_phys_loaded(const struct boot_file *f, const Elf64_Ehdr *eh, uin
 	return false;
 }
 
+/* A PT_LOAD: checked, and counted toward the kernel's end if it loads anything. */
+static int elf_account_load(const struct boot_file *f, unsigned i, const Elf64_Phdr *ph,
+			    struct elf_info *info, unsigned *nload)
+{
+	int r = elf_check_load(f, i, ph);
+	if (r || ph->p_memsz == 0)
+		return r;	/* an empty segment loads nothing and ends nothing */
+	/* The 64-bit entry runs on boot/entry.c's page tables, PVH with paging
+	 * off: either way only the first 4 GiB are reachable. */
+	if (ph->p_paddr + ph->p_memsz > BOOT_MAPPED_END)
+		return boot_file_fail(f, "segment %u at [" X ", +" X ") ends above 4 GiB: the "
+				"boot page tables map only the first 4 GiB", i, ph->p_paddr,
+				ph->p_memsz);
+	(*nload)++;
+	if (ph->p_paddr + ph->p_memsz > info->end)
+		info->end = ph->p_paddr + ph->p_memsz;
+	return 0;
+}
+
 static int elf_check_segments(const struct boot_file *f, const Elf64_Ehdr *eh,
 			      struct elf_info *info)
 {
@@ -134,19 +153,15 @@ static int elf_check_segments(const struct boot_file *f, const Elf64_Ehdr *eh,
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		Elf64_Phdr ph = elf_phdr(f, eh, i);
 		int r = 0;
-		if (ph.p_type == PT_LOAD) {
-			r = elf_check_load(f, i, &ph);
-			nload++;
-			if (r == 0 && ph.p_paddr + ph.p_memsz > info->end)
-				info->end = ph.p_paddr + ph.p_memsz;
-		} else if (ph.p_type == PT_NOTE) {
+		if (ph.p_type == PT_LOAD)
+			r = elf_account_load(f, i, &ph, info, &nload);
+		else if (ph.p_type == PT_NOTE)
 			r = elf_scan_notes(f, &ph, info);
-		}
 		if (r)
 			return r;
 	}
 	if (nload == 0)
-		return boot_file_fail(f, "ELF file has no PT_LOAD segment");
+		return boot_file_fail(f, "ELF file has no PT_LOAD segment with contents");
 	return 0;
 }
 

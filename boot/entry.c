@@ -16,6 +16,7 @@
 #define PTE_RW      0x2ULL
 #define PTE_PS      0x80ULL
 #define PD_PAGES    4	/* 4 x 512 x 2 MiB = 4 GiB */
+_Static_assert(PD_PAGES * 512 * 2 * MIB == BOOT_MAPPED_END, "elf.c trusts BOOT_MAPPED_END");
 
 #define CR0_PE   (1ULL << 0)
 #define CR0_ET   (1ULL << 4)

@@ -1,7 +1,12 @@
 /* Intel MultiProcessor Specification 1.4 tables: the floating pointer in
  * the BIOS ROM area (Linux scans 0xF0000..0xFFFFF) and a configuration table
- * listing every vCPU, the ISA bus, the IOAPIC and the ISA interrupt wiring.
- * Linux prefers ACPI when it is present; this is the fallback (acpi=off). */
+ * listing every vCPU, the PCI and ISA buses, the IOAPIC, the ISA interrupt
+ * wiring and the PCI INTx wiring. Linux prefers ACPI when it is present;
+ * this is the fallback (acpi=off).
+ *
+ * The PCI bus's MP bus id is its PCI bus number (0): Linux looks a device's
+ * INTx up by (PCI bus number, slot, pin) among the entries whose source bus
+ * id is that number, so ISA takes the next id (1), as SeaBIOS does. */
 #include "boot/boot_internal.h"
 #include "vmm/log.h"
 
@@ -63,10 +68,19 @@ enum { MP_INT = 0, MP_NMI = 1, MP_EXTINT = 3 };
 #define MP_CPU_SIGNATURE 0x600			/* family 6 */
 #define MP_CPU_FEATURES  ((1u << 0) | (1u << 9))	/* FPU, APIC */
 #define MP_IRQ_LEVEL_HIGH 0x0D			/* polarity high, trigger level */
+#define MP_IRQ_LEVEL_LOW 0x0F			/* polarity low, trigger level */
 #define MP_ISA_IRQS      16
-#define MP_ENTRIES_MAX   (MAX_VCPUS + 1 + 1 + MP_ISA_IRQS + 2)
+#define MP_BUS_PCI       0			/* = the PCI bus number */
+#define MP_BUS_ISA       1
+#define MP_PCI_SLOTS     32			/* slot 0 is the host bridge */
+#define MP_PCI_PINS      1			/* INTA only, as the DSDT's _PRT */
+#define MP_PCI_IRQS      ((MP_PCI_SLOTS - 1) * MP_PCI_PINS)
+#define MP_ENTRIES_MAX   (MAX_VCPUS + 2 + 1 + MP_ISA_IRQS + MP_PCI_IRQS + 2)
 #define MP_TABLE_MAX     (sizeof(struct mpc_table) + MAX_VCPUS * sizeof(struct mpc_cpu) + \
 			  (MP_ENTRIES_MAX - MAX_VCPUS) * 8)
+_Static_assert(BOOT_MPTABLE_ADDR + sizeof(struct mpf_intel) + MP_TABLE_MAX <= MEM_BIOS_END,
+	       "the MP table must end inside the BIOS area Linux scans");
+_Static_assert(PCI_INTX_GSI_BASE + PCI_INTX_GSIS <= 24, "INTx GSIs are IOAPIC pins");
 
 static void mp_put(uint8_t **p, const void *entry, size_t len, uint16_t *count)
 {
@@ -76,10 +90,10 @@ static void mp_put(uint8_t **p, const void *entry, size_t len, uint16_t *count)
 }
 
 /* An I/O (MP_INTSRC) or local (MP_LINTSRC) interrupt assignment. */
-static void mp_put_irq(uint8_t **p, uint8_t kind, uint8_t type, uint16_t flag, uint8_t irq,
-		       uint8_t apic, uint8_t pin, uint16_t *count)
+static void mp_put_irq(uint8_t **p, uint8_t kind, uint8_t type, uint16_t flag, uint8_t bus,
+		       uint8_t irq, uint8_t apic, uint8_t pin, uint16_t *count)
 {
-	struct mpc_intsrc e = { kind, type, flag, 0, irq, apic, pin };
+	struct mpc_intsrc e = { kind, type, flag, bus, irq, apic, pin };
 	mp_put(p, &e, sizeof(e), count);
 }
 
@@ -95,8 +109,10 @@ static uint16_t mp_entries(uint8_t *p, unsigned ncpus)
 				     MP_CPU_SIGNATURE, MP_CPU_FEATURES, { 0, 0 } };
 		mp_put(&p, &c, sizeof(c), &n);
 	}
-	struct mpc_bus bus = { MP_BUS, 0, { 'I', 'S', 'A', ' ', ' ', ' ' } };
-	mp_put(&p, &bus, sizeof(bus), &n);
+	struct mpc_bus pci = { MP_BUS, MP_BUS_PCI, { 'P', 'C', 'I', ' ', ' ', ' ' } };
+	mp_put(&p, &pci, sizeof(pci), &n);
+	struct mpc_bus isa = { MP_BUS, MP_BUS_ISA, { 'I', 'S', 'A', ' ', ' ', ' ' } };
+	mp_put(&p, &isa, sizeof(isa), &n);
 	struct mpc_ioapic io = { MP_IOAPIC, ioapic_id, MP_IOAPIC_VER, 1,
 				 (uint32_t)MEM_IOAPIC_BASE };
 	mp_put(&p, &io, sizeof(io), &n);
@@ -105,11 +121,20 @@ static uint16_t mp_entries(uint8_t *p, unsigned ncpus)
 			continue;	/* the 8259 cascade */
 		uint16_t flag = irq == ACPI_SCI_IRQ ? MP_IRQ_LEVEL_HIGH : 0;
 		uint8_t pin = irq == 0 ? BOOT_PIT_GSI : irq;
-		mp_put_irq(&p, MP_INTSRC, MP_INT, flag, irq, ioapic_id, pin, &n);
+		mp_put_irq(&p, MP_INTSRC, MP_INT, flag, MP_BUS_ISA, irq, ioapic_id, pin, &n);
 	}
+	/* PCI INTx: the source IRQ is slot << 2 | pin (MP spec D.3); level,
+	 * active low like the DSDT's GSI _PRT entries. KVM's IOAPIC takes
+	 * KVM_IRQ_LINE level 1 as "asserted" whatever the polarity, so the
+	 * flag only has to agree with what ACPI declares. */
+	for (uint8_t slot = 1; slot < MP_PCI_SLOTS; slot++)
+		for (uint8_t pin = 0; pin < MP_PCI_PINS; pin++)
+			mp_put_irq(&p, MP_INTSRC, MP_INT, MP_IRQ_LEVEL_LOW, MP_BUS_PCI,
+				   (uint8_t)(slot << 2 | pin), ioapic_id,
+				   (uint8_t)pci_intx_gsi(slot, pin), &n);
 	/* Local interrupts of every LAPIC (dstapic 0xff): the 8259 on LINT0, NMI on LINT1. */
-	mp_put_irq(&p, MP_LINTSRC, MP_EXTINT, 0, 0, 0xff, 0, &n);
-	mp_put_irq(&p, MP_LINTSRC, MP_NMI, 0, 0, 0xff, 1, &n);
+	mp_put_irq(&p, MP_LINTSRC, MP_EXTINT, 0, MP_BUS_ISA, 0, 0xff, 0, &n);
+	mp_put_irq(&p, MP_LINTSRC, MP_NMI, 0, MP_BUS_ISA, 0, 0xff, 1, &n);
 	return n;
 }
 

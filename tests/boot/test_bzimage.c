@@ -97,6 +97,74 @@ START_TEST(bz_relocates_when_pref_does_not_fit)
 }
 END_TEST
 
+/* A relocatable kernel rounds its load address up to kernel_alignment
+ * itself: an unaligned pref_address is loaded where the kernel will run. */
+START_TEST(bz_unaligned_pref_address_is_aligned)
+{
+	struct bz_params p = bz_default();
+	struct test_ram ram;
+	struct boot_entry e;
+	char path[64];
+
+	p.pref_address = 0x1000800;	/* kernel_alignment 2 MiB */
+	ram_init(&ram, RAM_64M);
+	bz_file(path, &p);
+	struct boot_spec spec = { .kernel_path = path, .ncpus = 1 };
+	ck_assert_int_eq(boot_load(ram.gm, &spec, &e), 0);
+	ck_assert_uint_eq(e.rip, 0x1200000 + 0x200);
+	ck_assert_uint_eq(ram_at(&ram, 0x1200000)[7], 49);
+
+	p.relocatable = 0;		/* not relocatable: exactly where it asks */
+	bz_file(path, &p);
+	ck_assert_int_eq(boot_load(ram.gm, &spec, &e), 0);
+	ck_assert_uint_eq(e.rip, 0x1000800 + 0x200);
+	unlink(path);
+	ram_fini(&ram);
+}
+END_TEST
+
+/* Loader-written header fields come from minivmm, not from the file: a
+ * file's setup_data would make the kernel follow a pointer of its choice. */
+START_TEST(bz_file_cannot_set_loader_fields)
+{
+	struct bz_params p = bz_default();
+	struct test_ram ram;
+	struct boot_entry e;
+	char path[64];
+	size_t size;
+	uint8_t *img = bz_build(&p, &size);
+	struct setup_header h;
+
+	memcpy(&h, img + SETUP_HDR_OFFSET, sizeof(h));
+	h.setup_data = 0x2000000;
+	h.hardware_subarch = 2;		/* Xen */
+	h.hardware_subarch_data = 0x3000000;
+	h.ext_loader_ver = 7;
+	h.ext_loader_type = 9;
+	h.ramdisk_image = 0x1800000;
+	h.ramdisk_size = 0x1000;
+	memcpy(img + SETUP_HDR_OFFSET, &h, sizeof(h));
+	tmp_write(path, img, size);
+	free(img);
+
+	ram_init(&ram, RAM_64M);
+	struct boot_spec spec = { .kernel_path = path, .ncpus = 1 };
+	ck_assert_int_eq(boot_check(&spec), 0);
+	ck_assert_int_eq(boot_load(ram.gm, &spec, &e), 0);
+	unlink(path);
+	const struct boot_params *bp = (void *)ram_at(&ram, e.rsi);
+	ck_assert_uint_eq(bp->hdr.setup_data, 0);
+	ck_assert_uint_eq(bp->hdr.hardware_subarch, 0);
+	ck_assert_uint_eq(bp->hdr.hardware_subarch_data, 0);
+	ck_assert_uint_eq(bp->hdr.ext_loader_ver, 0);
+	ck_assert_uint_eq(bp->hdr.ext_loader_type, 0);
+	ck_assert_uint_eq(bp->hdr.ramdisk_image, 0);	/* no initrd given */
+	ck_assert_uint_eq(bp->hdr.ramdisk_size, 0);
+	ck_assert_uint_eq(bp->hdr.init_size, h.init_size);	/* read-only fields kept */
+	ram_fini(&ram);
+}
+END_TEST
+
 START_TEST(bz_setup_sects_zero_means_four)
 {
 	struct bz_params p = bz_default();
@@ -490,6 +558,8 @@ int main(void)
 	tcase_add_test(tc, bz_load_fills_zero_page);
 	tcase_add_test(tc, bz_relocates_when_pref_does_not_fit);
 	tcase_add_test(tc, bz_setup_sects_zero_means_four);
+	tcase_add_test(tc, bz_unaligned_pref_address_is_aligned);
+	tcase_add_test(tc, bz_file_cannot_set_loader_fields);
 	tcase_add_test(tc, bz_rejects_wrong_magic);
 	tcase_add_test(tc, bz_rejects_bad_boot_flag);
 	tcase_add_test(tc, bz_rejects_old_protocol);

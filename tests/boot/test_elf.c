@@ -288,6 +288,59 @@ START_TEST(elf_rejects_bad_segments)
 }
 END_TEST
 
+/* The boot page tables map [0, 4 GiB): a segment reaching past that (and
+ * so an entry inside it) is refused before anything is loaded. */
+START_TEST(elf_rejects_segment_above_4g)
+{
+	struct elf_img img;
+
+	elf_default(&img);
+	img.ph[0].p_paddr = 0xfffff000ULL;	/* memsz 0x3000 crosses 4 GiB */
+	img.eh.e_entry = 0xfffff040ULL;
+	ck_assert_int_eq(elf_check(&img, sizeof(img)), -EINVAL);
+	assert_error_has("segment 0 at [0xfffff000, +0x3000) ends above 4 GiB");
+	assert_error_has("/mvboot-");		/* names the file */
+
+	elf_default(&img);
+	img.ph[0].p_paddr = 0x100200000ULL;	/* wholly above, entry virtual inside it */
+	ck_assert_int_eq(elf_check(&img, sizeof(img)), -EINVAL);
+	assert_error_has("ends above 4 GiB");
+
+	elf_default(&img);			/* ending exactly at 4 GiB is fine */
+	img.ph[0].p_paddr = 0x100000000ULL - 0x3000;
+	ck_assert_int_eq(elf_check(&img, sizeof(img)), 0);
+}
+END_TEST
+
+/* A PT_LOAD with p_memsz 0 loads nothing: it must not move the kernel's
+ * end (where the initrd may start) nor be checked against RAM or 4 GiB. */
+START_TEST(elf_ignores_empty_segments)
+{
+	struct elf_img img;
+	struct test_ram ram;
+	struct boot_entry e;
+
+	ram_init(&ram, RAM_64M);
+	elf_default(&img);
+	img.eh.e_phnum = 3;
+	img.ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = DATA_OFF,
+		.p_vaddr = SEG_VADDR + RAM_64M, .p_paddr = RAM_64M - 0x10, .p_align = 0x1000 };
+	img.ph[2] = img.ph[1];
+	img.ph[2].p_paddr = 0x500000000ULL;	/* above 4 GiB, but empty */
+	ck_assert_int_eq(elf_boot(&ram, &img, "INITRD", &e), 0);
+	const struct boot_params *bp = (void *)ram_at(&ram, e.rsi);
+	ck_assert_uint_eq(bp->hdr.ramdisk_size, 6);
+	ck_assert_mem_eq(ram_at(&ram, bp->hdr.ramdisk_image), "INITRD", 6);
+
+	/* Only empty PT_LOADs: nothing to boot. */
+	elf_default(&img);
+	img.ph[0].p_filesz = img.ph[0].p_memsz = 0;
+	ck_assert_int_eq(elf_check(&img, sizeof(img)), -EINVAL);
+	assert_error_has("no PT_LOAD segment with contents");
+	ram_fini(&ram);
+}
+END_TEST
+
 START_TEST(elf_rejects_bad_headers)
 {
 	struct elf_img img;
@@ -349,6 +402,8 @@ int main(void)
 	tcase_add_test(tc, elf_rejects_segment_outside_ram);
 	tcase_add_test(tc, elf_rejects_bad_segments);
 	tcase_add_test(tc, elf_rejects_bad_headers);
+	tcase_add_test(tc, elf_rejects_segment_above_4g);
+	tcase_add_test(tc, elf_ignores_empty_segments);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -2,6 +2,8 @@
  * counts, read back from guest RAM as a guest would find them. */
 #include "helpers.h"
 
+#include "devices/cmos.h"
+
 #include <errno.h>
 
 #define RAM_SIZE (32 * MIB)
@@ -136,6 +138,7 @@ START_TEST(fadt_pm1a_reset_and_dsdt)
 	ck_assert_uint_eq(f[88], 4);				/* PM1_EVT_LEN */
 	ck_assert_uint_eq(f[89], 2);				/* PM1_CNT_LEN */
 	ck_assert_uint_eq(f[91], 0);				/* no PM timer */
+	ck_assert_uint_eq(f[108], CMOS_REG_CENTURY);		/* CENTURY: the RTC's */
 	ck_assert_uint_eq(rd32(f + 112) & (1u << 10), 1u << 10);	/* RESET_REG_SUP */
 	ck_assert_uint_eq(rd16(f + 109) & 2, 2);		/* 8042 present */
 	ck_assert_uint_eq(f[116], 1);				/* RESET_REG: system I/O */
@@ -190,13 +193,47 @@ static const uint8_t *find_mpf(struct test_ram *ram)
 	return NULL;
 }
 
+/* One MP I/O interrupt entry (type 3), checked by its source bus. */
+struct mp_seen {
+	unsigned isa_irqs, pci_irqs;
+	bool pci_slot[32];
+};
+
+static void check_mp_intsrc(const uint8_t *e, unsigned ioapic_id, struct mp_seen *seen)
+{
+	ck_assert_uint_eq(e[1], 0);			/* INT, vectored */
+	ck_assert_uint_eq(e[6], ioapic_id);		/* to the IOAPIC */
+	if (e[4] == 1) {				/* ISA */
+		ck_assert_uint_ne(e[5], 2);		/* no cascade */
+		if (e[5] == 0)
+			ck_assert_uint_eq(e[7], BOOT_PIT_GSI);
+		else
+			ck_assert_uint_eq(e[7], e[5]);
+		if (e[5] == ACPI_SCI_IRQ)
+			ck_assert_uint_eq(rd16(e + 2), 0xd);
+		seen->isa_irqs++;
+		return;
+	}
+	ck_assert_uint_eq(e[4], 0);			/* PCI bus 0 */
+	unsigned slot = e[5] >> 2, pin = e[5] & 3;
+	ck_assert_uint_eq(e[5] >> 7, 0);		/* bit 7 reserved */
+	ck_assert_uint_ge(slot, 1);
+	ck_assert_uint_eq(pin, 0);			/* INTA, as the DSDT's _PRT */
+	ck_assert_msg(!seen->pci_slot[slot], "slot %u twice", slot);
+	seen->pci_slot[slot] = true;
+	ck_assert_uint_eq(e[7], pci_intx_gsi(slot, pin));
+	ck_assert_uint_eq(rd16(e + 2), 0xf);		/* level, active low */
+	seen->pci_irqs++;
+}
+
 START_TEST(mptable_contents)
 {
 	static const unsigned counts[] = { 1, 3, 64 };
 
 	for (unsigned c = 0; c < 3; c++) {
 		struct test_ram ram;
-		unsigned n = counts[c], cpus = 0, buses = 0, ioapics = 0, irqs = 0, lints = 0;
+		struct mp_seen seen = { 0 };
+		unsigned n = counts[c], cpus = 0, buses = 0, ioapics = 0, lints = 0;
 		build(&ram, n);
 		const uint8_t *mpf = find_mpf(&ram);
 		ck_assert_ptr_nonnull(mpf);
@@ -207,6 +244,8 @@ START_TEST(mptable_contents)
 		ck_assert_mem_eq(mpc, "PCMP", 4);
 		uint16_t len = rd16(mpc + 4), count = rd16(mpc + 34);
 		ck_assert_uint_eq(sum(mpc, len), 0);
+		ck_assert_uint_le(rd32(mpf + 4) + len, 0x100000);	/* inside the scanned area */
+		ck_assert_uint_eq(rd16(mpc + 40), 0);	/* no extended entries */
 		ck_assert_uint_eq(rd32(mpc + 36), MEM_LAPIC_BASE);
 		const uint8_t *e = mpc + 44;
 		for (unsigned i = 0; i < count; i++) {
@@ -219,7 +258,9 @@ START_TEST(mptable_contents)
 				e += 20;
 				continue;
 			case 1:
-				ck_assert_mem_eq(e + 2, "ISA   ", 6);
+				/* Linux finds PCI INTx by source bus id == PCI bus number. */
+				ck_assert_uint_eq(e[1], buses);
+				ck_assert_mem_eq(e + 2, buses == 0 ? "PCI   " : "ISA   ", 6);
 				buses++;
 				break;
 			case 2:
@@ -228,15 +269,8 @@ START_TEST(mptable_contents)
 				ioapics++;
 				break;
 			case 3:
-				ck_assert_uint_eq(e[6], n);	/* to the IOAPIC */
-				ck_assert_uint_ne(e[5], 2);	/* no cascade */
-				if (e[5] == 0)
-					ck_assert_uint_eq(e[7], BOOT_PIT_GSI);
-				else
-					ck_assert_uint_eq(e[7], e[5]);
-				if (e[5] == ACPI_SCI_IRQ)
-					ck_assert_uint_eq(rd16(e + 2), 0xd);
-				irqs++;
+				ck_assert_uint_eq(buses, 2);	/* buses come before their IRQs */
+				check_mp_intsrc(e, n, &seen);
 				break;
 			case 4:
 				lints++;
@@ -248,12 +282,36 @@ START_TEST(mptable_contents)
 		}
 		ck_assert_ptr_eq(e, mpc + len);
 		ck_assert_uint_eq(cpus, n);
-		ck_assert_uint_eq(buses, 1);
+		ck_assert_uint_eq(buses, 2);
 		ck_assert_uint_eq(ioapics, 1);
-		ck_assert_uint_eq(irqs, 15);
+		ck_assert_uint_eq(seen.isa_irqs, 15);
+		ck_assert_uint_eq(seen.pci_irqs, 31);	/* every slot but the host bridge's */
 		ck_assert_uint_eq(lints, 2);
 		ram_fini(&ram);
 	}
+}
+END_TEST
+
+/* The MP table's PCI wiring agrees with the swizzle in vmm/layout.h at
+ * the points other tests pin down (slot 1 -> 17, 7 -> 23, 8 -> 16). */
+START_TEST(mptable_pci_gsis)
+{
+	static const struct { unsigned slot, gsi; } want[] = { { 1, 17 }, { 7, 23 }, { 8, 16 },
+								 { 31, 23 } };
+	struct test_ram ram;
+	build(&ram, 2);
+	const uint8_t *mpc = ram_at(&ram, rd32(find_mpf(&ram) + 4));
+	uint16_t len = rd16(mpc + 4);
+	for (unsigned w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+		unsigned found = 0;
+		for (const uint8_t *e = mpc + 44; e < mpc + len; e += e[0] == 0 ? 20 : 8)
+			if (e[0] == 3 && e[4] == 0 && e[5] == (want[w].slot << 2)) {
+				ck_assert_uint_eq(e[7], want[w].gsi);
+				found++;
+			}
+		ck_assert_msg(found == 1, "slot %u: %u entries", want[w].slot, found);
+	}
+	ram_fini(&ram);
 }
 END_TEST
 
@@ -289,6 +347,7 @@ int main(void)
 	tcase_add_test(tc, fadt_pm1a_reset_and_dsdt);
 	tcase_add_test(tc, acpi_rejects_bad_vcpu_count);
 	tcase_add_test(tc, mptable_contents);
+	tcase_add_test(tc, mptable_pci_gsis);
 	tcase_add_test(tc, tables_inside_reserved_e820);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -12,6 +12,12 @@ In one L1 run (tests/vmtest/run-kvm), with images made by qemu-img/qemu-io:
   host check: the written bytes are in a.img, c.img and b.img unchanged.
   boot 2 (pci=nomsi: INTx through the DSDT's _PRT): vda reads back what
     boot 1 wrote, and its interrupt is an IO-APIC line.
+  boot 2b (acpi=off pci=nomsi: INTx through the MP table), with Debian's
+    generic kernel (the cloud kernel lacks CONFIG_X86_MPPARSE): Linux takes
+    CPUs, IOAPIC and PCI wiring from the MP table alone; vda reads back,
+    takes a write (checked on the host), and its IRQ is the IO-APIC pin
+    vmm/layout.h's pci_intx_gsi() gives its slot; ends with reboot -f
+    (no ACPI to power off: the i8042 reset ends minivmm with status 0).
   boot 3 (qcow2): an overlay made by qemu-img over a compressed base is
     /dev/vda; the guest reads the base's pattern, writes into it; then
     `qemu-img check` passes and the base's checksum is unchanged.
@@ -96,20 +102,24 @@ class Vm:
                 self.helpers()
                 return
             time.sleep(0.2)
+        # What the kernel said about PCI and virtio, for the report.
+        log = command(self.con, 'ls /sys/bus/pci/devices; '
+                      'dmesg | grep -iE "pci|virtio|irq|apic|MP" | tail -60', 60)
+        print('\n'.join(log), file=sys.stderr)
         raise Failure(f'/sys/block has {got}, want {want!r}')
 
     def helpers(self):
         for h in HELPERS:
             command(self.con, h, 30)
 
-    def poweroff(self):
-        self.con.send('sync; poweroff -f\n')
+    def poweroff(self, how='poweroff -f'):
+        self.con.send(f'sync; {how}\n')
         try:
             rc = self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            raise Failure('poweroff -f: the VMM did not exit within 60 s')
+            raise Failure(f'{how}: the VMM did not exit within 60 s')
         if rc != 0:
-            raise Failure(f'the VMM exited with status {rc} after poweroff -f, want 0')
+            raise Failure(f'the VMM exited with status {rc} after {how}, want 0')
 
     def kill(self):
         if self.proc.poll() is None:
@@ -190,6 +200,58 @@ def boot2_intx(args, d, t):
         vm.kill()
 
 
+ACPI_OFF_MARKER = 'minivmm-e2e-acpi-off'
+
+
+def pci_intx_gsi(slot, pin=0):
+    """vmm/layout.h's pci_intx_gsi(): the IOAPIC pin of a slot's INTx."""
+    return 16 + (slot + pin) % 8
+
+
+def boot2b_acpi_off(args, d, t):
+    mp_args = argparse.Namespace(**vars(args))
+    mp_args.kernel, mp_args.initrd = args.mp_kernel, args.mp_initrd
+    vm = Vm(mp_args, [d['a']], cmdline=l2guest.CMDLINE + ' acpi=off pci=nomsi')
+    try:
+        vm.boot(args, 1)
+        con = vm.con
+        mp = command(con, 'dmesg | grep -c "Intel MultiProcessor Specification v1.4"', 30)
+        expect_eq('MP table found by Linux (dmesg lines)', mp, ['1'])
+        expect_eq('CPUs online (from the MP table)', command(con, 'cat /sys/devices/system/cpu/online',
+                                                            30), ['0-1'])
+        expect_eq('/sys/firmware/acpi with acpi=off',
+                  command(con, 'ls -d /sys/firmware/acpi 2>/dev/null; echo end', 30), ['end'])
+        expect_mib(con, 'vda MiB 0 (qemu-io pattern) with acpi=off', 'vda', 0, 0xab)
+        command(con, f'echo {ACPI_OFF_MARKER} | dd of=/dev/vda bs=1M seek=4 conv=fsync', 30)
+        # The PCI function behind vda and the IRQ Linux gave it.
+        pcidev = command(con, 'basename $(readlink -f /sys/block/vda/device/..)', 30)
+        if len(pcidev) != 1 or not pcidev[0].startswith('0000:00:'):
+            raise Failure(f'vda\'s PCI device: {pcidev}')
+        slot = int(pcidev[0].split(':')[2].split('.')[0], 16)
+        gsi = pci_intx_gsi(slot)
+        expect_eq(f'IRQ of {pcidev[0]}', command(con, f'cat /sys/bus/pci/devices/{pcidev[0]}/irq',
+                                                 30), [str(gsi)])
+        irqs = command(con, 'grep virtio /proc/interrupts', 30)
+        line = [ln for ln in irqs if ln.strip().startswith(f'{gsi}:')]
+        if len(line) != 1 or 'IO-APIC' not in line[0] or 'fasteoi' not in line[0] \
+                or any('PCI-MSI' in ln for ln in irqs):
+            raise Failure(f'virtio is not on IO-APIC pin {gsi} (level) with acpi=off: {irqs}')
+        counts = [int(x) for x in line[0].split()[1:3] if x.isdigit()]
+        if not counts or sum(counts) == 0:
+            raise Failure(f'no interrupt counted on IRQ {gsi}: {line[0]}')
+        t = stage(f'boot 2b (acpi=off, MP table INTx): vda at {pcidev[0]} read and written; '
+                  f'{line[0].strip()}', t)
+        vm.poweroff('reboot -f')
+        t = stage('reboot -f', t)
+    finally:
+        vm.kill()
+    with open(d['a'], 'rb') as f:
+        f.seek(4 * MIB)
+        got = f.read(len(ACPI_OFF_MARKER) + 1)
+    expect_eq('a.img MiB 4 (written with acpi=off)', got, (ACPI_OFF_MARKER + '\n').encode())
+    return stage('host sees the acpi=off boot\'s write', t)
+
+
 def qcow2_overlay(args, tmp, t):
     base_raw, base = os.path.join(tmp, 'base.raw'), os.path.join(tmp, 'base.qcow2')
     top = os.path.join(tmp, 'top.qcow2')
@@ -226,10 +288,17 @@ def inside(args):
         make_raw(d['b'], 8, 0xcd)
         make_raw(d['c'], 4, 0xef)
         sums = {k: sha256(d[k]) for k in 'bc'}
-        t = boot1(args, d, t)
-        t = host_check(d, sums, t)
-        t = boot2_intx(args, d, t)
-        t = qcow2_overlay(args, tmp, t)
+        if 'msix' in args.cases:
+            t = boot1(args, d, t)
+            t = host_check(d, sums, t)
+        if 'intx' in args.cases:
+            if 'msix' not in args.cases:
+                raise Failure('case intx reads what case msix wrote: run both')
+            t = boot2_intx(args, d, t)
+        if 'acpi-off' in args.cases:
+            t = boot2b_acpi_off(args, d, t)
+        if 'qcow2' in args.cases:
+            t = qcow2_overlay(args, tmp, t)
     except (Failure, subprocess.TimeoutExpired) as e:
         print(f'\n{PROG}: FAIL: {e}', file=sys.stderr)
         return 1
@@ -272,10 +341,28 @@ def outside(args):
     except (Failure, subprocess.TimeoutExpired) as e:
         print(f'{PROG}: FAIL: {e}', file=sys.stderr)
         return 1
+    mp = ['--mp-kernel', '', '--mp-initrd', '']
+    if 'acpi-off' in args.cases:
+        try:
+            _, mp[1], mp[3] = l2guest.prepare(l2guest.L2_MPPARSE_META)
+        except dk.Skip as e:
+            return dk.skip_or_fail(PROG, str(e))
     cmd = [l2guest.RUN_KVM, '--timeout', str(args.timeout), '--',
            sys.executable, os.path.realpath(__file__), '--inside', '--vmm', args.vmm,
-           '--kernel', kernel, '--initrd', initrd, '--boot-timeout', str(args.boot_timeout)]
+           '--kernel', kernel, '--initrd', initrd, '--boot-timeout', str(args.boot_timeout),
+           '--cases', ','.join(args.cases)] + mp
     return subprocess.call(cmd)
+
+
+CASES = ('msix', 'intx', 'acpi-off', 'qcow2')
+
+
+def cases_arg(text):
+    cases = text.split(',')
+    bad = [c for c in cases if c not in CASES]
+    if bad or not cases:
+        raise argparse.ArgumentTypeError(f'unknown case(s) {bad}; known: {",".join(CASES)}')
+    return cases
 
 
 def main():
@@ -283,9 +370,13 @@ def main():
     ap.add_argument('--vmm', default='minivmm', help="minivmm's path")
     ap.add_argument('--timeout', type=int, default=900, help='limit for the whole L1 run')
     ap.add_argument('--boot-timeout', type=int, default=180)
+    ap.add_argument('--cases', type=cases_arg, default=list(CASES),
+                    help=f'comma-separated subset of {",".join(CASES)} (default: all)')
     ap.add_argument('--inside', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--kernel', help=argparse.SUPPRESS)
     ap.add_argument('--initrd', help=argparse.SUPPRESS)
+    ap.add_argument('--mp-kernel', help=argparse.SUPPRESS)
+    ap.add_argument('--mp-initrd', help=argparse.SUPPRESS)
     args = ap.parse_args()
     return inside(args) if args.inside else outside(args)
 

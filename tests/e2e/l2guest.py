@@ -14,6 +14,10 @@ import debkernel as dk  # noqa: E402
 
 RUN_KVM = os.path.realpath(os.path.join(HERE, '..', 'vmtest', 'run-kvm'))
 L2_META = 'linux-image-cloud-amd64'
+# Debian's generic kernel (also L1's): unlike the cloud kernel it has
+# CONFIG_X86_MPPARSE, so with acpi=off it reads the MP table (the cloud
+# kernel then disables the APIC and runs on the 8259 alone).
+L2_MPPARSE_META = 'linux-image-amd64'
 READY_MARKER = 'MINIVMM-E2E: userspace up'
 PROMPT = '[e2e]# '
 CMDLINE = 'console=ttyS0 quiet panic=-1 rdinit=/init'
@@ -41,9 +45,9 @@ while true; do setsid cttyhack sh -i; done
 '''
 
 
-def prepare():
+def prepare(meta=L2_META):
     """Host side: returns (kernel version, vmlinuz, initrd), fetched/built into the cache."""
-    kver, tree = dk.fetch_kernel(L2_META)
+    kver, tree = dk.fetch_kernel(meta)
     busybox = dk.busybox_path()
     key = dk.file_hash([busybox, os.path.realpath(__file__), dk.__file__])
     path = os.path.join(dk.cache_dir(), 'initramfs', f'l2-{kver}-{key}.cpio.gz')
