@@ -6,7 +6,9 @@
  *   BAR 0 (16 KiB)  common config 0x0000, ISR 0x1000, device config 0x2000,
  *                   notify 0x3000 (queue q at 0x3000 + 4*q)
  *   BAR 2 (4 KiB)   MSI-X table 0x000 (one vector per queue + config), PBA 0x800
- * described by four vendor capabilities and an MSI-X capability.
+ * described by four vendor capabilities and an MSI-X capability, plus the
+ * VIRTIO_PCI_CAP_PCI_CFG window (spec 4.1.4.9): config-space access to the
+ * same four structures, for drivers that cannot map the BARs.
  *
  * Threads: BAR and config-space accesses come from vCPU threads; the
  * device's I/O thread only raises interrupts (vpci_device_hooks()), which
@@ -43,6 +45,7 @@ struct vpci;
 #define VPCI_COMMON_OFF 0x0000
 #define VPCI_COMMON_LEN 0x38
 #define VPCI_ISR_OFF 0x1000
+#define VPCI_ISR_LEN 1
 #define VPCI_DEVCFG_OFF 0x2000
 #define VPCI_NOTIFY_OFF 0x3000
 #define VPCI_NOTIFY_MULT 4
@@ -51,6 +54,40 @@ struct vpci;
 #define VPCI_MSIX_TABLE_OFF 0x000
 #define VPCI_MSIX_PBA_OFF 0x800
 #define VPCI_BAR2_SIZE 0x1000
+
+/* Vendor capabilities in config space (spec 4.1.4), little-endian. */
+#define VIRTIO_PCI_CAP_COMMON_CFG 1
+#define VIRTIO_PCI_CAP_NOTIFY_CFG 2
+#define VIRTIO_PCI_CAP_ISR_CFG 3
+#define VIRTIO_PCI_CAP_DEVICE_CFG 4
+#define VIRTIO_PCI_CAP_PCI_CFG 5
+
+struct virtio_pci_cap {
+	uint8_t cap_vndr;	/* PCI_CAP_ID_VENDOR */
+	uint8_t cap_next;
+	uint8_t cap_len;
+	uint8_t cfg_type;	/* VIRTIO_PCI_CAP_* */
+	uint8_t bar;
+	uint8_t id;
+	uint8_t padding[2];
+	uint32_t offset;	/* within the BAR */
+	uint32_t length;
+};
+_Static_assert(sizeof(struct virtio_pci_cap) == 16, "virtio_pci_cap is 16 bytes");
+
+struct virtio_pci_notify_cap {
+	struct virtio_pci_cap cap;
+	uint32_t notify_off_multiplier;
+};
+_Static_assert(sizeof(struct virtio_pci_notify_cap) == 20, "virtio_pci_notify_cap is 20 bytes");
+
+/* The access window: the driver writes cap.bar, cap.offset, cap.length
+ * (1, 2 or 4), then reads or writes pci_cfg_data to access that BAR. */
+struct virtio_pci_cfg_cap {
+	struct virtio_pci_cap cap;
+	uint8_t pci_cfg_data[4];
+};
+_Static_assert(sizeof(struct virtio_pci_cfg_cap) == 20, "virtio_pci_cfg_cap is 20 bytes");
 
 /* What the transport needs from the machine. The KVM hooks may be NULL
  * (unit tests): kicks then go through the MMIO notify handler, and MSI-X
