@@ -448,6 +448,7 @@ static int plug_queues(struct vpci *t)
 			int r = t->m.ioeventfd(t->m.opaque, gpa, 2, t->q[i].kick_fd, true);
 			if (r < 0)
 				return r;
+			t->q[i].ioeventfd_on = true;
 		}
 	}
 	return 0;
@@ -455,18 +456,58 @@ static int plug_queues(struct vpci *t)
 
 static int plug_bars(struct vpci *t)
 {
-	int r;
+	static const uint64_t size[2] = { VPCI_BAR0_SIZE, VPCI_BAR2_SIZE };
+	static const struct bus_dev_ops *const ops[2] = { &bar0_ops, &bar2_ops };
 	char what[32];
-	if ((r = pci_alloc_mmio(t->m.pci, VPCI_BAR0_SIZE, &t->bar_base[0])) < 0 ||
-	    (r = pci_alloc_mmio(t->m.pci, VPCI_BAR2_SIZE, &t->bar_base[1])) < 0)
-		return r;
 	snprintf(what, sizeof(what), "virtio-pci %s", t->name);
-	if ((r = bus_register(t->m.mmio, t->bar_base[0], VPCI_BAR0_SIZE, &bar0_ops, t, what)) < 0 ||
-	    (r = bus_register(t->m.mmio, t->bar_base[1], VPCI_BAR2_SIZE, &bar2_ops, t, what)) < 0)
-		log_error("virtio-pci: %s: cannot map BARs at 0x%llx/0x%llx: %s", t->name,
-			  (unsigned long long)t->bar_base[0], (unsigned long long)t->bar_base[1],
-			  strerror(-r));
-	return r;
+	for (unsigned i = 0; i < 2; i++) {
+		int r = pci_alloc_mmio(t->m.pci, size[i], &t->bar_base[i]);
+		if (r < 0)
+			return r;
+		r = bus_register(t->m.mmio, t->bar_base[i], size[i], ops[i], t, what);
+		if (r < 0) {
+			log_error("virtio-pci: %s: cannot map BAR %u at 0x%llx: %s", t->name, 2 * i,
+				  (unsigned long long)t->bar_base[i], strerror(-r));
+			return r;
+		}
+		t->bar_mapped[i] = true;
+	}
+	return 0;
+}
+
+/* After a failed plug: take back everything that points at t (BAR
+ * ranges, the slot, ioeventfds), so t can be freed. The BAR addresses
+ * are not reused (the allocator only moves forward); MSI routes stay
+ * allocated, their irqfds go with the eventfds. */
+static void unplug(struct vpci *t)
+{
+	for (unsigned i = 0; i < 2; i++)
+		if (t->bar_mapped[i] && bus_unregister(t->m.mmio, t->bar_base[i], t) == 0)
+			t->bar_mapped[i] = false;
+	if (t->has_slot && pci_remove_function(t->m.pci, 0, t->slot, 0) == 0)
+		t->has_slot = false;
+	for (unsigned i = 0; i < t->nq; i++) {
+		struct vpci_queue *q = &t->q[i];
+		uint64_t gpa = t->bar_base[0] + VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * i;
+		if (q->ioeventfd_on && t->m.ioeventfd(t->m.opaque, gpa, 2, q->kick_fd, false) == 0)
+			q->ioeventfd_on = false;
+	}
+}
+
+static int plug(struct vpci *t)
+{
+	int r;
+	if ((r = plug_bars(t)) < 0 || (r = plug_queues(t)) < 0)
+		return r;
+	/* The slot decides the INTx GSI, which the config space records:
+	 * take the slot first, then build the space before any guest access. */
+	if ((r = pci_add_device(t->m.pci, &vpci_cfg_ops, t, &t->slot)) < 0)
+		return r;
+	t->has_slot = true;
+	t->irq.intx_gsi = pci_intx_gsi(t->slot, 0);
+	if ((r = vpci_irq_setup(t)) < 0 || (r = build_config_space(t)) < 0)
+		return r;
+	return 0;
 }
 
 int vpci_plug(struct vpci *t, const struct vpci_dev_ops *ops, void *dev)
@@ -480,16 +521,11 @@ int vpci_plug(struct vpci *t, const struct vpci_dev_ops *ops, void *dev)
 			  VPCI_MAX_QUEUES);
 		return -EINVAL;
 	}
-	int r;
-	if ((r = plug_bars(t)) < 0 || (r = plug_queues(t)) < 0 || (r = vpci_irq_setup(t)) < 0)
+	int r = plug(t);
+	if (r < 0) {
+		unplug(t);
 		return r;
-	/* The slot decides the INTx GSI, which the config space records:
-	 * take the slot first, then build the space before any guest access. */
-	if ((r = pci_add_device(t->m.pci, &vpci_cfg_ops, t, &t->slot)) < 0)
-		return r;
-	t->irq.intx_gsi = pci_intx_gsi(t->slot, 0);
-	if ((r = build_config_space(t)) < 0)
-		return r;
+	}
 	device_reset(t);
 	log_debug("virtio-pci: %s at 00:%02x.0, BARs 0x%llx and 0x%llx, INTx GSI %u", t->name,
 		  t->slot, (unsigned long long)t->bar_base[0], (unsigned long long)t->bar_base[1],

@@ -128,8 +128,10 @@ struct vpci *vpci_new(const struct vpci_machine *m, uint16_t virtio_id, const ch
 struct vblk_hooks vpci_device_hooks(struct vpci *t);
 /* Step 2: attach the device, take a slot and BARs, register the BAR
  * handlers, eventfds and MSI routes. Before any vCPU runs. 0 or -errno
- * (logged). After a failure the PCI and MMIO buses may still point at the
- * transport: do not run the VM; destroy the buses. */
+ * (logged). After a failure nothing points at the transport any more (BAR
+ * ranges, PCI slot and ioeventfds are taken back), so vpci_destroy() may
+ * follow; the MSI routes stay allocated, unused, and the BAR addresses are
+ * not handed out again. */
 int vpci_plug(struct vpci *t, const struct vpci_dev_ops *ops, void *dev);
 /* After the vCPUs stopped; the device must be stopped (reset) first. */
 void vpci_destroy(struct vpci *t);

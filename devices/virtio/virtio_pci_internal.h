@@ -21,6 +21,7 @@ struct vpci_queue {
 	bool enabled;
 	uint64_t desc, driver, device;
 	int kick_fd;
+	bool ioeventfd_on;		/* assigned through the machine's hook */
 };
 
 struct msix_entry {
@@ -70,6 +71,8 @@ struct vpci {
 	int msix_cap;
 	int window_cap;			/* the VIRTIO_PCI_CAP_PCI_CFG capability */
 	uint64_t bar_base[2];		/* BAR 0, BAR 2 */
+	bool bar_mapped[2];		/* registered on the MMIO bus */
+	bool has_slot;			/* registered on the PCI bus */
 	atomic_bool decode_ok;		/* memory decode on and BARs where we put them */
 	struct ratelimit rl;
 };

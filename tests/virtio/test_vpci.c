@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "devices/pci.h"
@@ -28,6 +29,9 @@
 
 struct fake_machine {
 	unsigned ioeventfds, msi_adds, msi_sets;
+	int ioeventfds_assigned;	/* assigned minus deassigned */
+	bool fail_ioeventfd;		/* injected failures */
+	unsigned fail_msi_add_nth;	/* 1: the first call fails; 0: none */
 	uint64_t ioeventfd_gpa;
 	uint32_t ioeventfd_len;
 	int ioeventfd_fd;
@@ -51,7 +55,13 @@ static char img_path[64];
 static int fake_ioeventfd(void *o, uint64_t gpa, uint32_t len, int fd, bool assign)
 {
 	(void)o;
-	ck_assert(assign);
+	if (!assign) {
+		fm.ioeventfds_assigned--;
+		return 0;
+	}
+	if (fm.fail_ioeventfd)
+		return -EEXIST;
+	fm.ioeventfds_assigned++;
 	fm.ioeventfds++;
 	fm.ioeventfd_gpa = gpa;
 	fm.ioeventfd_len = len;
@@ -63,6 +73,8 @@ static int fake_msi_add(void *o, int fd, unsigned *gsi)
 {
 	(void)o;
 	ck_assert_int_ge(fd, 0);
+	if (fm.fail_msi_add_nth && fm.msi_adds + 1 == fm.fail_msi_add_nth)
+		return -ENOSPC;
 	*gsi = 100 + fm.msi_adds++;
 	return 0;
 }
@@ -99,9 +111,19 @@ static void make_image(void)
 	close(fd);
 }
 
-static void setup(void)
+static struct vpci_machine machine(void)
+{
+	return (struct vpci_machine){
+		.pci = pci, .mmio = mmio, .gm = drv.gm, .ioeventfd = fake_ioeventfd,
+		.msi_add = fake_msi_add, .msi_set = fake_msi_set, .set_intx = fake_intx,
+	};
+}
+
+/* The machine without the device (plug-failure tests). */
+static void setup_machine(void)
 {
 	log_set_quiet(true);
+	log_clear_last_error();
 	memset(&fm, 0, sizeof(fm));
 	fm.intx_level = -1;
 	make_image();
@@ -114,10 +136,13 @@ static void setup(void)
 	ck_assert_ptr_nonnull(mmio);
 	pci_set_mmio_window(pci, MEM_PCI_MMIO_START, MEM_PCI_MMIO_END);
 	ck_assert_int_eq(pci_add_host_bridge(pci), 0);
-	const struct vpci_machine m = {
-		.pci = pci, .mmio = mmio, .gm = drv.gm, .ioeventfd = fake_ioeventfd,
-		.msi_add = fake_msi_add, .msi_set = fake_msi_set, .set_intx = fake_intx,
-	};
+	t = NULL;
+}
+
+static void setup(void)
+{
+	setup_machine();
+	const struct vpci_machine m = machine();
 	t = vpci_blk_create(&m, disk, &(struct vblk_opts){ .name = "vda" });
 	ck_assert_ptr_nonnull(t);
 	slot = vpci_slot(t);
@@ -778,6 +803,74 @@ START_TEST(hostile_pci_cfg_window)
 }
 END_TEST
 
+/* A plug that fails half-way must leave nothing pointing at the freed
+ * transport: the BAR ranges, the slot and the ioeventfds are taken back.
+ * (Without that, the accesses below touch freed memory: ASan aborts.) */
+static void assert_nothing_left(void)
+{
+	uint32_t v;
+	ck_assert(!bus_read(mmio, MEM_PCI_MMIO_START, &v, 4));			/* BAR 0 */
+	ck_assert(!bus_read(mmio, MEM_PCI_MMIO_START + VPCI_BAR0_SIZE, &v, 4));	/* BAR 2 */
+	ck_assert(!bus_write(mmio, MEM_PCI_MMIO_START + VPCI_NOTIFY_OFF, &v, 2));
+	v = 0;
+	pci_config_read(pci, 0, 1, 0, PCI_VENDOR_ID, &v, 4);
+	ck_assert_uint_eq(v, 0xffffffff);					/* slot free */
+	pci_config_write(pci, 0, 1, 0, PCI_COMMAND, &v, 2);
+	ck_assert_int_eq(fm.ioeventfds_assigned, 0);
+}
+
+START_TEST(plug_fails_at_ioeventfd)
+{
+	const struct vpci_machine m = machine();
+	fm.fail_ioeventfd = true;			/* after the BARs are mapped */
+	ck_assert_ptr_null(vpci_blk_create(&m, disk, &(struct vblk_opts){ .name = "vda" }));
+	assert_nothing_left();
+}
+END_TEST
+
+START_TEST(plug_fails_at_msi_route)
+{
+	const struct vpci_machine m = machine();
+	fm.fail_msi_add_nth = 2;			/* after the slot is taken */
+	ck_assert_ptr_null(vpci_blk_create(&m, disk, &(struct vblk_opts){ .name = "vda" }));
+	assert_nothing_left();
+	/* The machine is usable: the next device gets the slot and works. */
+	fm.fail_msi_add_nth = 0;
+	t = vpci_blk_create(&m, disk, &(struct vblk_opts){ .name = "vda" });
+	ck_assert_ptr_nonnull(t);
+	slot = vpci_slot(t);
+	bar0 = vpci_bar_base(t, 0);
+	ck_assert_uint_eq(slot, 1);
+	ck_assert_int_eq(fm.ioeventfds_assigned, 1);
+	enable_decode();
+	ck_assert_uint_eq(rd(CC(NUMQ), 2), 1);
+}
+END_TEST
+
+static void dummy_cfg_read(void *o, uint32_t off, void *data, uint32_t len)
+{
+	(void)o; (void)off;
+	memset(data, 0, len);
+}
+
+static const struct pci_func_ops dummy_ops = { .cfg_read = dummy_cfg_read };
+
+START_TEST(plug_fails_on_a_full_bus)
+{
+	const struct vpci_machine m = machine();
+	for (uint8_t dev = 1; dev < PCI_MAX_DEVICES; dev++)
+		ck_assert_int_eq(pci_add_function(pci, 0, dev, 0, &dummy_ops, NULL), 0);
+	ck_assert_ptr_null(vpci_blk_create(&m, disk, &(struct vblk_opts){ .name = "vda" }));
+	ck_assert_msg(strstr(log_last_error(), "bus 0 is full"), "got: %s", log_last_error());
+	uint32_t v;
+	ck_assert(!bus_read(mmio, MEM_PCI_MMIO_START, &v, 4));
+	ck_assert(!bus_read(mmio, MEM_PCI_MMIO_START + VPCI_BAR0_SIZE, &v, 4));
+	ck_assert_int_eq(fm.ioeventfds_assigned, 0);
+	pci_config_read(pci, 0, 1, 0, PCI_VENDOR_ID, &v, 4);
+	ck_assert_uint_eq(v, 0);				/* still the dummy */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vpci");
@@ -799,6 +892,12 @@ int main(void)
 	tcase_add_test(tc, pci_cfg_window_notify_kicks_the_queue);
 	tcase_add_test(tc, hostile_pci_cfg_window);
 	suite_add_tcase(s, tc);
+	TCase *tf = tcase_create("vpci_plug_failure");
+	tcase_add_checked_fixture(tf, setup_machine, teardown);
+	tcase_add_test(tf, plug_fails_at_ioeventfd);
+	tcase_add_test(tf, plug_fails_at_msi_route);
+	tcase_add_test(tf, plug_fails_on_a_full_bus);
+	suite_add_tcase(s, tf);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
