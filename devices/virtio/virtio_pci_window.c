@@ -73,6 +73,8 @@ static bool window_target(struct vpci *t, bool write, uint32_t *off, uint32_t *l
 	uint8_t bar = t->cfg.data[a + CAP_BAR];
 	uint32_t o = pci_cfg_get32(&t->cfg, a + CAP_OFFSET);
 	uint32_t n = pci_cfg_get32(&t->cfg, a + CAP_LENGTH);
+	if (n == 0 && !write)
+		return false;	/* never set up: a dump of the config space (lspci -xxx) */
 	if (bar != 0 || (n != 1 && n != 2 && n != 4) || o % n || !inside_a_structure(t, o, n)) {
 		vpci_log(t, "virtio-pci: %s: PCI_CFG window %s of BAR %u offset 0x%x length %u "
 			 "refused (BAR 0 structures only, aligned 1/2/4 bytes)", t->name,

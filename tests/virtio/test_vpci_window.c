@@ -3,6 +3,9 @@
 #include "tests/virtio/vpci_fixture.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static uint32_t win_cap(void)
@@ -224,6 +227,49 @@ START_TEST(hostile_pci_cfg_window)
 }
 END_TEST
 
+/* Counts the lines naming the window that fn logs on stderr. */
+static unsigned window_warnings(void (*fn)(void))
+{
+	char path[] = "/tmp/minivmm-vpci-log-XXXXXX", buf[4096];
+	int fd = mkstemp(path), saved = dup(2);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	log_set_quiet(false);
+	fn();
+	fflush(stderr);
+	log_set_quiet(true);
+	dup2(saved, 2);
+	close(saved);
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(path);
+	ck_assert_int_ge(n, 0);
+	buf[n] = '\0';
+	unsigned count = 0;
+	for (const char *p = buf; (p = strstr(p, "PCI_CFG window")); p++)
+		count++;
+	return count;
+}
+
+static void dump_config_space(void)
+{
+	for (uint32_t off = 0; off < PCI_CFG_SPACE_SIZE; off += 4)
+		cfg_rd(off, 4);
+}
+
+static void refused_read(void) { win_rd(0, VPCI_DEVCFG_OFF, 3); }
+
+/* A config-space dump (lspci -xxx) reads pci_cfg_data with no window set
+ * up: it reads 0 without a warning each time; a refused window warns. */
+START_TEST(pci_cfg_window_dump_is_quiet)
+{
+	ck_assert_uint_eq(window_warnings(dump_config_space), 0);
+	ck_assert_uint_eq(cfg_rd(win_cap() + WIN_DATA, 4), 0);
+	ck_assert_uint_eq(window_warnings(refused_read), 1);
+}
+END_TEST
+
 TCase *tcase_vpci_window(void)
 {
 	TCase *tc = tcase_create("vpci_window");
@@ -234,5 +280,6 @@ TCase *tcase_vpci_window(void)
 	tcase_add_test(tc, pci_cfg_window_writes_like_mmio);
 	tcase_add_test(tc, pci_cfg_window_notify_kicks_the_queue);
 	tcase_add_test(tc, hostile_pci_cfg_window);
+	tcase_add_test(tc, pci_cfg_window_dump_is_quiet);
 	return tc;
 }
