@@ -223,6 +223,22 @@ int pci_add_device(struct pci *pci, const struct pci_func_ops *ops, void *opaque
 	return -ENOSPC;
 }
 
+int pci_remove_function(struct pci *pci, uint8_t bus, uint8_t dev, uint8_t fn)
+{
+	uint16_t bdf = make_bdf(bus, dev, fn);
+	pthread_mutex_lock(&pci->lock);
+	for (unsigned i = 0; dev < PCI_MAX_DEVICES && fn < PCI_MAX_FUNCTIONS && i < pci->nfuncs; i++) {
+		if (pci->funcs[i].bdf != bdf)
+			continue;
+		pci->funcs[i] = pci->funcs[--pci->nfuncs];
+		pthread_mutex_unlock(&pci->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&pci->lock);
+	log_error("pci: no function %02x:%02x.%u to remove", bus, dev, fn);
+	return -ENOENT;
+}
+
 void pci_set_mmio_window(struct pci *pci, uint64_t start, uint64_t end)
 {
 	pci->mmio_next = start;

@@ -64,6 +64,11 @@ int pci_add_host_bridge(struct pci *pci);
 int pci_add_device(struct pci *pci, const struct pci_func_ops *ops, void *opaque,
 		   uint8_t *slot);
 
+/* Takes back a function added above (a device whose set-up failed after
+ * it took its slot), so nothing points at it any more. Before vCPUs run.
+ * 0, or -ENOENT (logged). */
+int pci_remove_function(struct pci *pci, uint8_t bus, uint8_t dev, uint8_t fn);
+
 /* The guest-physical window BARs are allocated from: [start, end). */
 void pci_set_mmio_window(struct pci *pci, uint64_t start, uint64_t end);
 /* A BAR's address: 'size' a power of two >= 4 KiB, aligned to its size.

@@ -73,6 +73,19 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 	return 0;
 }
 
+int bus_unregister(struct bus *bus, uint64_t base, const void *opaque)
+{
+	for (unsigned i = 0; i < bus->nranges; i++) {
+		if (bus->ranges[i].base != base || bus->ranges[i].opaque != opaque)
+			continue;
+		memmove(&bus->ranges[i], &bus->ranges[i + 1],
+			(bus->nranges - i - 1) * sizeof(bus->ranges[0]));
+		bus->nranges--;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /* The range holding all of [addr, addr+len), or NULL. */
 static const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, uint32_t len)
 {

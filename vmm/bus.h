@@ -27,6 +27,11 @@ void bus_destroy(struct bus *bus);
 int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 		 const struct bus_dev_ops *ops, void *opaque, const char *devname);
 
+/* Removes the range registered at 'base' for 'opaque' (a device whose
+ * set-up failed half-way). Like registration: before vCPUs start or after
+ * they stopped. 0, or -ENOENT if no such range. */
+int bus_unregister(struct bus *bus, uint64_t base, const void *opaque);
+
 /* true when a device claimed the access; otherwise reads fill data with 0xff. */
 bool bus_read(struct bus *bus, uint64_t addr, void *data, uint32_t len);
 bool bus_write(struct bus *bus, uint64_t addr, const void *data, uint32_t len);

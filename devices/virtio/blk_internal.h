@@ -32,6 +32,10 @@ struct blk_req {
 	uint32_t type;
 	uint64_t off, len;		/* byte range of IN/OUT */
 	uint32_t written;		/* bytes written into guest data buffers */
+	/* Discard/write-zeroes: the ranges, copied out of guest memory once
+	 * and checked on the copy (the guest may change its own). */
+	struct virtio_blk_discard_write_zeroes dwz[VBLK_DWZ_SEG_MAX];
+	unsigned ndwz;
 	struct blk_req *next_free;
 };
 

@@ -139,31 +139,35 @@ static void parse_rw(struct vblk *b, struct blk_req *r, uint64_t sector, bool wr
 		r->op = BLK_OP_SYNC;
 }
 
-/* Discard and write-zeroes: check the ranges now, run them in exec. */
+/* Discard and write-zeroes: copy the ranges out of guest memory once,
+ * check the copy now, run the copy in exec. */
 static void parse_dwz(struct vblk *b, struct blk_req *r)
 {
 	bool wz = r->type == VIRTIO_BLK_T_WRITE_ZEROES;
 	uint64_t cap = b->disk->size / VIRTIO_BLK_SECTOR;
-	struct virtio_blk_discard_write_zeroes seg;
-	uint8_t *p;
+	const uint8_t *p;
 
+	r->ndwz = 0;
 	if (!feature(b, wz ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD))
 		return req_fail(r, VIRTIO_BLK_S_UNSUPP, "%s not negotiated",
 				wz ? "write-zeroes" : "discard");
 	if (b->disk->readonly)
 		return req_fail(r, VIRTIO_BLK_S_IOERR, "discard/write-zeroes on a read-only disk");
-	if (r->iovcnt != 1 || r->len == 0 || r->len % sizeof(seg) ||
-	    r->len / sizeof(seg) > VBLK_DWZ_SEG_MAX)
+	if (r->iovcnt != 1 || r->len == 0 || r->len % sizeof(r->dwz[0]) ||
+	    r->len / sizeof(r->dwz[0]) > VBLK_DWZ_SEG_MAX)
 		return req_fail(r, VIRTIO_BLK_S_IOERR, "bad range list (%llu bytes in %d buffers)",
 				(unsigned long long)r->len, r->iovcnt);
 	p = r->iov[0].iov_base;
-	for (uint64_t i = 0; i < r->len / sizeof(seg); i++) {
-		memcpy(&seg, p + i * sizeof(seg), sizeof(seg));
-		if (seg.flags & ~(wz ? VIRTIO_BLK_DWZ_F_UNMAP : 0u))
-			return req_fail(r, VIRTIO_BLK_S_UNSUPP, "range flags 0x%x", seg.flags);
-		if (seg.sector > cap || seg.num_sectors > cap - seg.sector)
+	r->ndwz = (unsigned)(r->len / sizeof(r->dwz[0]));
+	memcpy(r->dwz, p, r->ndwz * sizeof(r->dwz[0]));
+	__asm__ __volatile__("" ::: "memory");	/* one read of guest memory */
+	for (unsigned i = 0; i < r->ndwz; i++) {
+		const struct virtio_blk_discard_write_zeroes *seg = &r->dwz[i];
+		if (seg->flags & ~(wz ? VIRTIO_BLK_DWZ_F_UNMAP : 0u))
+			return req_fail(r, VIRTIO_BLK_S_UNSUPP, "range flags 0x%x", seg->flags);
+		if (seg->sector > cap || seg->num_sectors > cap - seg->sector)
 			return req_fail(r, VIRTIO_BLK_S_IOERR, "range %llu+%u beyond capacity %llu",
-					(unsigned long long)seg.sector, seg.num_sectors,
+					(unsigned long long)seg->sector, seg->num_sectors,
 					(unsigned long long)cap);
 	}
 	r->op = BLK_OP_SYNC;
@@ -210,6 +214,7 @@ void blk_req_parse(struct vblk *b, struct blk_req *r)
 	r->written = 0;
 	r->iovcnt = 0;
 	r->len = 0;
+	r->ndwz = 0;
 	b->stats.requests++;
 	if (!find_status(r, &nbufs))
 		return req_fail(r, VIRTIO_BLK_S_IOERR, "no writable status byte at the end");
@@ -268,25 +273,20 @@ static int exec_bounced(struct blk_req *r)
 	return err;
 }
 
+/* The ranges parse_dwz copied and checked: never re-read from the guest. */
 static int exec_dwz(struct blk_req *r)
 {
 	struct disk *d = r->b->disk;
-	struct virtio_blk_discard_write_zeroes seg;
-	const uint8_t *p = r->iov[0].iov_base;
 	int err = 0;
 
-	/* Ranges were checked in parse_dwz; re-read them only from our copy. */
-	for (uint64_t i = 0; i < r->len / sizeof(seg) && !err; i++) {
-		memcpy(&seg, p + i * sizeof(seg), sizeof(seg));
-		uint64_t cap = d->size / VIRTIO_BLK_SECTOR;
-		if (seg.sector > cap || seg.num_sectors > cap - seg.sector)
-			return -EINVAL;	/* the guest changed it after the check */
-		uint64_t off = seg.sector * VIRTIO_BLK_SECTOR;
-		uint64_t len = (uint64_t)seg.num_sectors * VIRTIO_BLK_SECTOR;
+	for (unsigned i = 0; i < r->ndwz && !err; i++) {
+		const struct virtio_blk_discard_write_zeroes *seg = &r->dwz[i];
+		uint64_t off = seg->sector * VIRTIO_BLK_SECTOR;
+		uint64_t len = (uint64_t)seg->num_sectors * VIRTIO_BLK_SECTOR;
 		if (r->type == VIRTIO_BLK_T_DISCARD)
 			err = d->ops->discard(d, off, len);
 		else
-			err = d->ops->write_zeroes(d, off, len, seg.flags & VIRTIO_BLK_DWZ_F_UNMAP);
+			err = d->ops->write_zeroes(d, off, len, seg->flags & VIRTIO_BLK_DWZ_F_UNMAP);
 	}
 	return err;
 }

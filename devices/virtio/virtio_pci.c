@@ -9,19 +9,13 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-/* struct virtio_pci_cap (spec 4.1.4) */
-#define VIRTIO_PCI_CAP_COMMON_CFG 1
-#define VIRTIO_PCI_CAP_NOTIFY_CFG 2
-#define VIRTIO_PCI_CAP_ISR_CFG 3
-#define VIRTIO_PCI_CAP_DEVICE_CFG 4
-#define VIRTIO_PCI_CAP_LEN 16
-#define VIRTIO_PCI_NOTIFY_CAP_LEN 20
 #define MSIX_CAP_LEN 12
 
 /* Common configuration (struct virtio_pci_common_cfg, spec 4.1.4.3). */
@@ -269,13 +263,10 @@ static bool bar_usable(struct vpci *t, uint64_t off, bool write)
 	return false;
 }
 
-static void bar0_read(void *opaque, uint64_t off, void *data, uint32_t len)
+void vpci_bar0_read(struct vpci *t, uint64_t off, void *data, uint32_t len)
 {
-	struct vpci *t = opaque;
 	memset(data, 0, len);
-	if (!bar_usable(t, off, false))
-		memset(data, 0xff, len);
-	else if (off < VPCI_COMMON_OFF + VPCI_COMMON_LEN)
+	if (off < VPCI_COMMON_OFF + VPCI_COMMON_LEN)
 		common_read(t, off - VPCI_COMMON_OFF, data, len);
 	else if (off == VPCI_ISR_OFF)
 		*(uint8_t *)data = vpci_isr_read_clear(t);	/* any width: low byte */
@@ -296,16 +287,29 @@ static void notify_write(struct vpci *t, uint64_t off, uint32_t len)
 		vpci_log(t, "virtio-pci: %s: kick: %s", t->name, strerror(errno));
 }
 
-static void bar0_write(void *opaque, uint64_t off, const void *data, uint32_t len)
+void vpci_bar0_write(struct vpci *t, uint64_t off, const void *data, uint32_t len)
 {
-	struct vpci *t = opaque;
-	if (!bar_usable(t, off, true))
-		return;
 	if (off < VPCI_COMMON_OFF + VPCI_COMMON_LEN)
 		common_write(t, off - VPCI_COMMON_OFF, data, len);
 	else if (off >= VPCI_NOTIFY_OFF)
 		notify_write(t, off - VPCI_NOTIFY_OFF, len);
 	/* ISR and device config are read-only here: drop. */
+}
+
+static void bar0_read(void *opaque, uint64_t off, void *data, uint32_t len)
+{
+	struct vpci *t = opaque;
+	if (bar_usable(t, off, false))
+		vpci_bar0_read(t, off, data, len);
+	else
+		memset(data, 0xff, len);
+}
+
+static void bar0_write(void *opaque, uint64_t off, const void *data, uint32_t len)
+{
+	struct vpci *t = opaque;
+	if (bar_usable(t, off, true))
+		vpci_bar0_write(t, off, data, len);
 }
 
 static void bar2_read(void *opaque, uint64_t off, void *data, uint32_t len)
@@ -329,7 +333,9 @@ static const struct bus_dev_ops bar2_ops = { .read = bar2_read, .write = bar2_wr
 
 static void cfg_read(void *opaque, uint32_t off, void *data, uint32_t len)
 {
-	pci_cfg_read(&((struct vpci *)opaque)->cfg, off, data, len);
+	struct vpci *t = opaque;
+	vpci_window_cfg_read(t, off, len);	/* fills pci_cfg_data first */
+	pci_cfg_read(&t->cfg, off, data, len);
 }
 
 static void cfg_write(void *opaque, uint32_t off, const void *data, uint32_t len)
@@ -341,25 +347,29 @@ static void cfg_write(void *opaque, uint32_t off, const void *data, uint32_t len
 		     pci_cfg_bar_addr(&t->cfg, 0) == t->bar_base[0] &&
 		     pci_cfg_bar_addr(&t->cfg, 2) == t->bar_base[1]);
 	vpci_irq_cfg_changed(t, pci_cfg_get16(&t->cfg, (uint32_t)t->msix_cap + 2), cmd);
+	vpci_window_cfg_write(t, off, len);
 }
 
 static const struct pci_func_ops vpci_cfg_ops = { .cfg_read = cfg_read, .cfg_write = cfg_write };
 
-static int add_virtio_cap(struct vpci *t, uint8_t type, uint32_t off, uint32_t len)
+int vpci_add_virtio_cap(struct vpci *t, uint8_t type, uint32_t off, uint32_t len)
 {
-	uint8_t cap_len = type == VIRTIO_PCI_CAP_NOTIFY_CFG ? VIRTIO_PCI_NOTIFY_CAP_LEN
-							    : VIRTIO_PCI_CAP_LEN;
+	uint8_t cap_len = type == VIRTIO_PCI_CAP_NOTIFY_CFG ? sizeof(struct virtio_pci_notify_cap)
+			: type == VIRTIO_PCI_CAP_PCI_CFG ? sizeof(struct virtio_pci_cfg_cap)
+			: sizeof(struct virtio_pci_cap);
 	int at = pci_cfg_add_cap(&t->cfg, PCI_CAP_ID_VENDOR, cap_len);
 	if (at < 0)
 		return at;
-	pci_cfg_set8(&t->cfg, (uint32_t)at + 2, cap_len);
-	pci_cfg_set8(&t->cfg, (uint32_t)at + 3, type);
-	pci_cfg_set8(&t->cfg, (uint32_t)at + 4, 0);	/* BAR 0 */
-	pci_cfg_set32(&t->cfg, (uint32_t)at + 8, off);
-	pci_cfg_set32(&t->cfg, (uint32_t)at + 12, len);
+	uint32_t a = (uint32_t)at;
+	pci_cfg_set8(&t->cfg, a + offsetof(struct virtio_pci_cap, cap_len), cap_len);
+	pci_cfg_set8(&t->cfg, a + offsetof(struct virtio_pci_cap, cfg_type), type);
+	pci_cfg_set8(&t->cfg, a + offsetof(struct virtio_pci_cap, bar), 0);
+	pci_cfg_set32(&t->cfg, a + offsetof(struct virtio_pci_cap, offset), off);
+	pci_cfg_set32(&t->cfg, a + offsetof(struct virtio_pci_cap, length), len);
 	if (type == VIRTIO_PCI_CAP_NOTIFY_CFG)
-		pci_cfg_set32(&t->cfg, (uint32_t)at + 16, VPCI_NOTIFY_MULT);
-	return 0;
+		pci_cfg_set32(&t->cfg, a + offsetof(struct virtio_pci_notify_cap,
+						    notify_off_multiplier), VPCI_NOTIFY_MULT);
+	return at;
 }
 
 static int build_config_space(struct vpci *t)
@@ -374,13 +384,15 @@ static int build_config_space(struct vpci *t)
 	int r;
 	if ((r = pci_cfg_set_bar64(&t->cfg, 0, t->bar_base[0], VPCI_BAR0_SIZE)) < 0 ||
 	    (r = pci_cfg_set_bar64(&t->cfg, 2, t->bar_base[1], VPCI_BAR2_SIZE)) < 0 ||
-	    (r = add_virtio_cap(t, VIRTIO_PCI_CAP_COMMON_CFG, VPCI_COMMON_OFF, VPCI_COMMON_LEN)) < 0 ||
-	    (r = add_virtio_cap(t, VIRTIO_PCI_CAP_ISR_CFG, VPCI_ISR_OFF, 1)) < 0 ||
-	    (r = add_virtio_cap(t, VIRTIO_PCI_CAP_DEVICE_CFG, VPCI_DEVCFG_OFF,
-				t->ops->config_size(t->dev))) < 0 ||
-	    (r = add_virtio_cap(t, VIRTIO_PCI_CAP_NOTIFY_CFG, VPCI_NOTIFY_OFF,
-				VPCI_NOTIFY_MULT * t->nq)) < 0 ||
-	    (r = t->msix_cap = pci_cfg_add_cap(&t->cfg, PCI_CAP_ID_MSIX, MSIX_CAP_LEN)) < 0)
+	    (r = vpci_add_virtio_cap(t, VIRTIO_PCI_CAP_COMMON_CFG, VPCI_COMMON_OFF,
+				     VPCI_COMMON_LEN)) < 0 ||
+	    (r = vpci_add_virtio_cap(t, VIRTIO_PCI_CAP_ISR_CFG, VPCI_ISR_OFF, VPCI_ISR_LEN)) < 0 ||
+	    (r = vpci_add_virtio_cap(t, VIRTIO_PCI_CAP_DEVICE_CFG, VPCI_DEVCFG_OFF,
+				     t->ops->config_size(t->dev))) < 0 ||
+	    (r = vpci_add_virtio_cap(t, VIRTIO_PCI_CAP_NOTIFY_CFG, VPCI_NOTIFY_OFF,
+				     VPCI_NOTIFY_MULT * t->nq)) < 0 ||
+	    (r = t->msix_cap = pci_cfg_add_cap(&t->cfg, PCI_CAP_ID_MSIX, MSIX_CAP_LEN)) < 0 ||
+	    (r = vpci_window_add_cap(t)) < 0)
 		return r;
 	uint32_t m = (uint32_t)t->msix_cap;
 	pci_cfg_set16(&t->cfg, m + 2, (uint16_t)(t->irq.nvec - 1));	/* table size - 1 */
@@ -436,6 +448,7 @@ static int plug_queues(struct vpci *t)
 			int r = t->m.ioeventfd(t->m.opaque, gpa, 2, t->q[i].kick_fd, true);
 			if (r < 0)
 				return r;
+			t->q[i].ioeventfd_on = true;
 		}
 	}
 	return 0;
@@ -443,18 +456,58 @@ static int plug_queues(struct vpci *t)
 
 static int plug_bars(struct vpci *t)
 {
-	int r;
+	static const uint64_t size[2] = { VPCI_BAR0_SIZE, VPCI_BAR2_SIZE };
+	static const struct bus_dev_ops *const ops[2] = { &bar0_ops, &bar2_ops };
 	char what[32];
-	if ((r = pci_alloc_mmio(t->m.pci, VPCI_BAR0_SIZE, &t->bar_base[0])) < 0 ||
-	    (r = pci_alloc_mmio(t->m.pci, VPCI_BAR2_SIZE, &t->bar_base[1])) < 0)
-		return r;
 	snprintf(what, sizeof(what), "virtio-pci %s", t->name);
-	if ((r = bus_register(t->m.mmio, t->bar_base[0], VPCI_BAR0_SIZE, &bar0_ops, t, what)) < 0 ||
-	    (r = bus_register(t->m.mmio, t->bar_base[1], VPCI_BAR2_SIZE, &bar2_ops, t, what)) < 0)
-		log_error("virtio-pci: %s: cannot map BARs at 0x%llx/0x%llx: %s", t->name,
-			  (unsigned long long)t->bar_base[0], (unsigned long long)t->bar_base[1],
-			  strerror(-r));
-	return r;
+	for (unsigned i = 0; i < 2; i++) {
+		int r = pci_alloc_mmio(t->m.pci, size[i], &t->bar_base[i]);
+		if (r < 0)
+			return r;
+		r = bus_register(t->m.mmio, t->bar_base[i], size[i], ops[i], t, what);
+		if (r < 0) {
+			log_error("virtio-pci: %s: cannot map BAR %u at 0x%llx: %s", t->name, 2 * i,
+				  (unsigned long long)t->bar_base[i], strerror(-r));
+			return r;
+		}
+		t->bar_mapped[i] = true;
+	}
+	return 0;
+}
+
+/* After a failed plug: take back everything that points at t (BAR
+ * ranges, the slot, ioeventfds), so t can be freed. The BAR addresses
+ * are not reused (the allocator only moves forward); MSI routes stay
+ * allocated, their irqfds go with the eventfds. */
+static void unplug(struct vpci *t)
+{
+	for (unsigned i = 0; i < 2; i++)
+		if (t->bar_mapped[i] && bus_unregister(t->m.mmio, t->bar_base[i], t) == 0)
+			t->bar_mapped[i] = false;
+	if (t->has_slot && pci_remove_function(t->m.pci, 0, t->slot, 0) == 0)
+		t->has_slot = false;
+	for (unsigned i = 0; i < t->nq; i++) {
+		struct vpci_queue *q = &t->q[i];
+		uint64_t gpa = t->bar_base[0] + VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * i;
+		if (q->ioeventfd_on && t->m.ioeventfd(t->m.opaque, gpa, 2, q->kick_fd, false) == 0)
+			q->ioeventfd_on = false;
+	}
+}
+
+static int plug(struct vpci *t)
+{
+	int r;
+	if ((r = plug_bars(t)) < 0 || (r = plug_queues(t)) < 0)
+		return r;
+	/* The slot decides the INTx GSI, which the config space records:
+	 * take the slot first, then build the space before any guest access. */
+	if ((r = pci_add_device(t->m.pci, &vpci_cfg_ops, t, &t->slot)) < 0)
+		return r;
+	t->has_slot = true;
+	t->irq.intx_gsi = pci_intx_gsi(t->slot, 0);
+	if ((r = vpci_irq_setup(t)) < 0 || (r = build_config_space(t)) < 0)
+		return r;
+	return 0;
 }
 
 int vpci_plug(struct vpci *t, const struct vpci_dev_ops *ops, void *dev)
@@ -468,16 +521,11 @@ int vpci_plug(struct vpci *t, const struct vpci_dev_ops *ops, void *dev)
 			  VPCI_MAX_QUEUES);
 		return -EINVAL;
 	}
-	int r;
-	if ((r = plug_bars(t)) < 0 || (r = plug_queues(t)) < 0 || (r = vpci_irq_setup(t)) < 0)
+	int r = plug(t);
+	if (r < 0) {
+		unplug(t);
 		return r;
-	/* The slot decides the INTx GSI, which the config space records:
-	 * take the slot first, then build the space before any guest access. */
-	if ((r = pci_add_device(t->m.pci, &vpci_cfg_ops, t, &t->slot)) < 0)
-		return r;
-	t->irq.intx_gsi = pci_intx_gsi(t->slot, 0);
-	if ((r = build_config_space(t)) < 0)
-		return r;
+	}
 	device_reset(t);
 	log_debug("virtio-pci: %s at 00:%02x.0, BARs 0x%llx and 0x%llx, INTx GSI %u", t->name,
 		  t->slot, (unsigned long long)t->bar_base[0], (unsigned long long)t->bar_base[1],

@@ -6,7 +6,9 @@
  *   BAR 0 (16 KiB)  common config 0x0000, ISR 0x1000, device config 0x2000,
  *                   notify 0x3000 (queue q at 0x3000 + 4*q)
  *   BAR 2 (4 KiB)   MSI-X table 0x000 (one vector per queue + config), PBA 0x800
- * described by four vendor capabilities and an MSI-X capability.
+ * described by four vendor capabilities and an MSI-X capability, plus the
+ * VIRTIO_PCI_CAP_PCI_CFG window (spec 4.1.4.9): config-space access to the
+ * same four structures, for drivers that cannot map the BARs.
  *
  * Threads: BAR and config-space accesses come from vCPU threads; the
  * device's I/O thread only raises interrupts (vpci_device_hooks()), which
@@ -43,6 +45,7 @@ struct vpci;
 #define VPCI_COMMON_OFF 0x0000
 #define VPCI_COMMON_LEN 0x38
 #define VPCI_ISR_OFF 0x1000
+#define VPCI_ISR_LEN 1
 #define VPCI_DEVCFG_OFF 0x2000
 #define VPCI_NOTIFY_OFF 0x3000
 #define VPCI_NOTIFY_MULT 4
@@ -51,6 +54,40 @@ struct vpci;
 #define VPCI_MSIX_TABLE_OFF 0x000
 #define VPCI_MSIX_PBA_OFF 0x800
 #define VPCI_BAR2_SIZE 0x1000
+
+/* Vendor capabilities in config space (spec 4.1.4), little-endian. */
+#define VIRTIO_PCI_CAP_COMMON_CFG 1
+#define VIRTIO_PCI_CAP_NOTIFY_CFG 2
+#define VIRTIO_PCI_CAP_ISR_CFG 3
+#define VIRTIO_PCI_CAP_DEVICE_CFG 4
+#define VIRTIO_PCI_CAP_PCI_CFG 5
+
+struct virtio_pci_cap {
+	uint8_t cap_vndr;	/* PCI_CAP_ID_VENDOR */
+	uint8_t cap_next;
+	uint8_t cap_len;
+	uint8_t cfg_type;	/* VIRTIO_PCI_CAP_* */
+	uint8_t bar;
+	uint8_t id;
+	uint8_t padding[2];
+	uint32_t offset;	/* within the BAR */
+	uint32_t length;
+};
+_Static_assert(sizeof(struct virtio_pci_cap) == 16, "virtio_pci_cap is 16 bytes");
+
+struct virtio_pci_notify_cap {
+	struct virtio_pci_cap cap;
+	uint32_t notify_off_multiplier;
+};
+_Static_assert(sizeof(struct virtio_pci_notify_cap) == 20, "virtio_pci_notify_cap is 20 bytes");
+
+/* The access window: the driver writes cap.bar, cap.offset, cap.length
+ * (1, 2 or 4), then reads or writes pci_cfg_data to access that BAR. */
+struct virtio_pci_cfg_cap {
+	struct virtio_pci_cap cap;
+	uint8_t pci_cfg_data[4];
+};
+_Static_assert(sizeof(struct virtio_pci_cfg_cap) == 20, "virtio_pci_cfg_cap is 20 bytes");
 
 /* What the transport needs from the machine. The KVM hooks may be NULL
  * (unit tests): kicks then go through the MMIO notify handler, and MSI-X
@@ -91,8 +128,10 @@ struct vpci *vpci_new(const struct vpci_machine *m, uint16_t virtio_id, const ch
 struct vblk_hooks vpci_device_hooks(struct vpci *t);
 /* Step 2: attach the device, take a slot and BARs, register the BAR
  * handlers, eventfds and MSI routes. Before any vCPU runs. 0 or -errno
- * (logged). After a failure the PCI and MMIO buses may still point at the
- * transport: do not run the VM; destroy the buses. */
+ * (logged). After a failure nothing points at the transport any more (BAR
+ * ranges, PCI slot and ioeventfds are taken back), so vpci_destroy() may
+ * follow; the MSI routes stay allocated, unused, and the BAR addresses are
+ * not handed out again. */
 int vpci_plug(struct vpci *t, const struct vpci_dev_ops *ops, void *dev);
 /* After the vCPUs stopped; the device must be stopped (reset) first. */
 void vpci_destroy(struct vpci *t);

@@ -21,6 +21,7 @@ struct vpci_queue {
 	bool enabled;
 	uint64_t desc, driver, device;
 	int kick_fd;
+	bool ioeventfd_on;		/* assigned through the machine's hook */
 };
 
 struct msix_entry {
@@ -68,10 +69,30 @@ struct vpci {
 	struct pci_cfg cfg;
 	uint8_t slot;
 	int msix_cap;
+	int window_cap;			/* the VIRTIO_PCI_CAP_PCI_CFG capability */
 	uint64_t bar_base[2];		/* BAR 0, BAR 2 */
+	bool bar_mapped[2];		/* registered on the MMIO bus */
+	bool has_slot;			/* registered on the PCI bus */
 	atomic_bool decode_ok;		/* memory decode on and BARs where we put them */
 	struct ratelimit rl;
 };
+
+/* virtio_pci.c */
+/* BAR 0 accesses without the memory-decode check (the MMIO handlers add
+ * it; the config-space window does not need the BAR mapped). */
+void vpci_bar0_read(struct vpci *t, uint64_t off, void *data, uint32_t len);
+void vpci_bar0_write(struct vpci *t, uint64_t off, const void *data, uint32_t len);
+/* Appends a vendor capability of cfg_type 'type' for BAR 0 [off, off+len):
+ * its offset, or -errno. */
+int vpci_add_virtio_cap(struct vpci *t, uint8_t type, uint32_t off, uint32_t len);
+
+/* virtio_pci_window.c: the VIRTIO_PCI_CAP_PCI_CFG access window. */
+int vpci_window_add_cap(struct vpci *t);
+/* Around the config-space callbacks (PCI lock held): a read touching
+ * pci_cfg_data first reads the BAR into it; a write touching it then
+ * writes the BAR from it. */
+void vpci_window_cfg_read(struct vpci *t, uint32_t off, uint32_t len);
+void vpci_window_cfg_write(struct vpci *t, uint32_t off, uint32_t len);
 
 /* virtio_pci_irq.c */
 void vpci_irq_init(struct vpci *t);

@@ -88,6 +88,28 @@ START_TEST(overlaps_rejected_adjacent_allowed)
 }
 END_TEST
 
+START_TEST(unregister_removes_only_the_named_range)
+{
+	struct recorder r1 = { .fill = 0x11 }, r2 = { .fill = 0x22 }, other = { 0 };
+	ck_assert_int_eq(bus_register(b, 0x100, 0x10, &rec_ops, &r1, "one"), 0);
+	ck_assert_int_eq(bus_register(b, 0x110, 0x10, &rec_ops, &r2, "two"), 0);
+	ck_assert_int_eq(bus_unregister(b, 0x100, &other), -ENOENT);	/* not its range */
+	ck_assert_int_eq(bus_unregister(b, 0x104, &r1), -ENOENT);	/* not its base */
+	ck_assert_int_eq(bus_unregister(b, 0x200, &r1), -ENOENT);
+	ck_assert_uint_eq(inb(b, 0x100), 0x11);
+	ck_assert_int_eq(bus_unregister(b, 0x100, &r1), 0);
+	ck_assert_uint_eq(inb(b, 0x100), 0xff);			/* unclaimed now */
+	ck_assert_uint_eq(r1.reads, 1);
+	ck_assert_uint_eq(inb(b, 0x110), 0x22);			/* the neighbour stays */
+	ck_assert_int_eq(bus_unregister(b, 0x100, &r1), -ENOENT);	/* only once */
+	/* The range can be registered again. */
+	ck_assert_int_eq(bus_register(b, 0x100, 0x10, &rec_ops, &other, "again"), 0);
+	ck_assert_int_eq(bus_unregister(b, 0x110, &r2), 0);
+	ck_assert_int_eq(bus_unregister(b, 0x100, &other), 0);
+	ck_assert_uint_eq(inb(b, 0x110), 0xff);
+}
+END_TEST
+
 START_TEST(offset_and_length_passed)
 {
 	struct recorder r = { .fill = 0x5a };
@@ -230,6 +252,7 @@ int main(void)
 	tcase_add_test(tc, wrapping_range_rejected);
 	tcase_add_test(tc, missing_ops_rejected);
 	tcase_add_test(tc, overlaps_rejected_adjacent_allowed);
+	tcase_add_test(tc, unregister_removes_only_the_named_range);
 	tcase_add_test(tc, offset_and_length_passed);
 	tcase_add_test(tc, unclaimed_reads_all_ones);
 	tcase_add_test(tc, access_straddling_end_is_unclaimed);

@@ -161,6 +161,35 @@ START_TEST(add_function_rejects_bad_and_duplicate)
 }
 END_TEST
 
+START_TEST(remove_function_frees_the_slot)
+{
+	struct fake_fn *f = make_fn();
+	uint8_t slot;
+	uint32_t v;
+	ck_assert_int_eq(pci_add_device(pci, &fn_ops, f, &slot), 0);
+	ck_assert_uint_eq(slot, 1);
+	ck_assert_int_eq(pci_add_function(pci, 0, 2, 0, &fn_ops, f), 0);
+	ck_assert_int_eq(pci_remove_function(pci, 0, 1, 1), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "no function 00:01.1 to remove"));
+	/* dev 33 must not alias slot 1 (the bdf keeps 5 bits of dev). */
+	ck_assert_int_eq(pci_remove_function(pci, 0, 33, 0), -ENOENT);
+	ck_assert_int_eq(pci_remove_function(pci, 0, 1, 8), -ENOENT);
+	pci_config_read(pci, 0, 1, 0, 0, &v, 4);
+	ck_assert_uint_eq(v & 0xffff, 0x1af4);
+	ck_assert_int_eq(pci_remove_function(pci, 0, 1, 0), 0);
+	unsigned reads = f->reads;
+	pci_config_read(pci, 0, 1, 0, 0, &v, 4);
+	ck_assert_uint_eq(v, 0xffffffff);
+	pci_config_write(pci, 0, 1, 0, 4, &v, 4);
+	ck_assert_uint_eq(f->reads, reads);
+	pci_config_read(pci, 0, 2, 0, 0, &v, 4);		/* the other stays */
+	ck_assert_uint_eq(v & 0xffff, 0x1af4);
+	ck_assert_int_eq(pci_remove_function(pci, 0, 1, 0), -ENOENT);
+	ck_assert_int_eq(pci_add_device(pci, &fn_ops, f, &slot), 0);	/* slot 1 again */
+	ck_assert_uint_eq(slot, 1);
+}
+END_TEST
+
 START_TEST(direct_access_checks_range_and_alignment)
 {
 	struct fake_fn *f = make_fn();
@@ -194,6 +223,7 @@ int main(void)
 	tcase_add_test(tc, disabled_latch_reaches_nothing);
 	tcase_add_test(tc, add_function_rejects_bad_and_duplicate);
 	tcase_add_test(tc, direct_access_checks_range_and_alignment);
+	tcase_add_test(tc, remove_function_frees_the_slot);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

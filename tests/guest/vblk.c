@@ -33,7 +33,9 @@ static uint8_t data[4096] __attribute__((aligned(4096)));
 static volatile uint8_t status;
 static uint16_t last_used;
 
-static uint64_t common, notify;	/* MMIO addresses */
+static uint64_t common, notify, devcfg;	/* MMIO addresses */
+static uint32_t common_off, notify_off, devcfg_off;	/* the same, in BAR 0 */
+static unsigned pci_dev, win_cap;	/* the PCI_CFG capability, 0: none */
 
 static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
 static inline uint32_t inl(uint16_t port)
@@ -57,9 +59,20 @@ static void cfg32_write(unsigned dev, unsigned reg, uint32_t v)
 
 static uint8_t cfg8(unsigned dev, unsigned reg) { return (uint8_t)(cfg32(dev, reg) >> (8 * (reg & 3))); }
 
+static uint16_t cfg16(unsigned dev, unsigned reg)
+{
+	uint16_t v;
+	outl(0xcf8, 0x80000000u | dev << 11 | (reg & 0xfc));
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"((uint16_t)(0xcfc + (reg & 2))));
+	return v;
+}
+
 static void w8(uint64_t a, uint8_t v) { *(volatile uint8_t *)(uintptr_t)a = v; }
 static void w16(uint64_t a, uint16_t v) { *(volatile uint16_t *)(uintptr_t)a = v; }
 static uint8_t r8(uint64_t a) { return *(volatile uint8_t *)(uintptr_t)a; }
+static uint16_t r16(uint64_t a) { return *(volatile uint16_t *)(uintptr_t)a; }
+static uint32_t r32(uint64_t a) { return *(volatile uint32_t *)(uintptr_t)a; }
+static void w32(uint64_t a, uint32_t v) { *(volatile uint32_t *)(uintptr_t)a = v; }
 
 /* Finds the device and its common and notify structures in BAR 0. */
 static int probe(void)
@@ -72,12 +85,17 @@ static int probe(void)
 		for (unsigned p = cfg8(dev, 0x34), n = 0; p && n < 48; p = cfg8(dev, p + 1), n++) {
 			if (cfg8(dev, p) != 0x09 || cfg8(dev, p + 4) != 0)
 				continue;		/* vendor caps in BAR 0 only */
-			uint64_t at = bar + cfg32(dev, p + 8);
+			uint32_t off = cfg32(dev, p + 8);
 			if (cfg8(dev, p + 3) == 1)
-				common = at;
+				common = bar + (common_off = off);
 			if (cfg8(dev, p + 3) == 2)
-				notify = at;	/* queue 0: notify_off 0 */
+				notify = bar + (notify_off = off);	/* queue 0: notify_off 0 */
+			if (cfg8(dev, p + 3) == 4)
+				devcfg = bar + (devcfg_off = off);
+			if (cfg8(dev, p + 3) == 5 && !win_cap)
+				win_cap = p;	/* struct virtio_pci_cfg_cap */
 		}
+		pci_dev = dev;
 		kprintf("vblk: 1af4:1042 at 00:%s%x.0, BAR 0 0x%lx\n", dev < 16 ? "0" : "", dev,
 			(unsigned long)bar);
 		return common && notify ? 0 : -1;
@@ -111,6 +129,30 @@ static int setup(void)
 	return r8(common + 0x14) == (ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK) ? 0 : -1;
 }
 
+/* The VIRTIO_PCI_CAP_PCI_CFG window (virtio spec 4.1.4.9): cap.bar at +4,
+ * cap.offset +8, cap.length +12, pci_cfg_data +16 (all in whole dwords:
+ * the bytes next to cap.bar are read-only). */
+static void win_set(uint8_t bar, uint32_t off, uint32_t len)
+{
+	cfg32_write(pci_dev, win_cap + 4, bar);
+	cfg32_write(pci_dev, win_cap + 8, off);
+	cfg32_write(pci_dev, win_cap + 12, len);
+}
+
+static uint32_t win_read(uint8_t bar, uint32_t off, uint32_t len)
+{
+	win_set(bar, off, len);
+	return len == 2 ? cfg16(pci_dev, win_cap + 16) : cfg32(pci_dev, win_cap + 16);
+}
+
+static void win_write(uint32_t off, uint32_t len, uint32_t v)
+{
+	win_set(0, off, len);
+	cfg32_write(pci_dev, win_cap + 16, v);
+}
+
+static bool kick_through_window;
+
 /* Publishes head (avail idx += step), kicks, polls for an answer.
  * Returns the status byte, or 0x100 + device status bits on NEEDS_RESET,
  * or -1 on a timeout. */
@@ -121,7 +163,10 @@ static int submit(uint16_t head, uint16_t step)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	avail.idx = (uint16_t)(avail.idx + step);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	w16(notify, 0);
+	if (kick_through_window)
+		win_write(notify_off, 2, 0);	/* no ioeventfd sees this one */
+	else
+		w16(notify, 0);
 	uint64_t end = rdtsc() + tsc_ticks_for_seconds(5);
 	while (rdtsc() < end) {
 		if (*(volatile uint16_t *)&used.idx != last_used) {
@@ -157,15 +202,46 @@ static int broken_ring_case(const char *what, uint16_t step)
 	return bad | expect("reset and set up again", setup(), 0);
 }
 
+/* The common and device config read through the PCI_CFG window must be
+ * what the MMIO BAR shows; a write through it must reach the device. */
+static int window_cases(void)
+{
+	if (!win_cap) {
+		kprintf("vblk: no VIRTIO_PCI_CAP_PCI_CFG capability (WRONG)\n");
+		return 1;
+	}
+	int bad = 0;
+	uint32_t nq = win_read(0, common_off + 0x12, 2);
+	bad |= expect("PCI_CFG window: num_queues as MMIO", nq == r16(common + 0x12) ? nq : 0xdead,
+		      1);
+	win_write(common_off + 0x00, 4, 1);		/* device_feature_select = 1 */
+	uint32_t f_hi = win_read(0, common_off + 0x04, 4);
+	bad |= expect("PCI_CFG window: device_feature_select written", r32(common + 0x00), 1);
+	bad |= expect("PCI_CFG window: device_feature[63:32] as MMIO, VERSION_1",
+		      f_hi == r32(common + 0x04) ? f_hi & 1 : 0xdead, 1);
+	w32(common + 0x00, 0);
+	uint32_t cap = win_read(0, devcfg_off, 4);
+	bad |= expect("PCI_CFG window: capacity as MMIO", cap == r32(devcfg) ? 0 : 1, 0);
+	/* Forbidden set-ups (4.1.4.9.2) read 0: BAR 2 (the MSI-X table,
+	 * vector 0's control word is 1), a misaligned device config read. */
+	bad |= expect("PCI_CFG window on BAR 2 refused", win_read(2, 12, 4), 0);
+	bad |= expect("PCI_CFG window misaligned refused", win_read(0, devcfg_off + 1, 2), 0);
+	return bad;
+}
+
 int vblk_hostile(void)
 {
 	if (probe() || setup()) {
 		kprintf("vblk: device setup failed\n");
 		return 1;
 	}
-	int bad = 0;
+	int bad = window_cases();
 	chain3((uintptr_t)data, 512, 0);
 	bad |= expect("valid read", submit(0, 1), S_OK);
+	kick_through_window = true;
+	chain3((uintptr_t)data, 512, 0);
+	bad |= expect("valid read kicked through the PCI_CFG window", submit(0, 1), S_OK);
+	kick_through_window = false;
 	chain3(NOT_RAM, 512, 0);
 	bad |= expect("buffer outside RAM", submit(0, 1), S_IOERR);
 	chain3(0xfffffffffffffe00ull, 1024, 0);

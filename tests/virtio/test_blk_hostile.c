@@ -195,6 +195,99 @@ START_TEST(write_zeroes_bad_flags)
 }
 END_TEST
 
+/* The guest rewrites its range list while the request runs: after the
+ * first range is done, before the second one would be read again. The
+ * device must use the ranges it checked, as they were. A wrapper around
+ * the disk's ops does the rewriting from inside the first call. */
+static struct {
+	const struct disk_ops *real;
+	struct disk_ops ops;
+	struct virtio_blk_discard_write_zeroes *guest;
+	struct virtio_blk_discard_write_zeroes flipped;
+	unsigned calls;
+	uint64_t off[4], len[4];
+	bool unmap[4];
+} flip;
+
+static void flip_record(uint64_t off, uint64_t len, bool unmap)
+{
+	ck_assert_uint_lt(flip.calls, 4);
+	flip.off[flip.calls] = off;
+	flip.len[flip.calls] = len;
+	flip.unmap[flip.calls] = unmap;
+	if (flip.calls++ == 0)
+		flip.guest[1] = flip.flipped;
+}
+
+static int flip_discard(struct disk *d, uint64_t off, uint64_t len)
+{
+	flip_record(off, len, false);
+	return flip.real->discard(d, off, len);
+}
+
+static int flip_write_zeroes(struct disk *d, uint64_t off, uint64_t len, bool may_unmap)
+{
+	flip_record(off, len, may_unmap);
+	return flip.real->write_zeroes(d, off, len, may_unmap);
+}
+
+static int run_flipped(uint32_t type, const struct virtio_blk_discard_write_zeroes r[2],
+		       struct virtio_blk_discard_write_zeroes flipped)
+{
+	uint64_t data = vdrv_alloc(&bf.d, 32, 16), st;
+	memset(&flip, 0, sizeof(flip));
+	flip.real = bf.disk->ops;
+	flip.ops = *flip.real;
+	flip.ops.discard = flip_discard;
+	flip.ops.write_zeroes = flip_write_zeroes;
+	flip.guest = vdrv_hva(&bf.d, data);
+	flip.flipped = flipped;
+	memcpy(flip.guest, r, 32);
+	bf.disk->ops = &flip.ops;
+	st = vdrv_blk_chain(&bf.d, 0, type, 0, data, 32, false);
+	int status = bf_run(0, st, NULL);
+	bf.disk->ops = flip.real;
+	return status;
+}
+
+START_TEST(discard_ranges_changed_while_running)
+{
+	const struct virtio_blk_discard_write_zeroes r[2] = { { 8, 2, 0 }, { 20, 1, 0 } };
+	/* Beyond capacity and with a flag discard refuses: neither is seen. */
+	ck_assert_int_eq(run_flipped(VIRTIO_BLK_T_DISCARD, r,
+		(struct virtio_blk_discard_write_zeroes){ CAP + 8, 4, VIRTIO_BLK_DWZ_F_UNMAP }),
+		VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(flip.calls, 2);
+	ck_assert_uint_eq(flip.off[0], 8 * 512);
+	ck_assert_uint_eq(flip.len[0], 2 * 512);
+	ck_assert_uint_eq(flip.off[1], 20 * 512);
+	ck_assert_uint_eq(flip.len[1], 512);
+}
+END_TEST
+
+START_TEST(write_zeroes_ranges_changed_while_running)
+{
+	static uint8_t buf[512];
+	const struct virtio_blk_discard_write_zeroes r[2] = { { 8, 2, VIRTIO_BLK_DWZ_F_UNMAP },
+							      { 20, 1, 0 } };
+	/* Another sector, and UNMAP now allowed: the checked copy wins. */
+	ck_assert_int_eq(run_flipped(VIRTIO_BLK_T_WRITE_ZEROES, r,
+		(struct virtio_blk_discard_write_zeroes){ 30, 1, VIRTIO_BLK_DWZ_F_UNMAP }),
+		VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(flip.calls, 2);
+	ck_assert(flip.unmap[0]);
+	ck_assert_uint_eq(flip.off[1], 20 * 512);
+	ck_assert_uint_eq(flip.len[1], 512);
+	ck_assert(!flip.unmap[1]);
+	bf_file_read(20 * 512, buf, sizeof(buf));
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		ck_assert_uint_eq(buf[i], 0);
+	bf_file_read(30 * 512, buf, sizeof(buf));		/* the flipped range: untouched */
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		ck_assert_uint_eq(buf[i], bf_pattern(30 * 512 + i));
+}
+END_TEST
+
 /* A flood of bad requests is answered in full but logged only ~10/s. */
 START_TEST(errors_are_rate_limited)
 {
@@ -277,6 +370,8 @@ TCase *tcase_blk_hostile(void)
 	tcase_add_test(tc, too_many_segments);
 	tcase_add_test(tc, discard_bad_ranges);
 	tcase_add_test(tc, write_zeroes_bad_flags);
+	tcase_add_test(tc, discard_ranges_changed_while_running);
+	tcase_add_test(tc, write_zeroes_ranges_changed_while_running);
 	tcase_add_test(tc, errors_are_rate_limited);
 	tcase_add_test(tc, broken_ring_needs_reset);
 	tcase_add_test(tc, reset_restarts_after_broken_ring);

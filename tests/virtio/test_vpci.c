@@ -1,228 +1,13 @@
 /* The virtio-pci transport without KVM: a fake machine records ioeventfds,
  * MSI routes and the INTx line; the test plays the guest driver through
  * PCI config accesses and the MMIO bus, with a real virtio-blk device on a
- * raw image and its I/O thread. Hostile values have tests of their own. */
-#include <check.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <stdio.h>
+ * raw image and its I/O thread. Hostile values have tests of their own.
+ * The PCI_CFG window and failed plugs: test_vpci_window.c, test_vpci_plug.c. */
+#include "tests/virtio/vpci_fixture.h"
+
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
-
-#include "devices/pci.h"
-#include "devices/pci_cfg.h"
-#include "devices/virtio/disk.h"
-#include "devices/virtio/virtio.h"
-#include "devices/virtio/virtio_blk.h"
-#include "devices/virtio/virtio_pci.h"
-#include "tests/virtio/vdrv.h"
-#include "vmm/bus.h"
-#include "vmm/layout.h"
-#include "vmm/log.h"
-
-#define IMG_SIZE (1u << 20)
-#define QS 16
-#define MSI_ADDR 0xfee00000u
-
-struct fake_machine {
-	unsigned ioeventfds, msi_adds, msi_sets;
-	uint64_t ioeventfd_gpa;
-	uint32_t ioeventfd_len;
-	int ioeventfd_fd;
-	unsigned last_set_gsi;
-	uint64_t last_set_addr;
-	uint32_t last_set_data;
-	int intx_level;
-	unsigned intx_gsi, intx_calls;
-};
-
-static struct fake_machine fm;
-static struct pci *pci;
-static struct bus *mmio;
-static struct vdrv drv;
-static struct disk *disk;
-static struct vpci *t;
-static uint8_t slot;
-static uint64_t bar0, bar2;
-static char img_path[64];
-
-static int fake_ioeventfd(void *o, uint64_t gpa, uint32_t len, int fd, bool assign)
-{
-	(void)o;
-	ck_assert(assign);
-	fm.ioeventfds++;
-	fm.ioeventfd_gpa = gpa;
-	fm.ioeventfd_len = len;
-	fm.ioeventfd_fd = fd;
-	return 0;
-}
-
-static int fake_msi_add(void *o, int fd, unsigned *gsi)
-{
-	(void)o;
-	ck_assert_int_ge(fd, 0);
-	*gsi = 100 + fm.msi_adds++;
-	return 0;
-}
-
-static int fake_msi_set(void *o, unsigned gsi, uint64_t addr, uint32_t data)
-{
-	(void)o;
-	fm.msi_sets++;
-	fm.last_set_gsi = gsi;
-	fm.last_set_addr = addr;
-	fm.last_set_data = data;
-	return 0;
-}
-
-static void fake_intx(void *o, unsigned gsi, int level)
-{
-	(void)o;
-	fm.intx_calls++;
-	fm.intx_gsi = gsi;
-	fm.intx_level = level;
-}
-
-static uint8_t pattern(uint64_t i) { return (uint8_t)(i * 7 + (i >> 9)); }
-
-static void make_image(void)
-{
-	static uint8_t buf[IMG_SIZE];
-	snprintf(img_path, sizeof(img_path), "/tmp/minivmm-vpci-%d.img", getpid());
-	for (uint64_t i = 0; i < IMG_SIZE; i++)
-		buf[i] = pattern(i);
-	int fd = open(img_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, buf, IMG_SIZE), IMG_SIZE);
-	close(fd);
-}
-
-static void setup(void)
-{
-	log_set_quiet(true);
-	memset(&fm, 0, sizeof(fm));
-	fm.intx_level = -1;
-	make_image();
-	struct disk_opts o = { .path = img_path, .format = DISK_FORMAT_RAW };
-	ck_assert_int_eq(disk_open(&o, &disk), 0);
-	ck_assert_int_eq(vdrv_init(&drv, 1 << 20, QS), 0);
-	pci = pci_create();
-	mmio = bus_create("mmio");
-	ck_assert_ptr_nonnull(pci);
-	ck_assert_ptr_nonnull(mmio);
-	pci_set_mmio_window(pci, MEM_PCI_MMIO_START, MEM_PCI_MMIO_END);
-	ck_assert_int_eq(pci_add_host_bridge(pci), 0);
-	const struct vpci_machine m = {
-		.pci = pci, .mmio = mmio, .gm = drv.gm, .ioeventfd = fake_ioeventfd,
-		.msi_add = fake_msi_add, .msi_set = fake_msi_set, .set_intx = fake_intx,
-	};
-	t = vpci_blk_create(&m, disk, &(struct vblk_opts){ .name = "vda" });
-	ck_assert_ptr_nonnull(t);
-	slot = vpci_slot(t);
-	bar0 = vpci_bar_base(t, 0);
-	bar2 = vpci_bar_base(t, 2);
-}
-
-static void teardown(void)
-{
-	vpci_blk_destroy(t);
-	bus_destroy(mmio);
-	pci_destroy(pci);
-	vdrv_fini(&drv);
-	disk_close(disk);
-	unlink(img_path);
-}
-
-static uint32_t cfg_rd(uint32_t off, uint32_t len)
-{
-	uint32_t v = 0;
-	pci_config_read(pci, 0, slot, 0, off, &v, len);
-	return v;
-}
-
-static void cfg_wr(uint32_t off, uint32_t v, uint32_t len)
-{
-	pci_config_write(pci, 0, slot, 0, off, &v, len);
-}
-
-static uint64_t rd(uint64_t addr, uint32_t len)
-{
-	uint64_t v = 0;
-	ck_assert(bus_read(mmio, addr, &v, len));
-	return v;
-}
-
-static void wr(uint64_t addr, uint64_t v, uint32_t len)
-{
-	ck_assert(bus_write(mmio, addr, &v, len));
-}
-
-#define CC(off) (bar0 + VPCI_COMMON_OFF + (off))
-enum { DFSEL = 0, DF = 4, GFSEL = 8, GF = 0xc, MSIXCFG = 0x10, NUMQ = 0x12, STATUS = 0x14,
-       QSEL = 0x16, QSIZE = 0x18, QMSIX = 0x1a, QEN = 0x1c, QNOFF = 0x1e, QDESC = 0x20,
-       QDRV = 0x28, QDEV = 0x30 };
-
-static bool fd_signalled(int fd, int timeout_ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	if (poll(&p, 1, timeout_ms) != 1)
-		return false;
-	uint64_t v;
-	ck_assert_int_eq(read(fd, &v, sizeof(v)), sizeof(v));
-	return true;
-}
-
-static void enable_decode(void) { cfg_wr(PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2); }
-
-static int find_cap(uint8_t id, uint8_t vtype)
-{
-	unsigned ptr = cfg_rd(PCI_CAP_PTR, 1), hops = 0;
-	while (ptr && hops++ < 48) {
-		if (cfg_rd(ptr, 1) == id && (id != PCI_CAP_ID_VENDOR || cfg_rd(ptr + 3, 1) == vtype))
-			return (int)ptr;
-		ptr = cfg_rd(ptr + 1, 1);
-	}
-	return -1;
-}
-
-static uint64_t offered(void)
-{
-	wr(CC(DFSEL), 0, 4);
-	uint64_t f = rd(CC(DF), 4);
-	wr(CC(DFSEL), 1, 4);
-	return f | rd(CC(DF), 4) << 32;
-}
-
-static void set_features(uint64_t f)
-{
-	wr(CC(GFSEL), 0, 4);
-	wr(CC(GF), (uint32_t)f, 4);
-	wr(CC(GFSEL), 1, 4);
-	wr(CC(GF), f >> 32, 4);
-}
-
-/* ACKNOWLEDGE, DRIVER, features, FEATURES_OK, queue 0 laid out, enabled. */
-static void driver_setup(uint16_t qvec)
-{
-	enable_decode();
-	wr(CC(STATUS), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
-	set_features(offered());
-	wr(CC(STATUS), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	   VIRTIO_STATUS_FEATURES_OK, 1);
-	ck_assert_uint_eq(rd(CC(STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_FEATURES_OK);
-	wr(CC(QSEL), 0, 2);
-	wr(CC(QSIZE), QS, 2);
-	wr(CC(QMSIX), qvec, 2);
-	wr(CC(QDESC), (uint32_t)drv.desc_gpa, 4);
-	wr(CC(QDESC) + 4, drv.desc_gpa >> 32, 4);
-	wr(CC(QDRV), drv.avail_gpa, 8);
-	wr(CC(QDEV), drv.used_gpa, 8);
-	wr(CC(QEN), 1, 2);
-}
-
-static const uint8_t status_ok = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
 
 START_TEST(config_space_and_capabilities)
 {
@@ -294,8 +79,8 @@ START_TEST(read_request_with_msix)
 	ck_assert_uint_eq(fm.last_set_data, 0x4041);
 	ck_assert_uint_eq(rd(bar2 + 16, 8), MSI_ADDR);
 
-	wr(CC(STATUS), status_ok, 1);
-	ck_assert_uint_eq(rd(CC(STATUS), 1), status_ok);
+	wr(CC(STATUS), STATUS_OK, 1);
+	ck_assert_uint_eq(rd(CC(STATUS), 1), STATUS_OK);
 
 	uint64_t data = vdrv_alloc(&drv, 4096, 4096);
 	uint64_t st = vdrv_blk_chain(&drv, 0, VIRTIO_BLK_T_IN, 8, data, 4096, true);
@@ -318,8 +103,8 @@ START_TEST(read_request_with_msix)
 	ck_assert_uint_eq(rd(CC(QDESC), 8), 0);
 	/* And it comes up again. */
 	driver_setup(1);
-	wr(CC(STATUS), status_ok, 1);
-	ck_assert_uint_eq(rd(CC(STATUS), 1), status_ok);
+	wr(CC(STATUS), STATUS_OK, 1);
+	ck_assert_uint_eq(rd(CC(STATUS), 1), STATUS_OK);
 }
 END_TEST
 
@@ -328,7 +113,7 @@ START_TEST(msix_masking_holds_interrupts_pending)
 	int mx = find_cap(PCI_CAP_ID_MSIX, 0);
 	struct vblk_hooks h = vpci_device_hooks(t);
 	driver_setup(1);
-	wr(CC(STATUS), status_ok, 1);
+	wr(CC(STATUS), STATUS_OK, 1);
 	cfg_wr((uint32_t)mx + 2, 0x8000, 2);
 	wr(bar2 + 16, MSI_ADDR, 4);
 	wr(bar2 + 24, 0x41, 4);		/* vector 1 stays masked (reset state) */
@@ -349,7 +134,7 @@ START_TEST(msix_masking_holds_interrupts_pending)
 	/* NO_VECTOR: nothing at all. */
 	wr(CC(STATUS), 0, 1);
 	driver_setup(VPCI_NO_VECTOR);
-	wr(CC(STATUS), status_ok, 1);
+	wr(CC(STATUS), STATUS_OK, 1);
 	h.notify(h.opaque, 0);
 	ck_assert(!fd_signalled(vpci_vector_fd(t, 0), 0));
 	ck_assert(!fd_signalled(vpci_vector_fd(t, 1), 0));
@@ -361,7 +146,7 @@ START_TEST(intx_and_isr_read_to_clear)
 {
 	struct vblk_hooks h = vpci_device_hooks(t);
 	driver_setup(VPCI_NO_VECTOR);
-	wr(CC(STATUS), status_ok, 1);
+	wr(CC(STATUS), STATUS_OK, 1);
 	h.notify(h.opaque, 0);
 	ck_assert_int_eq(fm.intx_level, 1);
 	ck_assert_uint_eq(fm.intx_gsi, pci_intx_gsi(slot, 0));
@@ -371,7 +156,7 @@ START_TEST(intx_and_isr_read_to_clear)
 	/* Config change (needs_reset from the device): ISR bit 1 + NEEDS_RESET. */
 	h.needs_reset(h.opaque);
 	ck_assert_int_eq(fm.intx_level, 1);
-	ck_assert_uint_eq(rd(CC(STATUS), 1), status_ok | VIRTIO_STATUS_NEEDS_RESET);
+	ck_assert_uint_eq(rd(CC(STATUS), 1), STATUS_OK | VIRTIO_STATUS_NEEDS_RESET);
 	ck_assert_uint_eq(rd(bar0 + VPCI_ISR_OFF, 1), 2);
 	/* INTX_DISABLE in the command register keeps the line low. */
 	cfg_wr(PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE, 2);
@@ -454,8 +239,8 @@ START_TEST(hostile_features_and_status)
 	ck_assert_uint_eq(rd(CC(STATUS), 1), ad | VIRTIO_STATUS_FEATURES_OK);
 	/* DRIVER_OK with the queue not enabled: a queue the driver does not
 	 * use (spec 4.1.4.3): accepted, nothing to serve, no interrupt. */
-	wr(CC(STATUS), status_ok, 1);
-	ck_assert_uint_eq(rd(CC(STATUS), 1), status_ok);
+	wr(CC(STATUS), STATUS_OK, 1);
+	ck_assert_uint_eq(rd(CC(STATUS), 1), STATUS_OK);
 	ck_assert_int_ne(fm.intx_level, 1);
 	ck_assert_uint_eq(rd(bar0 + VPCI_ISR_OFF, 1), 0);
 	wr(CC(STATUS), 0, 1);
@@ -477,7 +262,7 @@ START_TEST(hostile_ring_addresses)
 	wr(CC(QDRV), drv.avail_gpa, 8);
 	wr(CC(QDEV), drv.used_gpa, 8);
 	wr(CC(QEN), 1, 2);
-	wr(CC(STATUS), status_ok, 1);
+	wr(CC(STATUS), STATUS_OK, 1);
 	ck_assert(rd(CC(STATUS), 1) & VIRTIO_STATUS_NEEDS_RESET);
 	wr(CC(STATUS), 0, 1);
 	/* Used ring outside guest RAM. */
@@ -489,14 +274,14 @@ START_TEST(hostile_ring_addresses)
 	wr(CC(QDRV), drv.avail_gpa, 8);
 	wr(CC(QDEV), 0xfffffffffffff000ull, 8);
 	wr(CC(QEN), 1, 2);
-	wr(CC(STATUS), status_ok, 1);
+	wr(CC(STATUS), STATUS_OK, 1);
 	ck_assert(rd(CC(STATUS), 1) & VIRTIO_STATUS_NEEDS_RESET);
 	/* Reset recovers the device. */
 	wr(CC(STATUS), 0, 1);
 	ck_assert_uint_eq(rd(CC(STATUS), 1), 0);
 	driver_setup(VPCI_NO_VECTOR);
-	wr(CC(STATUS), status_ok, 1);
-	ck_assert_uint_eq(rd(CC(STATUS), 1), status_ok);
+	wr(CC(STATUS), STATUS_OK, 1);
+	ck_assert_uint_eq(rd(CC(STATUS), 1), STATUS_OK);
 }
 END_TEST
 
@@ -563,7 +348,7 @@ int main(void)
 {
 	Suite *s = suite_create("vpci");
 	TCase *tc = tcase_create("vpci");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, vpci_fx_setup, vpci_fx_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, config_space_and_capabilities);
 	tcase_add_test(tc, read_request_with_msix);
@@ -575,6 +360,8 @@ int main(void)
 	tcase_add_test(tc, hostile_access_widths);
 	tcase_add_test(tc, bars_inert_without_memory_decode);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tcase_vpci_window());
+	suite_add_tcase(s, tcase_vpci_plug_failure());
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
