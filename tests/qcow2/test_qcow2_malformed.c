@@ -339,6 +339,78 @@ START_TEST(unknown_extension_and_autoclear)
 }
 END_TEST
 
+/* The whole file, for byte-for-byte comparisons (caller frees). */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	off_t n = lseek(fd, 0, SEEK_END);
+	ck_assert_int_gt(n, 0);
+	uint8_t *b = malloc((size_t)n);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(pread(fd, b, (size_t)n, 0), n);
+	close(fd);
+	*len = (size_t)n;
+	return b;
+}
+
+/* A backing file that cannot be opened: the open fails only after the
+ * header (dirty and autoclear bits) would already have been rewritten. */
+static void p_backing_missing(const char *i)
+{
+	const char *name = "missing-base.qcow2";
+	th_patch_be64(i, 8, 2048);
+	th_patch_be32(i, 16, (uint32_t)strlen(name));
+	th_patch(i, 2048, name, strlen(name));
+}
+
+/* A writable open that fails late leaves the image exactly as it was: no
+ * dirty bit set (lazy refcounts), no autoclear bits cleared, dirty bit of
+ * a dirty image kept. */
+START_TEST(failed_rw_open_leaves_image_untouched)
+{
+	static const struct {
+		uint64_t incompat, compat, autoclear;
+	} hdr[] = {
+	    {0, QCOW2_COMPAT_LAZY_REFCOUNTS, 0},		      /* would set dirty */
+	    {0, 0, 0x3},					      /* would clear autoclear */
+	    {QCOW2_INCOMPAT_DIRTY, 0, 0},			      /* would clear dirty */
+	    {QCOW2_INCOMPAT_DIRTY, QCOW2_COMPAT_LAZY_REFCOUNTS, 0x1}, /* all of it */
+	};
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
+	struct qcow2 *q = NULL;
+
+	p_backing_missing(img);
+	for (size_t c = 0; c < sizeof(hdr) / sizeof(hdr[0]); c++) {
+		th_patch_be64(img, 72, hdr[c].incompat);
+		th_patch_be64(img, 80, hdr[c].compat);
+		th_patch_be64(img, 88, hdr[c].autoclear);
+		size_t n0, n1;
+		uint8_t *before = slurp(img, &n0);
+		log_clear_last_error();
+		ck_assert_int_eq(qcow2_open(img, &o, &q), -ENOENT);
+		ck_assert_ptr_nonnull(strstr(log_last_error(), "missing-base.qcow2"));
+		uint8_t *after = slurp(img, &n1);
+		ck_assert_uint_eq(n0, n1);
+		ck_assert_msg(!memcmp(before, after, n0),
+			      "case %zu: image changed by a failed open (incompat 0x%llx, "
+			      "autoclear 0x%llx)",
+			      c, (unsigned long long)th_read_be64(img, 72),
+			      (unsigned long long)th_read_be64(img, 88));
+		free(before);
+		free(after);
+	}
+	/* Without the missing backing file the same open succeeds and does
+	 * update the bits: dirty while open (lazy), autoclear cleared. */
+	th_patch_be64(img, 8, 0);
+	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
+	ck_assert_uint_eq(th_read_be64(img, 72), QCOW2_INCOMPAT_DIRTY);
+	ck_assert_uint_eq(th_read_be64(img, 88), 0);
+	ck_assert_int_eq(qcow2_close(q), 0);
+	ck_assert_uint_eq(th_read_be64(img, 72), 0);
+}
+END_TEST
+
 /* Our checker: a leaked cluster and a missing reference are told apart. */
 START_TEST(check_leak_and_corruption)
 {
@@ -368,6 +440,7 @@ Suite *qcow2_malformed_suite(void)
 	tcase_add_test(t, dirty_consistent_is_cleared);
 	tcase_add_test(t, unknown_extension_and_autoclear);
 	tcase_add_test(t, check_leak_and_corruption);
+	tcase_add_test(t, failed_rw_open_leaves_image_untouched);
 	suite_add_tcase(s, t);
 	return s;
 }
