@@ -109,7 +109,34 @@ static int image_size(const char *path, uint64_t *size, const char **fmt)
 	return 0;
 }
 
-static int parse_o(const char *opts, struct qcow2_create_opts *co)
+/* refcount_bits=N as qemu-img reads it: a number in C syntax (0x10, 010),
+ * then a power of two from 1 to 64. Logs qemu-img's messages. */
+static int parse_refcount_bits(const char *file, const char *v, unsigned *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 0);
+	if (errno == ERANGE) {
+		log_error("img create: %s: Value '%s' is too large for parameter 'refcount_bits'",
+			  file, v);
+		return -ERANGE;
+	}
+	if (end == v || *end) {
+		log_error("img create: %s: Parameter 'refcount_bits' expects a number", file);
+		return -EINVAL;
+	}
+	if (n == 0 || n > 64 || (n & (n - 1))) {
+		log_error("img create: %s: Refcount width must be a power of two and may not "
+			  "exceed 64 bits",
+			  file);
+		return -EINVAL;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int parse_o(const char *opts, const char *file, struct qcow2_create_opts *co)
 {
 	char *dup = strdup(opts), *save = NULL;
 	int ret = 0;
@@ -119,28 +146,25 @@ static int parse_o(const char *opts, struct qcow2_create_opts *co)
 	for (char *kv = strtok_r(dup, ",", &save); kv && !ret; kv = strtok_r(NULL, ",", &save)) {
 		char *v = strchr(kv, '=');
 		uint64_t n;
-		if (!v) {
-			ret = -EINVAL;
-			break;
-		}
-		*v++ = '\0';
-		if (!strcmp(kv, "cluster_size") && !img_parse_size(v, &n) && n <= (1u << 21))
+		if (v)
+			*v++ = '\0';
+		if (v && !strcmp(kv, "refcount_bits")) {
+			if ((ret = parse_refcount_bits(file, v, &co->refcount_bits)))
+				break; /* logged */
+		} else if (v && !strcmp(kv, "cluster_size") && !img_parse_size(v, &n) &&
+			   n <= (1u << 21))
 			co->cluster_size = (uint32_t)n;
-		else if (!strcmp(kv, "refcount_bits"))
-			co->refcount_bits = (unsigned)atoi(v);
-		else if (!strcmp(kv, "compat"))
+		else if (v && !strcmp(kv, "compat"))
 			co->version = !strcmp(v, "0.10") || !strcmp(v, "v2") ? 2 : 3;
-		else if (!strcmp(kv, "extended_l2"))
+		else if (v && !strcmp(kv, "extended_l2"))
 			co->extended_l2 = !strcmp(v, "on");
-		else if (!strcmp(kv, "compression_type"))
+		else if (v && !strcmp(kv, "compression_type"))
 			co->zstd = !strcmp(v, "zstd");
-		else
+		else {
+			log_error("img: invalid -o option in '%s'", opts);
 			ret = -EINVAL;
-		if (ret)
-			break;
+		}
 	}
-	if (ret)
-		log_error("img: invalid -o option in '%s'", opts);
 	free(dup);
 	return ret;
 }
@@ -219,7 +243,7 @@ static int cmd_create(int argc, char **argv)
 		log_error("img create: unknown format '%s' (qcow2 or raw)", fmt);
 		return 1;
 	}
-	if (opts && (strcmp(fmt, "qcow2") || parse_o(opts, &co)))
+	if (opts && (strcmp(fmt, "qcow2") || parse_o(opts, file, &co)))
 		return 1;
 	if (size_s && img_parse_size(size_s, &co.size)) {
 		log_error("img create: invalid size '%s' (e.g. 20G, 512M, 1048576)", size_s);
@@ -495,7 +519,8 @@ static void img_usage(FILE *out)
 	      "  check [-U] [-r leaks|all] [--output=json] FILE\n"
 	      "                          check (and repair) a qcow2 image; exit status 0 clean,\n"
 	      "                          2 corrupt, 3 leaks only, 1 error, as qemu-img check\n"
-	      "  -U: do not take (or honour) image locks, like qemu-img -U\n", out);
+	      "  -U: do not take (or honour) image locks, like qemu-img -U\n",
+	      out);
 }
 
 int img_main(int argc, char **argv)

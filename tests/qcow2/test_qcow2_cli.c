@@ -183,6 +183,53 @@ START_TEST(cli_usage_errors)
 }
 END_TEST
 
+/* The message after "FILE: " on the first stderr line ("" if none). */
+static void after_file(char *msg, const char *file)
+{
+	char *p = strstr(msg, file), *nl;
+	if (!p) {
+		msg[0] = '\0';
+		return;
+	}
+	memmove(msg, p + strlen(file) + 2, strlen(p + strlen(file) + 2) + 1);
+	if ((nl = strpbrk(msg, "\r\n"))) /* our log ends lines with \r\n */
+		*nl = '\0';
+}
+
+/* -o refcount_bits=V: the same verdict, exit code and message as qemu-img
+ * (a bad value must not silently become 16), no file left on failure. */
+static const char *const rc_bits[] = {
+    "abc",  "16x", "",	"1.5", "3", "0", "128", "-1", "99999999999999999999",
+    "0x10", "010", "1", "64"};
+
+START_TEST(create_refcount_bits_like_qemu)
+{
+	const char *v = rc_bits[_i];
+	char ours[2048], theirs[2048], info[4096];
+	int our_rc = sh_out(ours, sizeof(ours),
+			    "cd '%s' && rm -f o.qcow2 && '%s' create -q -f qcow2 -o "
+			    "'refcount_bits=%s' o.qcow2 1M 2>&1",
+			    dir, tool, v);
+	int their_rc = sh_out(theirs, sizeof(theirs),
+			      "cd '%s' && rm -f q.qcow2 && qemu-img create -q -f qcow2 -o "
+			      "'refcount_bits=%s' q.qcow2 1M 2>&1",
+			      dir, v);
+	printf("refcount_bits='%s': ours %d, qemu-img %d\n", v, our_rc, their_rc);
+	ck_assert_int_eq(our_rc, their_rc);
+	after_file(ours, "o.qcow2");
+	after_file(theirs, "q.qcow2");
+	ck_assert_str_eq(ours, theirs);
+	if (their_rc) {
+		ck_assert_int_ne(sh("test -e '%s/o.qcow2'", dir), 0);
+		return;
+	}
+	ck_assert_int_eq(sh_out(info, sizeof(info), "cd '%s' && qemu-img info o.qcow2", dir), 0);
+	char want[64];
+	snprintf(want, sizeof(want), "refcount bits: %llu", strtoull(v, NULL, 0));
+	ck_assert_msg(strstr(info, want), "want '%s' in:\n%s", want, info);
+}
+END_TEST
+
 Suite *qcow2_cli_suite(void);
 Suite *qcow2_cli_suite(void)
 {
@@ -195,6 +242,8 @@ Suite *qcow2_cli_suite(void)
 	tcase_add_test(t, created_overlay_like_qemu);
 	tcase_add_test(t, check_exit_codes_match);
 	tcase_add_test(t, cli_usage_errors);
+	tcase_add_loop_test(t, create_refcount_bits_like_qemu, 0,
+			    (int)(sizeof(rc_bits) / sizeof(rc_bits[0])));
 	suite_add_tcase(s, t);
 	return s;
 }
