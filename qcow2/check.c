@@ -5,6 +5,7 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +19,20 @@ struct checker {
 	bool verbose;
 	uint8_t *l2buf;
 	uint64_t last_host; /* for fragmentation */
+	uint8_t *rb_bad;    /* per refcount-table entry: block unreadable */
 };
 
-static void report(struct checker *k, const char *fmt, unsigned long long a, unsigned long long b)
+static void report(struct checker *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct checker *k, const char *fmt, ...)
 {
-	if (k->verbose) {
-		fprintf(stderr, fmt, a, b);
-		fputc('\n', stderr);
-	}
+	va_list ap;
+
+	if (!k->verbose)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 static void add_ref(struct checker *k, uint64_t off, uint64_t len)
@@ -36,7 +43,8 @@ static void add_ref(struct checker *k, uint64_t off, uint64_t len)
 	for (uint64_t c = first; c <= last; c++) {
 		if (c >= k->nclusters) {
 			report(k, "ERROR: cluster at 0x%llx is beyond end of file (size 0x%llx)",
-			       (unsigned long long)c << k->q->cluster_bits, k->q->file_size);
+			       (unsigned long long)c << k->q->cluster_bits,
+			       (unsigned long long)k->q->file_size);
 			k->res->corruptions++;
 			return;
 		}
@@ -45,12 +53,15 @@ static void add_ref(struct checker *k, uint64_t off, uint64_t len)
 	}
 }
 
-static uint64_t stored_rc(struct checker *k, uint64_t off)
+/* The stored refcount of the cluster at OFF; false if it cannot be read. */
+static bool stored_rc(struct checker *k, uint64_t off, uint64_t *rc)
 {
-	uint64_t rc = 0;
-	if (qcow2_refcount_get(k->q, off >> k->q->cluster_bits, &rc))
-		k->res->corruptions++;
-	return rc;
+	uint64_t c = off >> k->q->cluster_bits, bi = c >> k->q->refblock_bits;
+
+	*rc = 0;
+	if (bi < k->q->reftable_size && k->rb_bad[bi])
+		return false;
+	return qcow2_refcount_get(k->q, c, rc) == 0;
 }
 
 static void check_copied(struct checker *k, uint64_t entry, uint64_t off, bool active,
@@ -59,7 +70,9 @@ static void check_copied(struct checker *k, uint64_t entry, uint64_t off, bool a
 	if (!active)
 		return;
 	bool copied = entry & QCOW2_OFLAG_COPIED;
-	uint64_t rc = stored_rc(k, off);
+	uint64_t rc;
+	if (!stored_rc(k, off, &rc))
+		return; /* like qemu-img: counted once, in compare() */
 	if (copied != (rc == 1)) {
 		if (k->verbose)
 			fprintf(stderr, "ERROR OFLAG_COPIED %s: offset=%llx refcount=%llu\n", what,
@@ -76,7 +89,8 @@ static void check_l2_entry(struct checker *k, uint64_t e, uint64_t bitmap, bool 
 		uint64_t off, len;
 		qcow2_compressed_extent(q, e, &off, &len);
 		if (e & QCOW2_OFLAG_COPIED) {
-			report(k, "ERROR: compressed cluster %llx has the COPIED flag%llu", e, 0);
+			report(k, "ERROR: compressed cluster %llx has the COPIED flag",
+			       (unsigned long long)e);
 			k->res->corruptions++;
 		}
 		/* The last compressed cluster may end past end of file. */
@@ -94,7 +108,8 @@ static void check_l2_entry(struct checker *k, uint64_t e, uint64_t bitmap, bool 
 	uint64_t host = e & QCOW2_OFFSET_MASK;
 	if ((e & reserved) || host % q->cluster_size ||
 	    (q->extended_l2 && ((uint32_t)bitmap & (uint32_t)(bitmap >> 32)))) {
-		report(k, "ERROR: invalid L2 entry 0x%llx (bitmap 0x%llx)", e, bitmap);
+		report(k, "ERROR: invalid L2 entry 0x%llx (bitmap 0x%llx)", (unsigned long long)e,
+		       (unsigned long long)bitmap);
 		k->res->corruptions++;
 		return;
 	}
@@ -117,7 +132,8 @@ static void walk_l1(struct checker *k, const uint64_t *l1, uint64_t n, bool acti
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t l2 = l1[i] & QCOW2_OFFSET_MASK;
 		if (l1[i] & QCOW2_L1_RESERVED || l2 % q->cluster_size) {
-			report(k, "ERROR: invalid L1 entry %llu: 0x%llx", i, l1[i]);
+			report(k, "ERROR: invalid L1 entry %llu: 0x%llx", (unsigned long long)i,
+			       (unsigned long long)l1[i]);
 			k->res->corruptions++;
 			continue;
 		}
@@ -191,10 +207,32 @@ static void walk_refcounts(struct checker *k)
 		uint64_t e = q->reftable[i];
 		if (!e)
 			continue;
-		if (e & QCOW2_REFT_RESERVED || e % q->cluster_size || e >= q->file_size) {
-			report(k, "ERROR: refcount block %llu at 0x%llx is invalid", i, e);
+		/* Like qemu-img: an entry with reserved bits is no reference, but
+		 * its block is still used for lookups (the bits are masked). */
+		if (e & QCOW2_REFT_RESERVED) {
+			report(k, "ERROR refcount table entry %llu has reserved bits set",
+			       (unsigned long long)i);
 			k->res->corruptions++;
-			q->reftable[i] = 0; /* do not read it during the comparison */
+			q->reftable[i] = e & ~QCOW2_REFT_RESERVED;
+			continue;
+		}
+		/* Blocks we cannot read are left out of the comparison; the
+		 * refcounts they hold count as check errors there. */
+		if (e % q->cluster_size) {
+			report(k,
+			       "ERROR refcount block %llu is not cluster aligned; refcount table "
+			       "entry corrupted",
+			       (unsigned long long)i);
+			k->res->corruptions++;
+			k->rb_bad[i] = 1;
+			q->reftable[i] = 0;
+			continue;
+		}
+		if (e >= q->file_size) {
+			report(k, "ERROR refcount block %llu is outside image",
+			       (unsigned long long)i);
+			k->res->corruptions++;
+			q->reftable[i] = 0; /* reads as zeros, as past end of file */
 			continue;
 		}
 		add_ref(k, e, q->cluster_size);
@@ -209,11 +247,15 @@ static void compare(struct checker *k)
 {
 	struct qcow2 *q = k->q;
 
+	k->res->image_end_offset = q->cluster_size; /* qemu-img: cluster 0 at least */
 	for (uint64_t c = 0; c < k->nclusters; c++) {
 		uint64_t computed = k->refs[c], rc = 0;
-		if (qcow2_refcount_get(q, c, &rc)) {
-			k->res->corruptions++;
-			c |= q->refblock_entries - 1; /* skip the unreadable block */
+		if (!stored_rc(k, c << q->cluster_bits, &rc)) {
+			if (k->verbose)
+				fprintf(stderr,
+					"Can't get refcount for cluster %llu: Input/output error\n",
+					(unsigned long long)c);
+			k->res->check_errors++;
 			continue;
 		}
 		if (computed || rc)
@@ -240,7 +282,8 @@ static int run_check(struct checker *k)
 	k->nclusters = qcow2_div_round_up(q->file_size, q->cluster_size);
 	k->refs = calloc(k->nclusters ? k->nclusters : 1, sizeof(uint32_t));
 	k->l2buf = malloc(q->cluster_size);
-	if (!k->refs || !k->l2buf)
+	k->rb_bad = calloc(q->reftable_size ? q->reftable_size : 1, 1);
+	if (!k->refs || !k->l2buf || !k->rb_bad)
 		return -ENOMEM;
 	k->res->total_clusters = qcow2_div_round_up(q->size, q->cluster_size);
 	add_ref(k, 0, q->cluster_size);
@@ -266,6 +309,7 @@ static int check_open(const char *path, unsigned flags, struct qcow2_check_resul
 	ret = run_check(&k);
 	free(k.refs);
 	free(k.l2buf);
+	free(k.rb_bad);
 	qcow2_close(k.q);
 	return ret;
 }
@@ -288,6 +332,8 @@ static int fix_refcounts(struct checker *k, bool all)
 	for (int pass = all ? 0 : 1; pass < 2; pass++) {
 		for (uint64_t c = 0; c < k->nclusters; c++) {
 			uint64_t rc;
+			if (k->rb_bad[c >> k->q->refblock_bits])
+				continue; /* no readable block to fix (a check error) */
 			int ret = qcow2_refcount_get(k->q, c, &rc);
 			if (ret)
 				return ret;
@@ -335,8 +381,10 @@ int qcow2_repair(const char *path, enum qcow2_repair mode, struct qcow2_check_re
 		ret = -errno;
 	free(k.refs);
 	free(k.l2buf);
+	free(k.rb_bad);
 	k.refs = NULL;
 	k.l2buf = NULL;
+	k.rb_bad = NULL;
 	if (!ret) {
 		k.res = after;
 		k.verbose = false;
@@ -346,6 +394,7 @@ int qcow2_repair(const char *path, enum qcow2_repair mode, struct qcow2_check_re
 	}
 	free(k.refs);
 	free(k.l2buf);
+	free(k.rb_bad);
 	int cret = qcow2_close(k.q);
 	return ret ? ret : cret;
 }

@@ -311,16 +311,9 @@ static void print_info_human(const char *file, const char *fmt, const struct qco
 
 static void json_str(const char *key, const char *v, bool comma)
 {
-	printf("    \"%s\": \"", key);
-	for (const char *p = v; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if ((unsigned char)*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	printf("\"%s\n", comma ? "," : "");
+	printf("    \"%s\": ", key);
+	img_json_string(stdout, v);
+	printf("%s\n", comma ? "," : "");
 }
 
 static void print_info_json(const char *file, const char *fmt, const struct qcow2_info *i,
@@ -408,23 +401,54 @@ static int cmd_info(int argc, char **argv)
 	return 0;
 }
 
-static void print_check(const char *file, const struct qcow2_check_result *r, bool json)
+struct check_fixed {
+	uint64_t leaks, corruptions; /* repaired by -r */
+};
+
+/* qemu-img's JSON: counters only when non-zero (check-errors always), in
+ * the order its QDict yields them. */
+static void print_check_json(const char *file, const struct qcow2_check_result *r,
+			     const struct check_fixed *f)
+{
+	const struct {
+		const char *key;
+		uint64_t v;
+		bool always;
+	} fields[] = {
+	    {"image-end-offset", r->image_end_offset, false},
+	    {"compressed-clusters", r->compressed_clusters, false},
+	    {"total-clusters", r->total_clusters, false},
+	    {"corruptions", r->corruptions, false},
+	    {"corruptions-fixed", f->corruptions, false},
+	    {"check-errors", r->check_errors, true},
+	    {"leaks", r->leaks, false},
+	    {"leaks-fixed", f->leaks, false},
+	    {"allocated-clusters", r->allocated_clusters, false},
+	};
+	printf("{\n");
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i].v || fields[i].always)
+			printf("    \"%s\": %llu,\n", fields[i].key,
+			       (unsigned long long)fields[i].v);
+	json_str("filename", file, true);
+	if (r->fragmented_clusters) {
+		json_str("format", "qcow2", true);
+		printf("    \"fragmented-clusters\": %llu\n}\n",
+		       (unsigned long long)r->fragmented_clusters);
+	} else {
+		json_str("format", "qcow2", false);
+		printf("}\n");
+	}
+}
+
+static void print_check(const char *file, const struct qcow2_check_result *r,
+			const struct check_fixed *f, bool json)
 {
 	if (json) {
-		printf("{\n    \"image-end-offset\": %llu,\n    \"total-clusters\": %llu,\n",
-		       (unsigned long long)r->image_end_offset,
-		       (unsigned long long)r->total_clusters);
-		printf("    \"check-errors\": 0,\n");
-		if (r->leaks)
-			printf("    \"leaks\": %llu,\n", (unsigned long long)r->leaks);
-		if (r->corruptions)
-			printf("    \"corruptions\": %llu,\n", (unsigned long long)r->corruptions);
-		printf("    \"allocated-clusters\": %llu,\n    \"filename\": \"%s\",\n"
-		       "    \"format\": \"qcow2\"\n}\n",
-		       (unsigned long long)r->allocated_clusters, file);
+		print_check_json(file, r, f);
 		return;
 	}
-	if (!r->leaks && !r->corruptions)
+	if (!r->leaks && !r->corruptions && !r->check_errors)
 		printf("No errors were found on the image.\n");
 	if (r->corruptions)
 		printf("\n%llu errors were found on the image.\nData may be corrupted, or further "
@@ -434,6 +458,9 @@ static void print_check(const char *file, const struct qcow2_check_result *r, bo
 		printf("\n%llu leaked clusters were found on the image.\nThis means waste of disk "
 		       "space, but no harm to data.\n",
 		       (unsigned long long)r->leaks);
+	if (r->check_errors)
+		printf("\n%llu internal errors have occurred during the check.\n",
+		       (unsigned long long)r->check_errors);
 	if (r->total_clusters && r->allocated_clusters) {
 		double t = (double)r->total_clusters, a = (double)r->allocated_clusters;
 		printf(
@@ -452,21 +479,22 @@ static int check_usage(void)
 	return 1;
 }
 
-static int run_repair(const char *file, int mode, bool json, struct qcow2_check_result *r)
+static int run_repair(const char *file, int mode, bool json, struct qcow2_check_result *r,
+		      struct check_fixed *f)
 {
 	struct qcow2_check_result before;
 
 	if (qcow2_repair(file, mode, &before, r, true))
 		return -1;
-	if (!json && (before.leaks || before.corruptions)) {
-		uint64_t fixed_leaks = before.leaks;
-		uint64_t fixed_corr =
-		    mode == QCOW2_REPAIR_ALL ? before.corruptions - r->corruptions : 0;
+	f->leaks = before.leaks;
+	f->corruptions = mode == QCOW2_REPAIR_ALL && before.corruptions > r->corruptions
+			     ? before.corruptions - r->corruptions
+			     : 0;
+	if (!json && (f->leaks || f->corruptions))
 		printf("The following inconsistencies were found and repaired:\n\n"
 		       "    %llu leaked clusters\n    %llu corruptions\n\n"
 		       "Double checking the fixed image now...\n",
-		       (unsigned long long)fixed_leaks, (unsigned long long)fixed_corr);
-	}
+		       (unsigned long long)f->leaks, (unsigned long long)f->corruptions);
 	return 0;
 }
 
@@ -499,13 +527,22 @@ static int cmd_check(int argc, char **argv)
 		return err ? 1 : 63;
 	}
 	struct qcow2_check_result r;
+	struct check_fixed fixed = {0, 0};
 	if (repair && share) {
 		log_error("img check: -r cannot be combined with -U");
 		return 1;
 	}
-	if (repair ? run_repair(file, repair, json, &r) : qcow2_check_flags(file, share, &r, true))
+	if (repair ? run_repair(file, repair, json, &r, &fixed)
+		   : qcow2_check_flags(file, share, &r, true))
 		return 1;
-	print_check(file, &r, json);
+	fflush(stderr); /* the check's ERROR lines come before the summary */
+	print_check(file, &r, &fixed, json);
+	if (r.check_errors) { /* like qemu-img: the counts are incomplete */
+		fflush(stdout);
+		log_error("img check: %s: check failed (%llu internal errors)", file,
+			  (unsigned long long)r.check_errors);
+		return 1;
+	}
 	return r.corruptions ? 2 : r.leaks ? 3 : 0;
 }
 

@@ -183,6 +183,94 @@ START_TEST(cli_usage_errors)
 }
 END_TEST
 
+/* Our `check` against qemu-img's on the same file: exit code and stdout
+ * (human and JSON: key set, order, values, escaping) identical. */
+static void assert_check_equal(const char *name, const char *extra)
+{
+	static char ours[8192], theirs[8192];
+	for (int json = 0; json < 2; json++) {
+		const char *o = json ? "--output=json" : "";
+		int our_rc =
+		    sh_out(ours, sizeof(ours), "cd '%s' && '%s' check %s %s %s 2>/dev/null", dir,
+			   tool, extra, o, name);
+		int their_rc =
+		    sh_out(theirs, sizeof(theirs), "cd '%s' && qemu-img check %s %s %s 2>/dev/null",
+			   dir, extra, o, name);
+		printf("check %s %s %s: ours %d, qemu-img %d\n", extra, o, name, our_rc, their_rc);
+		ck_assert_int_eq(our_rc, their_rc);
+		ck_assert_msg(!strcmp(ours, theirs),
+			      "check %s %s differs for %s:\n--- ours\n%s--- qemu-img\n%s", extra, o,
+			      name, ours, theirs);
+	}
+}
+
+START_TEST(check_output_like_qemu)
+{
+	/* Clean, under a name JSON must escape: quote, backslash, tab, \001,
+	 * UTF-8 and a byte that is not UTF-8. */
+	ck_assert_int_eq(
+	    sh("cd '%s' && qemu-img create -q -f qcow2 c.qcow2 64M && "
+	       "qemu-io -c 'write -P 1 0 256k' c.qcow2 >/dev/null && "
+	       "cp c.qcow2 \"$(printf 'we\"ird\\\\na\\tme\\001\\303\\251\\377.qcow2')\"",
+	       dir),
+	    0);
+	assert_check_equal("c.qcow2", "");
+	assert_check_equal("we*.qcow2", "");
+	char out[4096];
+	sh_out(out, sizeof(out), "cd '%s' && '%s' check --output=json we*.qcow2", dir, tool);
+	ck_assert_ptr_nonnull(strstr(out, "\"filename\": \"we\\\"ird\\\\na\\tme\\u0001\\u00E9"
+					  "\\uFFFD.qcow2\""));
+	/* Fragmented; compressed (zlib and zstd). */
+	ck_assert_int_eq(
+	    sh("cd '%s' && qemu-img create -q -f qcow2 f.qcow2 64M && "
+	       "qemu-io -c 'write -P 1 1M 64k' -c 'write -P 2 0 64k' -c 'write -P 3 3M 128k' "
+	       "-c 'write -P 4 2M 64k' f.qcow2 >/dev/null && "
+	       "qemu-img convert -c -O qcow2 f.qcow2 z.qcow2 && "
+	       "qemu-img convert -c -O qcow2 -o compression_type=zstd f.qcow2 zs.qcow2",
+	       dir),
+	    0);
+	assert_check_equal("f.qcow2", "");
+	assert_check_equal("z.qcow2", "");
+	assert_check_equal("zs.qcow2", "");
+	/* A leak; the leak repaired (leaks-fixed); a corruption too. */
+	ck_assert_int_eq(sh("cd '%s' && cp c.qcow2 l.qcow2 && truncate -s 1M l.qcow2 && "
+			    "printf '\\000\\001' | dd of=l.qcow2 bs=1 seek=$((0x20000 + 24)) "
+			    "conv=notrunc status=none && cp l.qcow2 lr.qcow2 && "
+			    "cp l.qcow2 lq.qcow2 && cp l.qcow2 lc.qcow2 && "
+			    "printf '\\000\\000' | dd of=lc.qcow2 bs=1 seek=$((0x20000 + 10)) "
+			    "conv=notrunc status=none",
+			    dir),
+			 0);
+	assert_check_equal("l.qcow2", "");
+	assert_check_equal("lc.qcow2", "");
+	static char ours[4096], theirs[4096];
+	ck_assert_int_eq(sh_out(ours, sizeof(ours),
+				"cd '%s' && '%s' check -r leaks --output=json lr.qcow2 2>/dev/null "
+				"| sed s/lr.qcow2/X/",
+				dir, tool),
+			 0);
+	ck_assert_int_eq(sh_out(theirs, sizeof(theirs),
+				"cd '%s' && qemu-img check -r leaks --output=json lq.qcow2 "
+				"2>/dev/null | sed s/lq.qcow2/X/",
+				dir),
+			 0);
+	ck_assert_str_eq(ours, theirs);
+	ck_assert_ptr_nonnull(strstr(ours, "\"leaks-fixed\": 1,"));
+	/* A refcount block the check cannot use (unaligned): qemu-img counts a
+	 * check error for every cluster whose refcount it cannot read, prints
+	 * the result and fails with exit code 1. */
+	ck_assert_int_eq(sh("cd '%s' && cp c.qcow2 u.qcow2 && "
+			    "printf '\\000\\000\\000\\000\\000\\002\\002\\000' | dd of=u.qcow2 "
+			    "bs=1 seek=$((0x10000)) conv=notrunc status=none",
+			    dir),
+			 0);
+	assert_check_equal("u.qcow2", "");
+	sh_out(out, sizeof(out), "cd '%s' && '%s' check --output=json u.qcow2 2>/dev/null", dir,
+	       tool);
+	ck_assert_ptr_nonnull(strstr(out, "\"check-errors\": 9,"));
+}
+END_TEST
+
 /* The message after "FILE: " on the first stderr line ("" if none). */
 static void after_file(char *msg, const char *file)
 {
@@ -242,6 +330,7 @@ Suite *qcow2_cli_suite(void)
 	tcase_add_test(t, created_overlay_like_qemu);
 	tcase_add_test(t, check_exit_codes_match);
 	tcase_add_test(t, cli_usage_errors);
+	tcase_add_test(t, check_output_like_qemu);
 	tcase_add_loop_test(t, create_refcount_bits_like_qemu, 0,
 			    (int)(sizeof(rc_bits) / sizeof(rc_bits[0])));
 	suite_add_tcase(s, t);

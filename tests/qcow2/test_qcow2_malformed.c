@@ -339,6 +339,23 @@ START_TEST(unknown_extension_and_autoclear)
 }
 END_TEST
 
+/* A refcount block the checker cannot use: one corruption (the table
+ * entry) and, like qemu-img, one check error per cluster of the file whose
+ * refcount it could not read; no made-up refcount mismatches. */
+START_TEST(check_errors_for_unreadable_refblock)
+{
+	struct qcow2_check_result r;
+	th_patch_be64(img, RT, RB + 512); /* not cluster aligned */
+	ck_assert_int_eq(qcow2_check(img, &r, false), 0);
+	ck_assert_uint_eq(r.corruptions, 1);
+	ck_assert_uint_eq(r.leaks, 0);
+	ck_assert_uint_eq(r.check_errors, 6); /* clusters 0..5 are in the file */
+	th_patch_be64(img, RT, RB);
+	ck_assert_int_eq(qcow2_check(img, &r, false), 0);
+	ck_assert_uint_eq(r.corruptions + r.leaks + r.check_errors, 0);
+}
+END_TEST
+
 /* The whole file, for byte-for-byte comparisons (caller frees). */
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -440,6 +457,7 @@ Suite *qcow2_malformed_suite(void)
 	tcase_add_test(t, dirty_consistent_is_cleared);
 	tcase_add_test(t, unknown_extension_and_autoclear);
 	tcase_add_test(t, check_leak_and_corruption);
+	tcase_add_test(t, check_errors_for_unreadable_refblock);
 	tcase_add_test(t, failed_rw_open_leaves_image_untouched);
 	suite_add_tcase(s, t);
 	return s;
