@@ -356,6 +356,72 @@ START_TEST(check_errors_for_unreadable_refblock)
 }
 END_TEST
 
+static uint16_t refcount_of(uint64_t off)
+{
+	uint16_t be = 0;
+	int fd = open(img, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &be, 2, (off_t)(RB + 2 * (off >> 16))), 2);
+	close(fd);
+	return be16toh(be);
+}
+
+/* A compressed L2 entry whose host range lies on metadata (an L2 table, a
+ * refcount block, or runs from a free area into one), or a shared-looking
+ * standard entry on an L2 table: overwriting the guest cluster must not
+ * release those clusters. The image is marked
+ * corrupt instead and the metadata keeps its refcount. */
+START_TEST(compressed_over_metadata_not_freed)
+{
+	static const struct {
+		uint64_t off, sectors; /* sectors 0: a standard entry without COPIED */
+		const char *hit;
+	} cases[] = {
+	    {L2, 1, "compressed cluster at 0x40000 overlaps the L2 table at 0x40000"},
+	    {RB, 1, "overlaps the refcount block at 0x20000"},
+	    {L2 - 512, 2, "overlaps the L1 table at 0x30000"},	    /* L1's cluster, past the L1 */
+	    {0x70000 - 512, 2, "overlaps the L2 table at 0x70000"}, /* into a second L2 table */
+	    {0x70000, 0, "data cluster at 0x70000 overlaps the L2 table at 0x70000"},
+	};
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
+	static uint8_t buf[65536];
+	struct qcow2 *q;
+
+	/* A second L2 table (guest 512 MiB..) at 0x70000: grow the disk first. */
+	th_patch_be64(img, 24, 1ull << 30);
+	th_patch_be32(img, 36, 2);
+	uint8_t z[65536] = {0};
+	th_patch(img, 0x60000, z, sizeof(z));
+	th_patch(img, 0x70000, z, sizeof(z));
+	th_patch_be64(img, L1 + 8, QCOW2_OFLAG_COPIED | 0x70000);
+	uint16_t one = htobe16(1);
+	th_patch(img, RB + 2 * 7, &one, 2);
+	struct qcow2_check_result r;
+	ck_assert_int_eq(qcow2_check(img, &r, false), 0);
+	ck_assert_uint_eq(r.corruptions + r.leaks, 0);
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		th_patch_be64(img, 72, 0); /* clear the corrupt bit of the last case */
+		th_patch_be64(img, L2 + 8,
+			      cases[c].sectors ? QCOW2_OFLAG_COMPRESSED |
+						     (cases[c].sectors - 1) << 54 | cases[c].off
+					       : cases[c].off);
+		ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
+		log_clear_last_error();
+		memset(buf, 0x77, sizeof(buf));
+		ck_assert_int_eq(qcow2_write(q, 0x10000, buf, sizeof(buf)), -EUCLEAN);
+		ck_assert_msg(strstr(log_last_error(), cases[c].hit), "case %zu: '%s' lacks '%s'",
+			      c, log_last_error(), cases[c].hit);
+		qcow2_close(q);
+		ck_assert_uint_ne(th_read_be64(img, 72) & QCOW2_INCOMPAT_CORRUPT, 0);
+		ck_assert_uint_eq(refcount_of(RB), 1);
+		ck_assert_uint_eq(refcount_of(L1), 1);
+		ck_assert_uint_eq(refcount_of(L2), 1);
+		ck_assert_uint_eq(refcount_of(0x70000), 1);
+	}
+}
+END_TEST
+
 /* The whole file, for byte-for-byte comparisons (caller frees). */
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -457,6 +523,7 @@ Suite *qcow2_malformed_suite(void)
 	tcase_add_test(t, dirty_consistent_is_cleared);
 	tcase_add_test(t, unknown_extension_and_autoclear);
 	tcase_add_test(t, check_leak_and_corruption);
+	tcase_add_test(t, compressed_over_metadata_not_freed);
 	tcase_add_test(t, check_errors_for_unreadable_refblock);
 	tcase_add_test(t, failed_rw_open_leaves_image_untouched);
 	suite_add_tcase(s, t);
