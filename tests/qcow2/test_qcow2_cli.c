@@ -271,6 +271,68 @@ START_TEST(check_output_like_qemu)
 }
 END_TEST
 
+static uint32_t read_be32(const char *path, uint64_t off)
+{
+	return (uint32_t)(th_read_be64(path, off) >> 32);
+}
+
+static uint16_t read_be16(const char *path, uint64_t off)
+{
+	return (uint16_t)(th_read_be64(path, off) >> 48);
+}
+
+/* Hostile snapshot tables (made from a qemu-img image with two snapshots):
+ * our check ends quickly, with qemu-img's exit code (1: beyond QEMU's hard
+ * limits, "Check failed"; 2: a corrupt snapshot entry) and a message that
+ * names the field. */
+START_TEST(check_hostile_snapshot_tables)
+{
+	char base[4200], img[4200], err[8192];
+	th_path(base, sizeof(base), dir, "s.qcow2");
+	th_path(img, sizeof(img), dir, "h.qcow2");
+	ck_assert_int_eq(sh("cd '%s' && qemu-img create -q -f qcow2 s.qcow2 64M && "
+			    "qemu-io -c 'write -P 1 0 256k' s.qcow2 >/dev/null && "
+			    "qemu-img snapshot -c one s.qcow2 && qemu-img snapshot -c two s.qcow2",
+			    dir),
+			 0);
+	const uint64_t st = th_read_be64(base, 64), l1 = th_read_be64(base, 40);
+	const uint64_t e1 = st + ((40 + read_be32(base, st + 36) + read_be16(base, st + 12) +
+				   read_be16(base, st + 14) + 7) &
+				  ~7ull);
+	const uint64_t snap_l1 = th_read_be64(base, st);
+	const struct {
+		uint64_t off;
+		int width; /* 4 or 8 bytes */
+		uint64_t val;
+		const char *field;
+	} cases[] = {
+	    {60, 4, 0x7fffffff, "nb_snapshots"},
+	    {60, 4, 65537, "nb_snapshots"},
+	    {st + 8, 4, 0x10000000, "l1_size"},
+	    {st + 8, 4, 0x400001, "l1_size"},
+	    {st + 36, 4, 1025, "extra_data_size"},
+	    {st, 8, l1, "l1_table_offset"},		 /* on the active L1 table */
+	    {st, 8, snap_l1 + 0x200, "l1_table_offset"}, /* not cluster aligned */
+	    {e1, 8, snap_l1, "l1_table_offset"},	 /* on the other snapshot's */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(sh("cp '%s' '%s'", base, img), 0);
+		if (cases[i].width == 4)
+			th_patch_be32(img, cases[i].off, (uint32_t)cases[i].val);
+		else
+			th_patch_be64(img, cases[i].off, cases[i].val);
+		int theirs = sh("timeout 60 qemu-img check '%s' >/dev/null 2>&1", img);
+		int ours = sh_out(err, sizeof(err), "timeout 10 '%s' check '%s' 2>&1 >/dev/null",
+				  tool, img);
+		printf("snapshot case %zu (%s=0x%llx): ours %d, qemu-img %d\n", i, cases[i].field,
+		       (unsigned long long)cases[i].val, ours, theirs);
+		ck_assert_int_eq(ours, theirs);
+		ck_assert_msg(strstr(err, cases[i].field), "case %zu: no '%s' in:\n%s", i,
+			      cases[i].field, err);
+	}
+}
+END_TEST
+
 /* The message after "FILE: " on the first stderr line ("" if none). */
 static void after_file(char *msg, const char *file)
 {
@@ -331,6 +393,7 @@ Suite *qcow2_cli_suite(void)
 	tcase_add_test(t, check_exit_codes_match);
 	tcase_add_test(t, cli_usage_errors);
 	tcase_add_test(t, check_output_like_qemu);
+	tcase_add_test(t, check_hostile_snapshot_tables);
 	tcase_add_loop_test(t, create_refcount_bits_like_qemu, 0,
 			    (int)(sizeof(rc_bits) / sizeof(rc_bits[0])));
 	suite_add_tcase(s, t);

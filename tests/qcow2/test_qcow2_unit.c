@@ -452,6 +452,7 @@ START_TEST(threads_share_an_image)
 END_TEST
 
 Suite *qcow2_malformed_suite(void);
+Suite *qcow2_snapshot_suite(void);
 
 /* JSON strings as qemu-img writes them: valid JSON for any file name. */
 static void json_of(const char *in, char *out, size_t len)
@@ -524,6 +525,7 @@ int main(void)
 	suite_add_tcase(s, t);
 	SRunner *r = srunner_create(s);
 	srunner_add_suite(r, qcow2_malformed_suite());
+	srunner_add_suite(r, qcow2_snapshot_suite());
 	srunner_run_all(r, CK_NORMAL);
 	int failed = srunner_ntests_failed(r);
 	srunner_free(r);
