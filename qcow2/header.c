@@ -274,8 +274,10 @@ static int parse_header(struct qcow2 *q)
 			      "refcount table");
 }
 
-/* Writable open: refuse corrupt images and images we cannot update safely. */
-static int prepare_writable(struct qcow2 *q)
+/* Writable open: refuse corrupt images and images we cannot update safely.
+ * Reads only: the header is rewritten by update_open_bits() once nothing
+ * can fail any more. */
+static int check_writable(struct qcow2 *q)
 {
 	if (q->incompat & QCOW2_INCOMPAT_CORRUPT) {
 		log_error("qcow2: %s: image is marked corrupt; refusing to open it writable "
@@ -301,36 +303,64 @@ static int prepare_writable(struct qcow2 *q)
 				  q->name, (unsigned long long)r.corruptions);
 			return -EUCLEAN;
 		}
-		uint64_t v = htobe64(q->incompat & ~QCOW2_INCOMPAT_DIRTY);
-		ret = qcow2_pwrite(q, &v, 8, QCOW2_HDR_OFF_INCOMPAT, "header");
-		if (ret)
-			return ret;
-		q->incompat &= ~QCOW2_INCOMPAT_DIRTY;
-	}
-	if (q->version == 3 && q->autoclear) {
-		/* We do not maintain bitmaps or raw data files: clear their bits. */
-		uint64_t zero = 0;
-		int ret = qcow2_pwrite(q, &zero, 8, QCOW2_HDR_OFF_AUTOCLEAR, "header");
-		if (ret)
-			return ret;
-		q->autoclear = 0;
 	}
 	return 0;
 }
 
-/* Images created with lazy_refcounts: like QEMU, keep the dirty bit set
- * while open for writing and clear it on a clean close. Our refcounts are
- * always written eagerly, so after a crash the next open's check passes. */
-static int set_dirty(struct qcow2 *q, bool dirty)
+/* Write the incompatible, compatible and autoclear feature words (bytes
+ * 72..95) in one write; on failure put the old bytes back. */
+static int write_feature_words(struct qcow2 *q, uint64_t incompat, uint64_t autoclear)
 {
-	uint64_t v =
-	    dirty ? q->incompat | QCOW2_INCOMPAT_DIRTY : q->incompat & ~QCOW2_INCOMPAT_DIRTY;
+	uint64_t old[3] = {htobe64(q->incompat), htobe64(q->compat), htobe64(q->autoclear)};
+	uint64_t new[3] = {htobe64(incompat), htobe64(q->compat), htobe64(autoclear)};
+	int ret;
+
+	if (!memcmp(old, new, sizeof(old)))
+		return 0;
+	ret = qcow2_pwrite(q, new, sizeof(new), QCOW2_HDR_OFF_INCOMPAT, "header");
+	if (ret) {
+		(void)qcow2_pwrite(q, old, sizeof(old), QCOW2_HDR_OFF_INCOMPAT, "header");
+		return ret;
+	}
+	q->incompat = incompat;
+	q->autoclear = autoclear;
+	return 0;
+}
+
+/* Last step of a writable open, after everything that can fail: a dirty
+ * image found consistent is cleaned, autoclear bits we do not maintain
+ * (bitmaps, raw data file) are cleared, and images with lazy_refcounts
+ * keep the dirty bit set while open, like QEMU (our refcounts are written
+ * eagerly, so after a crash the next open's check passes). */
+static int update_open_bits(struct qcow2 *q, bool repair)
+{
+	uint64_t incompat = q->incompat, autoclear = q->autoclear;
+	bool lazy = q->compat & QCOW2_COMPAT_LAZY_REFCOUNTS;
+
+	if (q->version < 3)
+		return 0;
+	if (!repair) {
+		incompat &= ~QCOW2_INCOMPAT_DIRTY;
+		autoclear = 0;
+	}
+	if (lazy)
+		incompat |= QCOW2_INCOMPAT_DIRTY;
+	int ret = write_feature_words(q, incompat, autoclear);
+	if (!ret)
+		q->set_dirty = lazy;
+	return ret;
+}
+
+/* Clear the dirty bit we set (clean close). */
+static int clear_dirty(struct qcow2 *q)
+{
+	uint64_t v = q->incompat & ~QCOW2_INCOMPAT_DIRTY;
 	uint64_t be = htobe64(v);
 	int ret = qcow2_pwrite(q, &be, 8, QCOW2_HDR_OFF_INCOMPAT, "header");
 
 	if (!ret) {
 		q->incompat = v;
-		q->set_dirty = dirty;
+		q->set_dirty = false;
 	}
 	return ret;
 }
@@ -393,13 +423,15 @@ int qcow2_open_internal(const char *path, const struct qcow2_open_opts *opts, in
 	if (!ret)
 		ret = parse_header(q);
 	if (!ret && q->writable && !(flags & QCOW2_O_REPAIR))
-		ret = prepare_writable(q);
-	if (!ret && q->writable && q->version >= 3 && (q->compat & QCOW2_COMPAT_LAZY_REFCOUNTS))
-		ret = set_dirty(q, true);
+		ret = check_writable(q);
 	if (!ret)
 		ret = setup_runtime(q, opts);
 	if (!ret && q->has_backing && !(flags & QCOW2_O_NO_BACKING))
 		ret = qcow2_backing_open(q, depth, devs, inos);
+	/* The first write to the image: nothing after it can fail, so a
+	 * failed open leaves the file as it was. */
+	if (!ret && q->writable)
+		ret = update_open_bits(q, flags & QCOW2_O_REPAIR);
 	if (ret) {
 		qcow2_free(q);
 		return ret;
@@ -450,7 +482,7 @@ int qcow2_close(struct qcow2 *q)
 		return 0;
 	ret = qcow2_flush(q);
 	if (!ret && q->set_dirty && q->writable) {
-		ret = set_dirty(q, false);
+		ret = clear_dirty(q);
 		if (!ret && fdatasync(q->fd) < 0)
 			ret = -errno;
 	}

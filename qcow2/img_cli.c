@@ -109,7 +109,34 @@ static int image_size(const char *path, uint64_t *size, const char **fmt)
 	return 0;
 }
 
-static int parse_o(const char *opts, struct qcow2_create_opts *co)
+/* refcount_bits=N as qemu-img reads it: a number in C syntax (0x10, 010),
+ * then a power of two from 1 to 64. Logs qemu-img's messages. */
+static int parse_refcount_bits(const char *file, const char *v, unsigned *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 0);
+	if (errno == ERANGE) {
+		log_error("img create: %s: Value '%s' is too large for parameter 'refcount_bits'",
+			  file, v);
+		return -ERANGE;
+	}
+	if (end == v || *end) {
+		log_error("img create: %s: Parameter 'refcount_bits' expects a number", file);
+		return -EINVAL;
+	}
+	if (n == 0 || n > 64 || (n & (n - 1))) {
+		log_error("img create: %s: Refcount width must be a power of two and may not "
+			  "exceed 64 bits",
+			  file);
+		return -EINVAL;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int parse_o(const char *opts, const char *file, struct qcow2_create_opts *co)
 {
 	char *dup = strdup(opts), *save = NULL;
 	int ret = 0;
@@ -119,28 +146,25 @@ static int parse_o(const char *opts, struct qcow2_create_opts *co)
 	for (char *kv = strtok_r(dup, ",", &save); kv && !ret; kv = strtok_r(NULL, ",", &save)) {
 		char *v = strchr(kv, '=');
 		uint64_t n;
-		if (!v) {
-			ret = -EINVAL;
-			break;
-		}
-		*v++ = '\0';
-		if (!strcmp(kv, "cluster_size") && !img_parse_size(v, &n) && n <= (1u << 21))
+		if (v)
+			*v++ = '\0';
+		if (v && !strcmp(kv, "refcount_bits")) {
+			if ((ret = parse_refcount_bits(file, v, &co->refcount_bits)))
+				break; /* logged */
+		} else if (v && !strcmp(kv, "cluster_size") && !img_parse_size(v, &n) &&
+			   n <= (1u << 21))
 			co->cluster_size = (uint32_t)n;
-		else if (!strcmp(kv, "refcount_bits"))
-			co->refcount_bits = (unsigned)atoi(v);
-		else if (!strcmp(kv, "compat"))
+		else if (v && !strcmp(kv, "compat"))
 			co->version = !strcmp(v, "0.10") || !strcmp(v, "v2") ? 2 : 3;
-		else if (!strcmp(kv, "extended_l2"))
+		else if (v && !strcmp(kv, "extended_l2"))
 			co->extended_l2 = !strcmp(v, "on");
-		else if (!strcmp(kv, "compression_type"))
+		else if (v && !strcmp(kv, "compression_type"))
 			co->zstd = !strcmp(v, "zstd");
-		else
+		else {
+			log_error("img: invalid -o option in '%s'", opts);
 			ret = -EINVAL;
-		if (ret)
-			break;
+		}
 	}
-	if (ret)
-		log_error("img: invalid -o option in '%s'", opts);
 	free(dup);
 	return ret;
 }
@@ -219,7 +243,7 @@ static int cmd_create(int argc, char **argv)
 		log_error("img create: unknown format '%s' (qcow2 or raw)", fmt);
 		return 1;
 	}
-	if (opts && (strcmp(fmt, "qcow2") || parse_o(opts, &co)))
+	if (opts && (strcmp(fmt, "qcow2") || parse_o(opts, file, &co)))
 		return 1;
 	if (size_s && img_parse_size(size_s, &co.size)) {
 		log_error("img create: invalid size '%s' (e.g. 20G, 512M, 1048576)", size_s);
@@ -287,16 +311,9 @@ static void print_info_human(const char *file, const char *fmt, const struct qco
 
 static void json_str(const char *key, const char *v, bool comma)
 {
-	printf("    \"%s\": \"", key);
-	for (const char *p = v; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if ((unsigned char)*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	printf("\"%s\n", comma ? "," : "");
+	printf("    \"%s\": ", key);
+	img_json_string(stdout, v);
+	printf("%s\n", comma ? "," : "");
 }
 
 static void print_info_json(const char *file, const char *fmt, const struct qcow2_info *i,
@@ -384,23 +401,54 @@ static int cmd_info(int argc, char **argv)
 	return 0;
 }
 
-static void print_check(const char *file, const struct qcow2_check_result *r, bool json)
+struct check_fixed {
+	uint64_t leaks, corruptions; /* repaired by -r */
+};
+
+/* qemu-img's JSON: counters only when non-zero (check-errors always), in
+ * the order its QDict yields them. */
+static void print_check_json(const char *file, const struct qcow2_check_result *r,
+			     const struct check_fixed *f)
+{
+	const struct {
+		const char *key;
+		uint64_t v;
+		bool always;
+	} fields[] = {
+	    {"image-end-offset", r->image_end_offset, false},
+	    {"compressed-clusters", r->compressed_clusters, false},
+	    {"total-clusters", r->total_clusters, false},
+	    {"corruptions", r->corruptions, false},
+	    {"corruptions-fixed", f->corruptions, false},
+	    {"check-errors", r->check_errors, true},
+	    {"leaks", r->leaks, false},
+	    {"leaks-fixed", f->leaks, false},
+	    {"allocated-clusters", r->allocated_clusters, false},
+	};
+	printf("{\n");
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i].v || fields[i].always)
+			printf("    \"%s\": %llu,\n", fields[i].key,
+			       (unsigned long long)fields[i].v);
+	json_str("filename", file, true);
+	if (r->fragmented_clusters) {
+		json_str("format", "qcow2", true);
+		printf("    \"fragmented-clusters\": %llu\n}\n",
+		       (unsigned long long)r->fragmented_clusters);
+	} else {
+		json_str("format", "qcow2", false);
+		printf("}\n");
+	}
+}
+
+static void print_check(const char *file, const struct qcow2_check_result *r,
+			const struct check_fixed *f, bool json)
 {
 	if (json) {
-		printf("{\n    \"image-end-offset\": %llu,\n    \"total-clusters\": %llu,\n",
-		       (unsigned long long)r->image_end_offset,
-		       (unsigned long long)r->total_clusters);
-		printf("    \"check-errors\": 0,\n");
-		if (r->leaks)
-			printf("    \"leaks\": %llu,\n", (unsigned long long)r->leaks);
-		if (r->corruptions)
-			printf("    \"corruptions\": %llu,\n", (unsigned long long)r->corruptions);
-		printf("    \"allocated-clusters\": %llu,\n    \"filename\": \"%s\",\n"
-		       "    \"format\": \"qcow2\"\n}\n",
-		       (unsigned long long)r->allocated_clusters, file);
+		print_check_json(file, r, f);
 		return;
 	}
-	if (!r->leaks && !r->corruptions)
+	if (!r->leaks && !r->corruptions && !r->check_errors)
 		printf("No errors were found on the image.\n");
 	if (r->corruptions)
 		printf("\n%llu errors were found on the image.\nData may be corrupted, or further "
@@ -410,6 +458,9 @@ static void print_check(const char *file, const struct qcow2_check_result *r, bo
 		printf("\n%llu leaked clusters were found on the image.\nThis means waste of disk "
 		       "space, but no harm to data.\n",
 		       (unsigned long long)r->leaks);
+	if (r->check_errors)
+		printf("\n%llu internal errors have occurred during the check.\n",
+		       (unsigned long long)r->check_errors);
 	if (r->total_clusters && r->allocated_clusters) {
 		double t = (double)r->total_clusters, a = (double)r->allocated_clusters;
 		printf(
@@ -428,21 +479,22 @@ static int check_usage(void)
 	return 1;
 }
 
-static int run_repair(const char *file, int mode, bool json, struct qcow2_check_result *r)
+static int run_repair(const char *file, int mode, bool json, struct qcow2_check_result *r,
+		      struct check_fixed *f)
 {
 	struct qcow2_check_result before;
 
 	if (qcow2_repair(file, mode, &before, r, true))
 		return -1;
-	if (!json && (before.leaks || before.corruptions)) {
-		uint64_t fixed_leaks = before.leaks;
-		uint64_t fixed_corr =
-		    mode == QCOW2_REPAIR_ALL ? before.corruptions - r->corruptions : 0;
+	f->leaks = before.leaks;
+	f->corruptions = mode == QCOW2_REPAIR_ALL && before.corruptions > r->corruptions
+			     ? before.corruptions - r->corruptions
+			     : 0;
+	if (!json && (f->leaks || f->corruptions))
 		printf("The following inconsistencies were found and repaired:\n\n"
 		       "    %llu leaked clusters\n    %llu corruptions\n\n"
 		       "Double checking the fixed image now...\n",
-		       (unsigned long long)fixed_leaks, (unsigned long long)fixed_corr);
-	}
+		       (unsigned long long)f->leaks, (unsigned long long)f->corruptions);
 	return 0;
 }
 
@@ -475,13 +527,22 @@ static int cmd_check(int argc, char **argv)
 		return err ? 1 : 63;
 	}
 	struct qcow2_check_result r;
+	struct check_fixed fixed = {0, 0};
 	if (repair && share) {
 		log_error("img check: -r cannot be combined with -U");
 		return 1;
 	}
-	if (repair ? run_repair(file, repair, json, &r) : qcow2_check_flags(file, share, &r, true))
+	if (repair ? run_repair(file, repair, json, &r, &fixed)
+		   : qcow2_check_flags(file, share, &r, true))
 		return 1;
-	print_check(file, &r, json);
+	fflush(stderr); /* the check's ERROR lines come before the summary */
+	print_check(file, &r, &fixed, json);
+	if (r.check_errors) { /* like qemu-img: the counts are incomplete */
+		fflush(stdout);
+		log_error("img check: %s: check failed (%llu internal errors)", file,
+			  (unsigned long long)r.check_errors);
+		return 1;
+	}
 	return r.corruptions ? 2 : r.leaks ? 3 : 0;
 }
 
@@ -495,7 +556,8 @@ static void img_usage(FILE *out)
 	      "  check [-U] [-r leaks|all] [--output=json] FILE\n"
 	      "                          check (and repair) a qcow2 image; exit status 0 clean,\n"
 	      "                          2 corrupt, 3 leaks only, 1 error, as qemu-img check\n"
-	      "  -U: do not take (or honour) image locks, like qemu-img -U\n", out);
+	      "  -U: do not take (or honour) image locks, like qemu-img -U\n",
+	      out);
 }
 
 int img_main(int argc, char **argv)

@@ -11,6 +11,7 @@
 #define MINIVMM_QCOW2_IMG_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 int img_main(int argc, char **argv);
 
@@ -18,5 +19,9 @@ int img_main(int argc, char **argv);
 int img_parse_size(const char *s, uint64_t *out);
 /* qemu-img's human size: "196 KiB", "1 GiB", "1.5 GiB". */
 void img_format_size(uint64_t bytes, char *buf, unsigned len);
+/* Write S as a quoted JSON string the way qemu-img does (ASCII only:
+ * \" \\ \b \f \n \r \t, \uXXXX for other control and non-ASCII
+ * characters, U+FFFD for bytes that are not UTF-8). */
+void img_json_string(FILE *out, const char *s);
 
 #endif

@@ -140,13 +140,14 @@ static int release_old(struct qcow2 *q, uint64_t entry)
 				  q->name, (unsigned long long)coff);
 			return -EUCLEAN;
 		}
-		int r = qcow2_check_overlap(q, coff, clen, "compressed cluster");
-		if (r)
-			return r;
-		return qcow2_free_range(q, coff, clen);
+		int r = qcow2_check_release(q, coff, clen, "compressed cluster");
+		return r ? r : qcow2_free_range(q, coff, clen);
 	}
 	uint64_t host = entry & QCOW2_OFFSET_MASK;
-	return host ? qcow2_free_range(q, host, q->cluster_size) : 0;
+	if (!host)
+		return 0;
+	int r = qcow2_check_release(q, host, q->cluster_size, "data cluster");
+	return r ? r : qcow2_free_range(q, host, q->cluster_size);
 }
 
 /* Bytes of the guest cluster starting at CSTART that lie inside the disk. */

@@ -127,6 +127,10 @@ struct qcow2_check_result {
 	uint64_t fragmented_clusters;
 	uint64_t compressed_clusters;
 	uint64_t image_end_offset;
+	/* Errors of the check itself, as qemu-img's check-errors: refcounts
+	 * that could not be read (an unaligned refcount block, an I/O error).
+	 * Non-zero means the counts above are incomplete (exit status 1). */
+	uint64_t check_errors;
 };
 /* Returns 0 when the check ran (see the counts), -errno when it could not. */
 int qcow2_check(const char *path, struct qcow2_check_result *res, bool verbose);

@@ -202,6 +202,11 @@ int qcow2_l2_ensure(struct qcow2 *q, struct qcow2_l2_ref *ref);
 /* Refuse (and mark the image corrupt) a write over the header, L1 table or
  * refcount table. */
 int qcow2_check_overlap(struct qcow2 *q, uint64_t off, uint64_t len, const char *what);
+/* Before releasing the host clusters [off, off+len) an L2 entry named: refuse
+ * (and mark the image corrupt) if any of them holds metadata: the header,
+ * L1 table, refcount table, an L2 table of the L1 table or a refcount block
+ * (whole clusters: the refcounts that would drop are per cluster). */
+int qcow2_check_release(struct qcow2 *q, uint64_t off, uint64_t len, const char *what);
 int qcow2_map_locked(struct qcow2 *q, uint64_t off, uint64_t len, struct qcow2_extent *ext);
 /* Validate a standard L2 entry / compressed descriptor; logs. */
 int qcow2_l2_entry_check(struct qcow2 *q, const struct qcow2_l2_ref *ref);

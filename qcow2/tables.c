@@ -87,6 +87,25 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return alen && blen && a < b + blen && b < a + alen;
 }
 
+/* Like QEMU: writing there (or freeing it) would destroy metadata; mark
+ * the image corrupt and stop writing. */
+static int refuse_corrupt(struct qcow2 *q, const char *what, uint64_t off, const char *hit,
+			  const uint64_t *hit_off)
+{
+	uint64_t v = htobe64(q->incompat | QCOW2_INCOMPAT_CORRUPT);
+	if (q->version >= 3 && qcow2_pwrite(q, &v, 8, QCOW2_HDR_OFF_INCOMPAT, "header") == 0)
+		q->incompat |= QCOW2_INCOMPAT_CORRUPT;
+	q->writable = false;
+	if (hit_off)
+		log_error("qcow2: %s: %s at 0x%llx overlaps the %s at 0x%llx; image marked corrupt",
+			  q->name, what, (unsigned long long)off, hit,
+			  (unsigned long long)*hit_off);
+	else
+		log_error("qcow2: %s: %s at 0x%llx overlaps the %s; image marked corrupt", q->name,
+			  what, (unsigned long long)off, hit);
+	return -EUCLEAN;
+}
+
 int qcow2_check_overlap(struct qcow2 *q, uint64_t off, uint64_t len, const char *what)
 {
 	const char *hit = NULL;
@@ -98,16 +117,57 @@ int qcow2_check_overlap(struct qcow2 *q, uint64_t off, uint64_t len, const char 
 	else if (overlaps(off, len, q->reftable_offset,
 			  (uint64_t)q->reftable_clusters * q->cluster_size))
 		hit = "refcount table";
+	return hit ? refuse_corrupt(q, what, off, hit, NULL) : 0;
+}
+
+/* Metadata in host clusters FIRST..LAST (inclusive): the name, its offset. */
+static const char *metadata_in(struct qcow2 *q, uint64_t first, uint64_t last, uint64_t *at)
+{
+	unsigned cb = q->cluster_bits;
+	uint64_t l1_end = q->l1_offset + (uint64_t)q->l1_size * 8;
+
+	*at = 0;
+	if (first == 0)
+		return "header";
+	if (q->l1_size && first <= (l1_end - 1) >> cb && q->l1_offset >> cb <= last) {
+		*at = q->l1_offset;
+		return "L1 table";
+	}
+	if (first < (q->reftable_offset >> cb) + q->reftable_clusters &&
+	    q->reftable_offset >> cb <= last) {
+		*at = q->reftable_offset;
+		return "refcount table";
+	}
+	for (uint64_t i = 0; i < q->l1_size; i++) {
+		uint64_t c = (q->l1[i] & QCOW2_OFFSET_MASK) >> cb;
+		if (c && c >= first && c <= last) {
+			*at = c << cb;
+			return "L2 table";
+		}
+	}
+	for (uint64_t i = 0; i < q->reftable_size; i++) {
+		uint64_t c = (q->reftable[i] & ~QCOW2_REFT_RESERVED) >> cb;
+		if (c && c >= first && c <= last) {
+			*at = c << cb;
+			return "refcount block";
+		}
+	}
+	return NULL;
+}
+
+int qcow2_check_release(struct qcow2 *q, uint64_t off, uint64_t len, const char *what)
+{
+	uint64_t at;
+	const char *hit;
+
+	if (len == 0)
+		return 0;
+	if (off > UINT64_MAX - len)
+		return refuse_corrupt(q, what, off, "end of the address space", NULL);
+	hit = metadata_in(q, off >> q->cluster_bits, (off + len - 1) >> q->cluster_bits, &at);
 	if (!hit)
 		return 0;
-	/* Like QEMU: writing there would destroy metadata; mark the image corrupt. */
-	uint64_t v = htobe64(q->incompat | QCOW2_INCOMPAT_CORRUPT);
-	if (q->version >= 3 && qcow2_pwrite(q, &v, 8, QCOW2_HDR_OFF_INCOMPAT, "header") == 0)
-		q->incompat |= QCOW2_INCOMPAT_CORRUPT;
-	q->writable = false;
-	log_error("qcow2: %s: %s at 0x%llx overlaps the %s; image marked corrupt", q->name, what,
-		  (unsigned long long)off, hit);
-	return -EUCLEAN;
+	return refuse_corrupt(q, what, off, hit, !strcmp(hit, "header") ? NULL : &at);
 }
 
 int qcow2_l2_store(struct qcow2 *q, struct qcow2_l2_ref *ref, uint64_t entry, uint64_t bitmap)

@@ -339,6 +339,161 @@ START_TEST(unknown_extension_and_autoclear)
 }
 END_TEST
 
+/* A refcount block the checker cannot use: one corruption (the table
+ * entry) and, like qemu-img, one check error per cluster of the file whose
+ * refcount it could not read; no made-up refcount mismatches. */
+START_TEST(check_errors_for_unreadable_refblock)
+{
+	struct qcow2_check_result r;
+	th_patch_be64(img, RT, RB + 512); /* not cluster aligned */
+	ck_assert_int_eq(qcow2_check(img, &r, false), 0);
+	ck_assert_uint_eq(r.corruptions, 1);
+	ck_assert_uint_eq(r.leaks, 0);
+	ck_assert_uint_eq(r.check_errors, 6); /* clusters 0..5 are in the file */
+	th_patch_be64(img, RT, RB);
+	ck_assert_int_eq(qcow2_check(img, &r, false), 0);
+	ck_assert_uint_eq(r.corruptions + r.leaks + r.check_errors, 0);
+}
+END_TEST
+
+static uint16_t refcount_of(uint64_t off)
+{
+	uint16_t be = 0;
+	int fd = open(img, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &be, 2, (off_t)(RB + 2 * (off >> 16))), 2);
+	close(fd);
+	return be16toh(be);
+}
+
+/* A compressed L2 entry whose host range lies on metadata (an L2 table, a
+ * refcount block, or runs from a free area into one), or a shared-looking
+ * standard entry on an L2 table: overwriting the guest cluster must not
+ * release those clusters. The image is marked
+ * corrupt instead and the metadata keeps its refcount. */
+START_TEST(compressed_over_metadata_not_freed)
+{
+	static const struct {
+		uint64_t off, sectors; /* sectors 0: a standard entry without COPIED */
+		const char *hit;
+	} cases[] = {
+	    {L2, 1, "compressed cluster at 0x40000 overlaps the L2 table at 0x40000"},
+	    {RB, 1, "overlaps the refcount block at 0x20000"},
+	    {L2 - 512, 2, "overlaps the L1 table at 0x30000"},	    /* L1's cluster, past the L1 */
+	    {0x70000 - 512, 2, "overlaps the L2 table at 0x70000"}, /* into a second L2 table */
+	    {0x70000, 0, "data cluster at 0x70000 overlaps the L2 table at 0x70000"},
+	};
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
+	static uint8_t buf[65536];
+	struct qcow2 *q;
+
+	/* A second L2 table (guest 512 MiB..) at 0x70000: grow the disk first. */
+	th_patch_be64(img, 24, 1ull << 30);
+	th_patch_be32(img, 36, 2);
+	uint8_t z[65536] = {0};
+	th_patch(img, 0x60000, z, sizeof(z));
+	th_patch(img, 0x70000, z, sizeof(z));
+	th_patch_be64(img, L1 + 8, QCOW2_OFLAG_COPIED | 0x70000);
+	uint16_t one = htobe16(1);
+	th_patch(img, RB + 2 * 7, &one, 2);
+	struct qcow2_check_result r;
+	ck_assert_int_eq(qcow2_check(img, &r, false), 0);
+	ck_assert_uint_eq(r.corruptions + r.leaks, 0);
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		th_patch_be64(img, 72, 0); /* clear the corrupt bit of the last case */
+		th_patch_be64(img, L2 + 8,
+			      cases[c].sectors ? QCOW2_OFLAG_COMPRESSED |
+						     (cases[c].sectors - 1) << 54 | cases[c].off
+					       : cases[c].off);
+		ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
+		log_clear_last_error();
+		memset(buf, 0x77, sizeof(buf));
+		ck_assert_int_eq(qcow2_write(q, 0x10000, buf, sizeof(buf)), -EUCLEAN);
+		ck_assert_msg(strstr(log_last_error(), cases[c].hit), "case %zu: '%s' lacks '%s'",
+			      c, log_last_error(), cases[c].hit);
+		qcow2_close(q);
+		ck_assert_uint_ne(th_read_be64(img, 72) & QCOW2_INCOMPAT_CORRUPT, 0);
+		ck_assert_uint_eq(refcount_of(RB), 1);
+		ck_assert_uint_eq(refcount_of(L1), 1);
+		ck_assert_uint_eq(refcount_of(L2), 1);
+		ck_assert_uint_eq(refcount_of(0x70000), 1);
+	}
+}
+END_TEST
+
+/* The whole file, for byte-for-byte comparisons (caller frees). */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	off_t n = lseek(fd, 0, SEEK_END);
+	ck_assert_int_gt(n, 0);
+	uint8_t *b = malloc((size_t)n);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(pread(fd, b, (size_t)n, 0), n);
+	close(fd);
+	*len = (size_t)n;
+	return b;
+}
+
+/* A backing file that cannot be opened: the open fails only after the
+ * header (dirty and autoclear bits) would already have been rewritten. */
+static void p_backing_missing(const char *i)
+{
+	const char *name = "missing-base.qcow2";
+	th_patch_be64(i, 8, 2048);
+	th_patch_be32(i, 16, (uint32_t)strlen(name));
+	th_patch(i, 2048, name, strlen(name));
+}
+
+/* A writable open that fails late leaves the image exactly as it was: no
+ * dirty bit set (lazy refcounts), no autoclear bits cleared, dirty bit of
+ * a dirty image kept. */
+START_TEST(failed_rw_open_leaves_image_untouched)
+{
+	static const struct {
+		uint64_t incompat, compat, autoclear;
+	} hdr[] = {
+	    {0, QCOW2_COMPAT_LAZY_REFCOUNTS, 0},		      /* would set dirty */
+	    {0, 0, 0x3},					      /* would clear autoclear */
+	    {QCOW2_INCOMPAT_DIRTY, 0, 0},			      /* would clear dirty */
+	    {QCOW2_INCOMPAT_DIRTY, QCOW2_COMPAT_LAZY_REFCOUNTS, 0x1}, /* all of it */
+	};
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
+	struct qcow2 *q = NULL;
+
+	p_backing_missing(img);
+	for (size_t c = 0; c < sizeof(hdr) / sizeof(hdr[0]); c++) {
+		th_patch_be64(img, 72, hdr[c].incompat);
+		th_patch_be64(img, 80, hdr[c].compat);
+		th_patch_be64(img, 88, hdr[c].autoclear);
+		size_t n0, n1;
+		uint8_t *before = slurp(img, &n0);
+		log_clear_last_error();
+		ck_assert_int_eq(qcow2_open(img, &o, &q), -ENOENT);
+		ck_assert_ptr_nonnull(strstr(log_last_error(), "missing-base.qcow2"));
+		uint8_t *after = slurp(img, &n1);
+		ck_assert_uint_eq(n0, n1);
+		ck_assert_msg(!memcmp(before, after, n0),
+			      "case %zu: image changed by a failed open (incompat 0x%llx, "
+			      "autoclear 0x%llx)",
+			      c, (unsigned long long)th_read_be64(img, 72),
+			      (unsigned long long)th_read_be64(img, 88));
+		free(before);
+		free(after);
+	}
+	/* Without the missing backing file the same open succeeds and does
+	 * update the bits: dirty while open (lazy), autoclear cleared. */
+	th_patch_be64(img, 8, 0);
+	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
+	ck_assert_uint_eq(th_read_be64(img, 72), QCOW2_INCOMPAT_DIRTY);
+	ck_assert_uint_eq(th_read_be64(img, 88), 0);
+	ck_assert_int_eq(qcow2_close(q), 0);
+	ck_assert_uint_eq(th_read_be64(img, 72), 0);
+}
+END_TEST
+
 /* Our checker: a leaked cluster and a missing reference are told apart. */
 START_TEST(check_leak_and_corruption)
 {
@@ -368,6 +523,9 @@ Suite *qcow2_malformed_suite(void)
 	tcase_add_test(t, dirty_consistent_is_cleared);
 	tcase_add_test(t, unknown_extension_and_autoclear);
 	tcase_add_test(t, check_leak_and_corruption);
+	tcase_add_test(t, compressed_over_metadata_not_freed);
+	tcase_add_test(t, check_errors_for_unreadable_refblock);
+	tcase_add_test(t, failed_rw_open_leaves_image_untouched);
 	suite_add_tcase(s, t);
 	return s;
 }

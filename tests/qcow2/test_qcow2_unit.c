@@ -1,7 +1,7 @@
 #include <errno.h>
-#include <unistd.h>
-#include <sys/stat.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 /* Unit tests of the qcow2 engine that need no QEMU: refcount packing, size
  * parsing, our own images written and read back against an in-memory model
  * and checked with our own checker, backing chains, refcount-table growth. */
@@ -174,7 +174,7 @@ START_TEST(create_refuses_unopenable_images)
 	struct qcow2_create_opts co = {.size = 1u << 20, .backing = "base.raw", .backing_fmt = fmt};
 	ck_assert_int_eq(qcow2_create(img, &co), -ENAMETOOLONG);
 	ck_assert_ptr_nonnull(strstr(log_last_error(), "backing format name longer than"));
-	co = (struct qcow2_create_opts){.size = 8ull << 50};	/* 8 PiB, 64 KiB clusters */
+	co = (struct qcow2_create_opts){.size = 8ull << 50}; /* 8 PiB, 64 KiB clusters */
 	ck_assert_int_eq(qcow2_create(img, &co), -EFBIG);
 	ck_assert_ptr_nonnull(strstr(log_last_error(), "L1 table over"));
 	ck_assert_int_ne(access(img, F_OK), 0);
@@ -198,7 +198,7 @@ START_TEST(counted_cluster_past_eof_not_reused)
 	ck_assert_int_eq(stat(img, &st), 0);
 	uint64_t eof_cluster = ((uint64_t)st.st_size + 65535) / 65536;
 	uint64_t refblock = th_read_be64(img, th_read_be64(img, 48));
-	uint8_t one[2] = {0, 1};	/* 16-bit big-endian refcount */
+	uint8_t one[2] = {0, 1}; /* 16-bit big-endian refcount */
 	int fd = open(img, O_WRONLY);
 	ck_assert_int_eq(pwrite(fd, one, 2, (off_t)(refblock + eof_cluster * 2)), 2);
 	close(fd);
@@ -452,6 +452,57 @@ START_TEST(threads_share_an_image)
 END_TEST
 
 Suite *qcow2_malformed_suite(void);
+Suite *qcow2_snapshot_suite(void);
+
+/* JSON strings as qemu-img writes them: valid JSON for any file name. */
+static void json_of(const char *in, char *out, size_t len)
+{
+	FILE *f = fmemopen(out, len, "w");
+	ck_assert_ptr_nonnull(f);
+	img_json_string(f, in);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(json_string_escaping)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"plain.qcow2", "\"plain.qcow2\""},
+	    {"a\"b\\c", "\"a\\\"b\\\\c\""},
+	    {"\b\f\n\r\t", "\"\\b\\f\\n\\r\\t\""},
+	    {"\x01\x1f\x7f", "\"\\u0001\\u001F\\u007F\""},
+	    {"\xc3\xa9", "\"\\u00E9\""},		/* e acute */
+	    {"\xe2\x82\xac", "\"\\u20AC\""},		/* euro sign */
+	    {"\xf0\x9f\x98\x80", "\"\\uD83D\\uDE00\""}, /* beyond the BMP */
+	    {"\xff"
+	     "x",
+	     "\"\\uFFFDx\""}, /* impossible byte */
+	    {"\x80"
+	     "x",
+	     "\"\\uFFFDx\""}, /* stray continuation */
+	    {"\xc3"
+	     "x",
+	     "\"\\uFFFDx\""}, /* truncated sequence */
+	    {"\xe2\x82"
+	     "x",
+	     "\"\\uFFFDx\""},			 /* truncated after 2 */
+	    {"\xe2\x82", "\"\\uFFFD\""},	 /* truncated at the end */
+	    {"\xc1\x81", "\"\\uFFFD\""},	 /* overlong */
+	    {"\xc0\x80", "\"\\u0000\""},	 /* modified UTF-8 NUL */
+	    {"\xed\xa0\x80", "\"\\uFFFD\""},	 /* surrogate */
+	    {"\xef\xbf\xbe", "\"\\uFFFD\""},	 /* noncharacter */
+	    {"\xf4\x90\x80\x80", "\"\\uFFFD\""}, /* beyond U+10FFFF */
+	    {"", "\"\""},
+	};
+	char out[128];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_of(cases[i].in, out, sizeof(out));
+		ck_assert_msg(!strcmp(out, cases[i].want), "case %zu: got %s want %s", i, out,
+			      cases[i].want);
+	}
+}
+END_TEST
 
 int main(void)
 {
@@ -461,6 +512,7 @@ int main(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, refcount_entries_all_widths);
 	tcase_add_test(t, size_parse_and_format);
+	tcase_add_test(t, json_string_escaping);
 	tcase_add_loop_test(t, roundtrip_against_model, 0, (int)(sizeof(cfgs) / sizeof(cfgs[0])));
 	tcase_add_test(t, refcount_table_grows);
 	tcase_add_test(t, create_refuses_unopenable_images);
@@ -473,6 +525,7 @@ int main(void)
 	suite_add_tcase(s, t);
 	SRunner *r = srunner_create(s);
 	srunner_add_suite(r, qcow2_malformed_suite());
+	srunner_add_suite(r, qcow2_snapshot_suite());
 	srunner_run_all(r, CK_NORMAL);
 	int failed = srunner_ntests_failed(r);
 	srunner_free(r);
