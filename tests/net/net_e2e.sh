@@ -217,6 +217,30 @@ check "stop before autostart" mv stop vbr
 check "start --autostart starts vbr" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' start --autostart | grep -q 'Network vbr started'"
 check "final stop" mv stop vbr
 check "undefine" mv undefine vbr
+
+# Two forwarding networks: ip_forward goes back to what it was before the
+# first one started only when the last one stops, whichever stops first.
+fwd() { inh cat /proc/sys/net/ipv4/ip_forward; }
+fwd_pair() { # BEFORE FIRST-TO-START FIRST-TO-STOP
+	local other=fa
+	[ "$2" = fa ] && other=fb
+	inh sh -c "echo $1 > /proc/sys/net/ipv4/ip_forward"
+	mv start "$2" >/dev/null && mv start $other >/dev/null && [ "$(fwd)" = 1 ] &&
+		mv stop "$3" >/dev/null && [ "$(fwd)" = 1 ] &&
+		mv stop "$([ "$3" = fa ] && echo fb || echo fa)" >/dev/null && [ "$(fwd)" = "$1" ]
+}
+mv create fa --subnet 10.70.0.1/24 --nat --no-start >/dev/null
+mv create fb --subnet 10.71.0.1/24 --route --no-start >/dev/null
+for before in 0 1; do
+	for first in fa fb; do
+		for stop1 in fa fb; do
+			check "ip_forward $before: start $first first, stop $stop1 first -> $before" \
+				fwd_pair $before $first $stop1
+		done
+	done
+done
+inh sh -c "echo $fwd_before > /proc/sys/net/ipv4/ip_forward"
+check "undefine the two forwarding networks" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' undefine fa >/dev/null && ip netns exec $H '$MVNET' net --state-dir '$STATE' undefine fb >/dev/null"
 check "undefine unpriv" mv undefine unpriv
 check "nftables ruleset as before" [ "$(inh nft list ruleset)" = "$rules_before" ]
 check "links as before" [ "$(inh ip -o link show | awk -F': ' '{print $2}' | sort)" = "$links_before" ]
