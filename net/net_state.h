@@ -41,6 +41,8 @@ int net_state_path(const struct net_state *st, char *buf, size_t size, const cha
 int net_state_load(const struct net_state *st, const char *name, struct netdef *d);
 bool net_state_exists(const struct net_state *st, const char *name);
 int net_state_save(const struct net_state *st, const struct netdef *d);
+/* Undefine: the definition, its autostart mark and its lease file, all or
+ * none (a failure leaves the network defined as it was; -errno, logged). */
 int net_state_remove(const struct net_state *st, const char *name);
 /* Defined network names, sorted; returns the count or -errno. */
 int net_state_list(const struct net_state *st, char (*names)[NETDEF_NAME_MAX + 1], size_t max);

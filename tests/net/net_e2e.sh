@@ -242,6 +242,29 @@ done
 inh sh -c "echo $fwd_before > /proc/sys/net/ipv4/ip_forward"
 check "undefine the two forwarding networks" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' undefine fa >/dev/null && ip netns exec $H '$MVNET' net --state-dir '$STATE' undefine fb >/dev/null"
 check "undefine unpriv" mv undefine unpriv
+
+# undefine when part of the state cannot be removed (a read-only bind
+# mount, in a mount namespace of its own): refused with one line, and the
+# network stays defined with its autostart mark and leases.
+mv create rof --subnet 10.80.0.1/24 --isolated --no-start >/dev/null
+mv autostart rof >/dev/null
+echo "2000 52:54:00:00:00:01 10.80.0.5 x" > "$STATE/leases/rof.leases"
+undefine_ro() { # SUBDIR
+	unshare -m sh -c "mount --bind '$STATE/$1' '$STATE/$1' && mount -o remount,bind,ro '$STATE/$1' &&
+		exec ip netns exec $H '$MVNET' net --state-dir '$STATE' undefine rof"
+}
+errcase "undefine with networks/ read-only" \
+	"error: net: removing $STATE/networks/rof.xml: Read-only file system" undefine_ro networks
+check "... definition, autostart mark and leases all kept" \
+	sh -c "[ -e '$STATE/networks/rof.xml' ] && [ -e '$STATE/autostart/rof' ] && grep -q 10.80.0.5 '$STATE/leases/rof.leases'"
+errcase "undefine with leases/ read-only" \
+	"error: net: removing $STATE/leases/rof.leases: Read-only file system" undefine_ro leases
+check "... definition, autostart mark and leases all kept" \
+	sh -c "[ -e '$STATE/networks/rof.xml' ] && [ -e '$STATE/autostart/rof' ] && grep -q 10.80.0.5 '$STATE/leases/rof.leases'"
+check "... and it still autostarts" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' list | grep -q 'rof *inactive *yes'"
+check "undefine rof once writable" mv undefine rof
+check "... removes definition, autostart mark and leases" \
+	sh -c "! ls '$STATE/networks/rof.xml' '$STATE/autostart/rof'* '$STATE/leases/rof.leases'* 2>/dev/null"
 check "nftables ruleset as before" [ "$(inh nft list ruleset)" = "$rules_before" ]
 check "links as before" [ "$(inh ip -o link show | awk -F': ' '{print $2}' | sort)" = "$links_before" ]
 check "ip_forward as before" [ "$(inh cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_before" ]
