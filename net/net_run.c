@@ -226,7 +226,9 @@ static void helper_comm(const char *name, char out[16])
 	out[7 + n] = '\0';
 }
 
-/* The forked helper: detach, log to run/NAME.log, tell the parent through
+/* The forked helper: detach, log to run/NAME.log (the log of the current or
+ * last run: truncated here, kept after stop for its final counters and the
+ * reason the helper stopped, removed by undefine), tell the parent through
  * READY whether the server is up ("" or the error), then serve. */
 static void helper_main(struct net_state *st, const struct netdef *d, int ready)
 {
@@ -239,7 +241,7 @@ static void helper_main(struct net_state *st, const struct netdef *d, int ready)
 	helper_comm(d->name, comm);
 	prctl(PR_SET_NAME, comm);
 	net_state_path(st, p, sizeof(p), "run", d->name, ".log");
-	int log = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int log = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0)
 		dup2(null, 0);

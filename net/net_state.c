@@ -202,6 +202,10 @@ int net_state_remove(const struct net_state *st, const char *name)
 		else if (!r)
 			unlink(aside[i]); /* left over, it is never read */
 	}
+	if (!r) { /* the helper's log of the last run goes with the network */
+		net_state_path(st, p[0], sizeof(p[0]), "run", name, ".log");
+		unlink(p[0]);
+	}
 	return r;
 }
 

@@ -45,6 +45,7 @@ inh() { ip netns exec $H "$@"; }
 ing() { ip netns exec $G "$@"; }
 mv() { inh "$MVNET" net --state-dir "$STATE" "$@"; }
 not() { ! "$@"; }
+none_exist() { local f; for f; do [ ! -e "$f" ] || return 1; done; }
 helper_running() { # a zombie may remain where PID 1 does not reap orphans (containers)
 	local d
 	for d in /proc/[0-9]*; do
@@ -148,7 +149,12 @@ fi
 
 check "stop" mv stop vbr
 check "helper gone" not helper_running
+# run/vbr.log: the last run's log, kept after stop with its counters.
+check "the helper's log is kept after stop, with its final counters" \
+	grep -q 'dhcp vbr: stopping; [1-9][0-9]* received, 0 malformed, [1-9][0-9]* offers, [1-9][0-9]* acks' "$STATE/run/vbr.log"
 check "start again" mv start vbr
+check "... starts the log afresh" \
+	sh -c "grep -q 'dhcp vbr: serving' '$STATE/run/vbr.log' && ! grep -q stopping '$STATE/run/vbr.log'"
 ing ip addr flush dev eth0
 check "udhcpc gets a lease after restart" dhcp
 check "same address after restart ($ip1)" [ "$(val ip)" = "$ip1" ]
@@ -217,6 +223,8 @@ check "stop before autostart" mv stop vbr
 check "start --autostart starts vbr" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' start --autostart | grep -q 'Network vbr started'"
 check "final stop" mv stop vbr
 check "undefine" mv undefine vbr
+check "... removes the helper's log and the run record" \
+	none_exist "$STATE/run/vbr.log" "$STATE/run/vbr.run"
 
 # Two forwarding networks: ip_forward goes back to what it was before the
 # first one started only when the last one stops, whichever stops first.
@@ -264,7 +272,8 @@ check "... definition, autostart mark and leases all kept" \
 check "... and it still autostarts" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' list | grep -q 'rof *inactive *yes'"
 check "undefine rof once writable" mv undefine rof
 check "... removes definition, autostart mark and leases" \
-	sh -c "! ls '$STATE/networks/rof.xml' '$STATE/autostart/rof'* '$STATE/leases/rof.leases'* 2>/dev/null"
+	none_exist "$STATE/networks/rof.xml" "$STATE/autostart/rof" "$STATE/autostart/rof.undefining" \
+	"$STATE/leases/rof.leases" "$STATE/leases/rof.leases.undefining"
 check "nftables ruleset as before" [ "$(inh nft list ruleset)" = "$rules_before" ]
 check "links as before" [ "$(inh ip -o link show | awk -F': ' '{print $2}' | sort)" = "$links_before" ]
 check "ip_forward as before" [ "$(inh cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_before" ]
