@@ -46,10 +46,10 @@ ing() { ip netns exec $G "$@"; }
 mv() { inh "$MVNET" net --state-dir "$STATE" "$@"; }
 not() { ! "$@"; }
 none_exist() { local f; for f; do [ ! -e "$f" ] || return 1; done; }
-helper_running() { # a zombie may remain where PID 1 does not reap orphans (containers)
+helper_running() { # [NETWORK] (a zombie may remain where PID 1 does not reap orphans: containers)
 	local d
 	for d in /proc/[0-9]*; do
-		[ "$(cat $d/comm 2>/dev/null)" = mvdhcp-vbr ] || continue
+		[ "$(cat $d/comm 2>/dev/null)" = "mvdhcp-${1:-vbr}" ] || continue
 		[ "$(sed 's/.*) //' $d/stat 2>/dev/null | cut -c1)" = Z ] || return 0
 	done
 	return 1
@@ -188,10 +188,40 @@ errcase "unsupported element" "element <dns> in <network> is not supported" \
 errcase "undefined network" "not defined" mv start nosuch
 errcase "already active" "already active" mv start vbr
 errcase "second DHCP server on the bridge" "already served by its DHCP helper" mv serve vbr
+# Nothing left behind by a failed start: no bridge (or the one that was
+# there untouched), table, helper, run record, definition or log, and the
+# ruleset and ip_forward as they were.
+nothing_left() { # NAME [BRIDGE-IFINDEX-THAT-MUST-REMAIN]
+	if [ -n "${2:-}" ]; then
+		[ "$(inh cat /sys/class/net/$1/ifindex 2>/dev/null)" = "$2" ] || { echo "bridge $1 changed"; return 1; }
+		[ -z "$(inh ip -o addr show dev $1)" ] || { echo "bridge $1 got an address"; return 1; }
+	else
+		not inh ip link show $1 2>/dev/null || { echo "bridge $1 left"; return 1; }
+	fi
+	not inh nft list table ip minivmm-$1 2>/dev/null || { echo "table left"; return 1; }
+	not helper_running $1 || { echo "helper left"; return 1; }
+	none_exist "$STATE/run/$1.run" "$STATE/run/$1.run.tmp" "$STATE/run/$1.log" "$STATE/networks/$1.xml" \
+		"$STATE/autostart/$1" "$STATE/leases/$1.leases" || { echo "state files left"; return 1; }
+	[ "$(inh nft list ruleset)" = "$rules_now" ] || { echo "ruleset changed"; return 1; }
+	[ "$(inh cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_now" ] || { echo "ip_forward changed"; return 1; }
+}
+mv stop vbr >/dev/null
+rules_now=$(inh nft list ruleset) fwd_now=$(inh cat /proc/sys/net/ipv4/ip_forward)
 inh ip link add busy type bridge
-errcase "bridge name taken" "already exists" mv create busy --subnet 10.30.0.1/24 --nat
-check "create failure left no definition" sh -c "! ls '$STATE/networks/busy.xml' 2>/dev/null"
+busy_idx=$(inh cat /sys/class/net/busy/ifindex)
+errcase "bridge name taken" "error: net busy: an interface named busy already exists" \
+	mv create busy --subnet 10.30.0.1/24 --dhcp 10.30.0.10-10.30.0.20 --nat
+check "... nothing left behind, the existing bridge untouched" nothing_left busy "$busy_idx"
 inh ip link del busy
+# A failure at start's last step (the run record cannot be written: a
+# directory in the way), after the bridge, address, ip_forward, table and
+# helper are all in place: every one of them is undone.
+mkdir -p "$STATE/run/rb.run.tmp"
+errcase "start fails after the bridge exists" "error: net: writing $STATE/run/rb.run: Is a directory" \
+	mv create rb --subnet 10.90.0.1/24 --dhcp 10.90.0.10-10.90.0.20 --nat
+rmdir "$STATE/run/rb.run.tmp"
+check "... nothing left behind" nothing_left rb
+mv start vbr >/dev/null
 inh ip link add addrd type bridge; inh ip addr add 10.40.0.9/24 dev addrd
 errcase "subnet already on the host" "overlaps 10.40.0.9/24 on addrd" \
 	mv create hostovl --subnet 10.40.0.1/24 --dhcp 10.40.0.10-10.40.0.20 --nat
