@@ -235,6 +235,50 @@ errcase "no permission" "needs root or CAP_NET_ADMIN" \
 	"$MVNET" net --state-dir "$STATE" start unpriv
 check "unprivileged start created nothing" sh -c "! ip netns exec $H ip link show unpriv 2>/dev/null"
 
+# A lease file that cannot be written (a full file system: a small tmpfs
+# on leases/, in a mount namespace of the helper's own): the client's
+# REQUEST gets no ACK (nor its retries: they must not pass as renewals)
+# while the write fails, and the client gets its lease once the file can
+# be written again.
+cp "$STATE/leases/vbr.leases" "$WORK/vbr.leases.saved"
+mv create lf --subnet 10.95.0.1/24 --dhcp 10.95.0.10-10.95.0.20 --isolated --no-start >/dev/null
+unshare -m sh -c "mount -t tmpfs -o size=64k mvleases '$STATE/leases' &&
+	exec ip netns exec $H '$MVNET' net --state-dir '$STATE' start lf" >/dev/null
+lfpid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$STATE/run/lf.run" 2>/dev/null)
+inlf() { nsenter --mount=/proc/$lfpid/ns/mnt "$@"; }
+lf_dhcp() {
+	ing busybox udhcpc -i eth0 -n -q -f -t 3 -T 1 -s "$WORK/udhcpc.sh" >"$WORK/udhcpc.log" 2>&1
+}
+if [ -n "$lfpid" ] && inlf grep -q mvleases /proc/mounts; then
+	rm -f "$WORK/lease"
+	inh ip link set vnet0 master lf
+	ing ip link set eth0 address 52:54:00:00:95:01
+	for i in $(seq 50); do # STP: the new port forwards after a few seconds
+		[ "$(inh cat /sys/class/net/vnet0/brport/state)" = 3 ] && break
+		sleep 0.2
+	done
+	inlf sh -c "dd if=/dev/zero of='$STATE/leases/fill' bs=4k 2>/dev/null; true"
+	check "lease file unwritable: the client gets no lease" not lf_dhcp
+	check "... although it was offered one and asked for it (only the ACK was withheld)" \
+		grep -Eq '(sending|broadcasting) select for 10\.95\.0\.' "$WORK/udhcpc.log"
+	check "... no lease obtained, nothing applied" \
+		sh -c "! grep -q 'lease of' '$WORK/udhcpc.log' && [ ! -e '$WORK/lease' ]"
+	check "... the write failure is logged" \
+		grep -q "writing lease file $STATE/leases/lf.leases: No space left on device" "$STATE/run/lf.log"
+	inlf rm -f "$STATE/leases/fill"
+	check "lease file writable again: the client gets its lease" lf_dhcp
+	check "... recorded in the lease file" \
+		inlf grep -q "52:54:00:00:95:01 $(val ip) " "$STATE/leases/lf.leases"
+	ing ip addr flush dev eth0
+	ing ip link set eth0 address 52:54:00:12:34:56
+	inh ip link set vnet0 nomaster
+else
+	bad "lease file unwritable: could not start lf with a tmpfs on leases/"
+fi
+check "lf: stop" mv stop lf
+check "lf: undefine" mv undefine lf
+check "vbr's lease file was not touched" cmp -s "$STATE/leases/vbr.leases" "$WORK/vbr.leases.saved"
+
 # A helper whose bridge disappears (e.g. its namespace was deleted) exits.
 inh ip link del vbr
 sleep 3
