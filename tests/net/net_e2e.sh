@@ -12,7 +12,7 @@ skip() {
 	exit 77
 }
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, bridges, nftables)"
-for t in ip nft busybox setpriv; do
+for t in ip nft busybox setpriv unshare nsenter; do
 	command -v $t >/dev/null || skip "needs $t"
 done
 busybox udhcpc --help >/dev/null 2>&1 || skip "busybox has no udhcpc"
