@@ -356,6 +356,7 @@ void dhcp_leases_close(struct dhcp_leases *l)
 
 static int write_all(int fd, const struct dhcp_leases *l)
 {
+	errno = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		const struct entry *e = &l->e[i];
 		char mac[18], ip[INET_ADDRSTRLEN];
@@ -367,7 +368,7 @@ static int write_all(int fd, const struct dhcp_leases *l)
 		inet_ntop(AF_INET, &a, ip, sizeof(ip));
 		if (dprintf(fd, "%lld %s %s %s\n", (long long)e->expiry, mac, ip,
 			    e->hostname[0] ? e->hostname : "*") < 0)
-			return -EIO;
+			return errno ? -errno : -EIO; /* e.g. ENOSPC, for the log */
 	}
 	return 0;
 }

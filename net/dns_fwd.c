@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,7 +26,9 @@ struct pending {
 struct dns_fwd {
 	int lfd, ufd;
 	struct sockaddr_in upstream;
-	uint16_t next_id;
+	uint16_t ids[32]; /* random upstream ids not used yet */
+	size_t nids;
+	bool warned;
 	struct pending *slots;
 	struct dns_fwd_stats stats;
 };
@@ -85,7 +88,6 @@ int dns_fwd_open(struct dns_fwd **out, uint32_t listen_ip, uint16_t listen_port,
 		dns_fwd_close(f);
 		return err;
 	}
-	f->next_id = (uint16_t)(getpid() * 7919u);
 	*out = f;
 	return 0;
 }
@@ -117,11 +119,34 @@ uint16_t dns_fwd_port(const struct dns_fwd *f)
 	return ntohs(sa.sin_port);
 }
 
-/* A free upstream id, reusing slots whose query timed out. */
+/* Upstream query ids are random, so that a host off the path cannot guess
+ * them to forge answers for the guests (a sequential id was predictable).
+ * getrandom() fills a small pool rather than being called per query; it
+ * does not block: before the kernel's pool is ready, queries are dropped
+ * (the guest retries) instead of stalling DHCP. */
+static int random_id(struct dns_fwd *f)
+{
+	if (!f->nids) {
+		ssize_t n = getrandom(f->ids, sizeof(f->ids), GRND_NONBLOCK);
+		if (n < (ssize_t)sizeof(f->ids[0])) {
+			if (!f->warned)
+				log_warn("dns: no random query id (getrandom: %s); dropping queries",
+					 n < 0 ? strerror(errno) : "short read");
+			f->warned = true;
+			return -1;
+		}
+		f->nids = (size_t)n / sizeof(f->ids[0]);
+	}
+	return f->ids[--f->nids];
+}
+
+/* A random free upstream id, reusing slots whose query timed out. */
 static int take_id(struct dns_fwd *f, time_t now)
 {
 	for (int tries = 0; tries < 64; tries++) {
-		uint16_t id = f->next_id++;
+		int id = random_id(f);
+		if (id < 0)
+			return -1;
 		struct pending *p = &f->slots[id];
 		if (p->sent && now - p->sent <= DNS_FWD_TIMEOUT)
 			continue;

@@ -2,8 +2,9 @@
  * guests are handed the bridge address as their DNS server, and queries are
  * relayed over UDP to the host's first resolver from /etc/resolv.conf —
  * loopback resolvers such as systemd-resolved's 127.0.0.53 included, which
- * a guest could not reach itself. Query ids are rewritten so answers go back
- * to the right guest; unanswered queries are forgotten after DNS_FWD_TIMEOUT
+ * a guest could not reach itself. Query ids are rewritten to random ones
+ * (getrandom) so answers go back to the right guest and cannot be forged by
+ * guessing the next id; unanswered queries are forgotten after DNS_FWD_TIMEOUT
  * seconds. UDP only: a truncated answer makes the guest retry over TCP,
  * which is not served. */
 #ifndef MINIVMM_NET_DNS_FWD_H

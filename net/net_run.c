@@ -226,7 +226,9 @@ static void helper_comm(const char *name, char out[16])
 	out[7 + n] = '\0';
 }
 
-/* The forked helper: detach, log to run/NAME.log, tell the parent through
+/* The forked helper: detach, log to run/NAME.log (the log of the current or
+ * last run: truncated here, kept after stop for its final counters and the
+ * reason the helper stopped, removed by undefine), tell the parent through
  * READY whether the server is up ("" or the error), then serve. */
 static void helper_main(struct net_state *st, const struct netdef *d, int ready)
 {
@@ -239,7 +241,7 @@ static void helper_main(struct net_state *st, const struct netdef *d, int ready)
 	helper_comm(d->name, comm);
 	prctl(PR_SET_NAME, comm);
 	net_state_path(st, p, sizeof(p), "run", d->name, ".log");
-	int log = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int log = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0)
 		dup2(null, 0);
@@ -336,7 +338,11 @@ static void stop_helper(pid_t pid, const char *name)
 	waitpid(pid, NULL, WNOHANG);
 }
 
-static bool other_forwarding(const struct net_state *st, const char *name)
+/* Another active network that forwards, besides NAME? Its run record holds
+ * the ip_forward value found before the first forwarding network started
+ * (each one started while another was active copies it), so *PREV is that
+ * value whichever of them started first or stops last. */
+static bool other_forwarding(const struct net_state *st, const char *name, int *prev)
 {
 	static char names[NET_NAMES_MAX][NETDEF_NAME_MAX + 1];
 	int n = net_state_list(st, names, NET_NAMES_MAX);
@@ -344,9 +350,12 @@ static bool other_forwarding(const struct net_state *st, const char *name)
 
 	for (int i = 0; i < n && !any; i++) {
 		struct netdef o;
+		struct net_run r;
 		if (!strcmp(names[i], name) || net_state_load(st, names[i], &o) < 0)
 			continue;
-		any = o.forward != NET_FWD_NONE && net_active(st, &o, NULL);
+		any = o.forward != NET_FWD_NONE && net_active(st, &o, &r);
+		if (any && prev)
+			*prev = r.forward_prev;
 		netdef_free(&o);
 	}
 	return any;
@@ -360,7 +369,7 @@ static int teardown(struct net_state *st, const struct netdef *d, const struct n
 	stop_helper(r->pid, d->name);
 	if (d->forward != NET_FWD_NONE && nft_net_del(d->name) < 0)
 		err = -EIO;
-	if (r->forward_prev == 0 && !other_forwarding(st, d->name))
+	if (r->forward_prev == 0 && !other_forwarding(st, d->name, NULL))
 		write_forward(d->name, 0);
 	if (r->ifindex && if_nametoindex(d->bridge) == r->ifindex && nl_link_delete(d->bridge) < 0)
 		err = -EIO;
@@ -386,7 +395,7 @@ static void clean_stale(struct net_state *st, const struct netdef *d)
 	stop_helper(old.pid, d->name);
 	if (d->forward != NET_FWD_NONE && nft_net_exists(d->name)) {
 		nft_net_del(d->name);
-		if (old.forward_prev == 0 && !other_forwarding(st, d->name))
+		if (old.forward_prev == 0 && !other_forwarding(st, d->name, NULL))
 			write_forward(d->name, 0);
 	}
 	net_state_run_remove(st, d->name);
@@ -403,10 +412,15 @@ static int bring_up(struct net_state *st, const struct netdef *d, struct net_run
 	if ((r = nl_link_up(d->bridge)) < 0)
 		return r;
 	if (d->forward != NET_FWD_NONE) {
-		int prev = read_forward();
-		if (prev == 0 && (r = write_forward(d->name, 1)) < 0)
+		/* The value to put back when the last forwarding network stops
+		 * is the one found before the first started: an active one's
+		 * record already holds it. */
+		int prev = -1, now = read_forward();
+		if (!other_forwarding(st, d->name, &prev))
+			prev = now == 0 ? 0 : -1;
+		if (now == 0 && (r = write_forward(d->name, 1)) < 0)
 			return r;
-		run->forward_prev = prev == 0 ? 0 : -1;
+		run->forward_prev = prev;
 		if ((r = nft_net_add(d)) < 0)
 			return r;
 	}

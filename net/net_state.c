@@ -164,20 +164,49 @@ int net_state_save(const struct net_state *st, const struct netdef *d)
 	return r;
 }
 
+/* Undefining must leave either the whole network or none of it: the
+ * autostart mark and the lease file are first moved aside (NAME...undefining),
+ * then the definition is removed (the commit point), and only then is what
+ * was moved aside deleted. A failure before the commit moves everything
+ * back, so the network stays defined as it was. */
 int net_state_remove(const struct net_state *st, const char *name)
 {
-	char p[PATH_MAX];
+	static const char *const parts[][2] = {{"autostart", NULL}, {"leases", ".leases"}};
+	enum { NPARTS = sizeof(parts) / sizeof(parts[0]) };
+	char p[NPARTS + 1][PATH_MAX], aside[NPARTS][PATH_MAX + 16];
+	bool moved[NPARTS] = {false};
+	int r = 0;
 
-	net_state_set_autostart(st, name, false);
-	net_state_path(st, p, sizeof(p), "leases", name, ".leases");
-	unlink(p);
-	net_state_path(st, p, sizeof(p), "networks", name, ".xml");
-	if (unlink(p) < 0) {
-		int err = -errno;
-		log_error("net: removing %s: %s", p, strerror(errno));
-		return err;
+	for (size_t i = 0; i < NPARTS && !r; i++) {
+		net_state_path(st, p[i], sizeof(p[i]), parts[i][0], name, parts[i][1]);
+		int n = snprintf(aside[i], sizeof(aside[i]), "%s.undefining", p[i]);
+		if (n < 0 || (size_t)n >= sizeof(aside[i]))
+			r = -ENAMETOOLONG;
+		else if (rename(p[i], aside[i]) == 0)
+			moved[i] = true;
+		else if (errno != ENOENT)
+			r = -errno;
+		if (r)
+			log_error("net: removing %s: %s", p[i], strerror(-r));
 	}
-	return 0;
+	net_state_path(st, p[NPARTS], sizeof(p[NPARTS]), "networks", name, ".xml");
+	if (!r && unlink(p[NPARTS]) < 0) {
+		r = -errno;
+		log_error("net: removing %s: %s", p[NPARTS], strerror(-r));
+	}
+	for (size_t i = 0; i < NPARTS; i++) {
+		if (!moved[i])
+			continue;
+		if (r && rename(aside[i], p[i]) < 0)
+			log_warn("net: restoring %s: %s", p[i], strerror(errno));
+		else if (!r)
+			unlink(aside[i]); /* left over, it is never read */
+	}
+	if (!r) { /* the helper's log of the last run goes with the network */
+		net_state_path(st, p[0], sizeof(p[0]), "run", name, ".log");
+		unlink(p[0]);
+	}
+	return r;
 }
 
 static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }

@@ -6,7 +6,8 @@
  *   run/NAME.run          what `net start` did: helper pid, bridge ifindex,
  *                         previous ip_forward; a network is active when this
  *                         exists and its bridge still has that ifindex
- *   run/NAME.log          the DHCP helper's log
+ *   run/NAME.log          the DHCP helper's log of the current or last run
+ *                         (kept after stop, removed by undefine)
  *   lock                  flock()ed by every command that changes state */
 #ifndef MINIVMM_NET_STATE_H
 #define MINIVMM_NET_STATE_H
@@ -41,6 +42,9 @@ int net_state_path(const struct net_state *st, char *buf, size_t size, const cha
 int net_state_load(const struct net_state *st, const char *name, struct netdef *d);
 bool net_state_exists(const struct net_state *st, const char *name);
 int net_state_save(const struct net_state *st, const struct netdef *d);
+/* Undefine: the definition, its autostart mark and its lease file, all or
+ * none (a failure leaves the network defined as it was; -errno, logged);
+ * then the helper's log. */
 int net_state_remove(const struct net_state *st, const char *name);
 /* Defined network names, sorted; returns the count or -errno. */
 int net_state_list(const struct net_state *st, char (*names)[NETDEF_NAME_MAX + 1], size_t max);

@@ -12,7 +12,7 @@ skip() {
 	exit 77
 }
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, bridges, nftables)"
-for t in ip nft busybox setpriv; do
+for t in ip nft busybox setpriv unshare nsenter; do
 	command -v $t >/dev/null || skip "needs $t"
 done
 busybox udhcpc --help >/dev/null 2>&1 || skip "busybox has no udhcpc"
@@ -45,10 +45,11 @@ inh() { ip netns exec $H "$@"; }
 ing() { ip netns exec $G "$@"; }
 mv() { inh "$MVNET" net --state-dir "$STATE" "$@"; }
 not() { ! "$@"; }
-helper_running() { # a zombie may remain where PID 1 does not reap orphans (containers)
+none_exist() { local f; for f; do [ ! -e "$f" ] || return 1; done; }
+helper_running() { # [NETWORK] (a zombie may remain where PID 1 does not reap orphans: containers)
 	local d
 	for d in /proc/[0-9]*; do
-		[ "$(cat $d/comm 2>/dev/null)" = mvdhcp-vbr ] || continue
+		[ "$(cat $d/comm 2>/dev/null)" = "mvdhcp-${1:-vbr}" ] || continue
 		[ "$(sed 's/.*) //' $d/stat 2>/dev/null | cut -c1)" = Z ] || return 0
 	done
 	return 1
@@ -148,7 +149,12 @@ fi
 
 check "stop" mv stop vbr
 check "helper gone" not helper_running
+# run/vbr.log: the last run's log, kept after stop with its counters.
+check "the helper's log is kept after stop, with its final counters" \
+	grep -q 'dhcp vbr: stopping; [1-9][0-9]* received, 0 malformed, [1-9][0-9]* offers, [1-9][0-9]* acks' "$STATE/run/vbr.log"
 check "start again" mv start vbr
+check "... starts the log afresh" \
+	sh -c "grep -q 'dhcp vbr: serving' '$STATE/run/vbr.log' && ! grep -q stopping '$STATE/run/vbr.log'"
 ing ip addr flush dev eth0
 check "udhcpc gets a lease after restart" dhcp
 check "same address after restart ($ip1)" [ "$(val ip)" = "$ip1" ]
@@ -182,10 +188,40 @@ errcase "unsupported element" "element <dns> in <network> is not supported" \
 errcase "undefined network" "not defined" mv start nosuch
 errcase "already active" "already active" mv start vbr
 errcase "second DHCP server on the bridge" "already served by its DHCP helper" mv serve vbr
+# Nothing left behind by a failed start: no bridge (or the one that was
+# there untouched), table, helper, run record, definition or log, and the
+# ruleset and ip_forward as they were.
+nothing_left() { # NAME [BRIDGE-IFINDEX-THAT-MUST-REMAIN]
+	if [ -n "${2:-}" ]; then
+		[ "$(inh cat /sys/class/net/$1/ifindex 2>/dev/null)" = "$2" ] || { echo "bridge $1 changed"; return 1; }
+		[ -z "$(inh ip -o addr show dev $1)" ] || { echo "bridge $1 got an address"; return 1; }
+	else
+		not inh ip link show $1 2>/dev/null || { echo "bridge $1 left"; return 1; }
+	fi
+	not inh nft list table ip minivmm-$1 2>/dev/null || { echo "table left"; return 1; }
+	not helper_running $1 || { echo "helper left"; return 1; }
+	none_exist "$STATE/run/$1.run" "$STATE/run/$1.run.tmp" "$STATE/run/$1.log" "$STATE/networks/$1.xml" \
+		"$STATE/autostart/$1" "$STATE/leases/$1.leases" || { echo "state files left"; return 1; }
+	[ "$(inh nft list ruleset)" = "$rules_now" ] || { echo "ruleset changed"; return 1; }
+	[ "$(inh cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_now" ] || { echo "ip_forward changed"; return 1; }
+}
+mv stop vbr >/dev/null
+rules_now=$(inh nft list ruleset) fwd_now=$(inh cat /proc/sys/net/ipv4/ip_forward)
 inh ip link add busy type bridge
-errcase "bridge name taken" "already exists" mv create busy --subnet 10.30.0.1/24 --nat
-check "create failure left no definition" sh -c "! ls '$STATE/networks/busy.xml' 2>/dev/null"
+busy_idx=$(inh cat /sys/class/net/busy/ifindex)
+errcase "bridge name taken" "error: net busy: an interface named busy already exists" \
+	mv create busy --subnet 10.30.0.1/24 --dhcp 10.30.0.10-10.30.0.20 --nat
+check "... nothing left behind, the existing bridge untouched" nothing_left busy "$busy_idx"
 inh ip link del busy
+# A failure at start's last step (the run record cannot be written: a
+# directory in the way), after the bridge, address, ip_forward, table and
+# helper are all in place: every one of them is undone.
+mkdir -p "$STATE/run/rb.run.tmp"
+errcase "start fails after the bridge exists" "error: net: writing $STATE/run/rb.run: Is a directory" \
+	mv create rb --subnet 10.90.0.1/24 --dhcp 10.90.0.10-10.90.0.20 --nat
+rmdir "$STATE/run/rb.run.tmp"
+check "... nothing left behind" nothing_left rb
+mv start vbr >/dev/null
 inh ip link add addrd type bridge; inh ip addr add 10.40.0.9/24 dev addrd
 errcase "subnet already on the host" "overlaps 10.40.0.9/24 on addrd" \
 	mv create hostovl --subnet 10.40.0.1/24 --dhcp 10.40.0.10-10.40.0.20 --nat
@@ -198,6 +234,50 @@ errcase "no permission" "needs root or CAP_NET_ADMIN" \
 	inh setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
 	"$MVNET" net --state-dir "$STATE" start unpriv
 check "unprivileged start created nothing" sh -c "! ip netns exec $H ip link show unpriv 2>/dev/null"
+
+# A lease file that cannot be written (a full file system: a small tmpfs
+# on leases/, in a mount namespace of the helper's own): the client's
+# REQUEST gets no ACK (nor its retries: they must not pass as renewals)
+# while the write fails, and the client gets its lease once the file can
+# be written again.
+cp "$STATE/leases/vbr.leases" "$WORK/vbr.leases.saved"
+mv create lf --subnet 10.95.0.1/24 --dhcp 10.95.0.10-10.95.0.20 --isolated --no-start >/dev/null
+unshare -m sh -c "mount -t tmpfs -o size=64k mvleases '$STATE/leases' &&
+	exec ip netns exec $H '$MVNET' net --state-dir '$STATE' start lf" >/dev/null
+lfpid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$STATE/run/lf.run" 2>/dev/null)
+inlf() { nsenter --mount=/proc/$lfpid/ns/mnt "$@"; }
+lf_dhcp() {
+	ing busybox udhcpc -i eth0 -n -q -f -t 3 -T 1 -s "$WORK/udhcpc.sh" >"$WORK/udhcpc.log" 2>&1
+}
+if [ -n "$lfpid" ] && inlf grep -q mvleases /proc/mounts; then
+	rm -f "$WORK/lease"
+	inh ip link set vnet0 master lf
+	ing ip link set eth0 address 52:54:00:00:95:01
+	for i in $(seq 50); do # STP: the new port forwards after a few seconds
+		[ "$(inh cat /sys/class/net/vnet0/brport/state)" = 3 ] && break
+		sleep 0.2
+	done
+	inlf sh -c "dd if=/dev/zero of='$STATE/leases/fill' bs=4k 2>/dev/null; true"
+	check "lease file unwritable: the client gets no lease" not lf_dhcp
+	check "... although it was offered one and asked for it (only the ACK was withheld)" \
+		grep -Eq '(sending|broadcasting) select for 10\.95\.0\.' "$WORK/udhcpc.log"
+	check "... no lease obtained, nothing applied" \
+		sh -c "! grep -q 'lease of' '$WORK/udhcpc.log' && [ ! -e '$WORK/lease' ]"
+	check "... the write failure is logged" \
+		grep -q "writing lease file $STATE/leases/lf.leases: No space left on device" "$STATE/run/lf.log"
+	inlf rm -f "$STATE/leases/fill"
+	check "lease file writable again: the client gets its lease" lf_dhcp
+	check "... recorded in the lease file" \
+		inlf grep -q "52:54:00:00:95:01 $(val ip) " "$STATE/leases/lf.leases"
+	ing ip addr flush dev eth0
+	ing ip link set eth0 address 52:54:00:12:34:56
+	inh ip link set vnet0 nomaster
+else
+	bad "lease file unwritable: could not start lf with a tmpfs on leases/"
+fi
+check "lf: stop" mv stop lf
+check "lf: undefine" mv undefine lf
+check "vbr's lease file was not touched" cmp -s "$STATE/leases/vbr.leases" "$WORK/vbr.leases.saved"
 
 # A helper whose bridge disappears (e.g. its namespace was deleted) exits.
 inh ip link del vbr
@@ -217,7 +297,57 @@ check "stop before autostart" mv stop vbr
 check "start --autostart starts vbr" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' start --autostart | grep -q 'Network vbr started'"
 check "final stop" mv stop vbr
 check "undefine" mv undefine vbr
+check "... removes the helper's log and the run record" \
+	none_exist "$STATE/run/vbr.log" "$STATE/run/vbr.run"
+
+# Two forwarding networks: ip_forward goes back to what it was before the
+# first one started only when the last one stops, whichever stops first.
+fwd() { inh cat /proc/sys/net/ipv4/ip_forward; }
+fwd_pair() { # BEFORE FIRST-TO-START FIRST-TO-STOP
+	local other=fa
+	[ "$2" = fa ] && other=fb
+	inh sh -c "echo $1 > /proc/sys/net/ipv4/ip_forward"
+	mv start "$2" >/dev/null && mv start $other >/dev/null && [ "$(fwd)" = 1 ] &&
+		mv stop "$3" >/dev/null && [ "$(fwd)" = 1 ] &&
+		mv stop "$([ "$3" = fa ] && echo fb || echo fa)" >/dev/null && [ "$(fwd)" = "$1" ]
+}
+mv create fa --subnet 10.70.0.1/24 --nat --no-start >/dev/null
+mv create fb --subnet 10.71.0.1/24 --route --no-start >/dev/null
+for before in 0 1; do
+	for first in fa fb; do
+		for stop1 in fa fb; do
+			check "ip_forward $before: start $first first, stop $stop1 first -> $before" \
+				fwd_pair $before $first $stop1
+		done
+	done
+done
+inh sh -c "echo $fwd_before > /proc/sys/net/ipv4/ip_forward"
+check "undefine the two forwarding networks" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' undefine fa >/dev/null && ip netns exec $H '$MVNET' net --state-dir '$STATE' undefine fb >/dev/null"
 check "undefine unpriv" mv undefine unpriv
+
+# undefine when part of the state cannot be removed (a read-only bind
+# mount, in a mount namespace of its own): refused with one line, and the
+# network stays defined with its autostart mark and leases.
+mv create rof --subnet 10.80.0.1/24 --isolated --no-start >/dev/null
+mv autostart rof >/dev/null
+echo "2000 52:54:00:00:00:01 10.80.0.5 x" > "$STATE/leases/rof.leases"
+undefine_ro() { # SUBDIR
+	unshare -m sh -c "mount --bind '$STATE/$1' '$STATE/$1' && mount -o remount,bind,ro '$STATE/$1' &&
+		exec ip netns exec $H '$MVNET' net --state-dir '$STATE' undefine rof"
+}
+errcase "undefine with networks/ read-only" \
+	"error: net: removing $STATE/networks/rof.xml: Read-only file system" undefine_ro networks
+check "... definition, autostart mark and leases all kept" \
+	sh -c "[ -e '$STATE/networks/rof.xml' ] && [ -e '$STATE/autostart/rof' ] && grep -q 10.80.0.5 '$STATE/leases/rof.leases'"
+errcase "undefine with leases/ read-only" \
+	"error: net: removing $STATE/leases/rof.leases: Read-only file system" undefine_ro leases
+check "... definition, autostart mark and leases all kept" \
+	sh -c "[ -e '$STATE/networks/rof.xml' ] && [ -e '$STATE/autostart/rof' ] && grep -q 10.80.0.5 '$STATE/leases/rof.leases'"
+check "... and it still autostarts" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' list | grep -q 'rof *inactive *yes'"
+check "undefine rof once writable" mv undefine rof
+check "... removes definition, autostart mark and leases" \
+	none_exist "$STATE/networks/rof.xml" "$STATE/autostart/rof" "$STATE/autostart/rof.undefining" \
+	"$STATE/leases/rof.leases" "$STATE/leases/rof.leases.undefining"
 check "nftables ruleset as before" [ "$(inh nft list ruleset)" = "$rules_before" ]
 check "links as before" [ "$(inh ip -o link show | awk -F': ' '{print $2}' | sort)" = "$links_before" ]
 check "ip_forward as before" [ "$(inh cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_before" ]

@@ -112,6 +112,96 @@ START_TEST(relay_rewrites_ids)
 }
 END_TEST
 
+#define NQ 64
+
+/* Relay NQ queries from two clients (client ids 7, 10, 13, ..., body byte
+ * = the query's number) through F; the upstream ids are stored in UP_IDS,
+ * then the answers are sent back in reverse order. */
+static void relay_many(struct dns_fwd *f, int up, int c[2], uint16_t up_ids[NQ])
+{
+	uint16_t ufd_port = 0;
+	int fds[2];
+	uint8_t q[20] = {0}, u[20];
+
+	dns_fwd_fds(f, fds);
+	for (int i = 0; i < NQ; i++) {
+		q[0] = (uint8_t)((i * 3 + 7) >> 8);
+		q[1] = (uint8_t)(i * 3 + 7);
+		q[2] = 0x01;
+		q[4] = (uint8_t)i;
+		to(c[i % 2], dns_fwd_port(f), q, sizeof(q));
+		wait_readable(fds[0]);
+		dns_fwd_on_query(f, 100);
+		ck_assert_int_eq(from(up, u, sizeof(u), &ufd_port), 20);
+		ck_assert_mem_eq(u + 2, q + 2, 18); /* only the id is rewritten */
+		up_ids[i] = (uint16_t)(u[0] << 8 | u[1]);
+	}
+	ck_assert_uint_eq(dns_fwd_stats(f)->queries, NQ);
+	for (int i = NQ - 1; i >= 0; i--) {
+		memset(u, 0, sizeof(u));
+		u[0] = (uint8_t)(up_ids[i] >> 8);
+		u[1] = (uint8_t)up_ids[i];
+		u[2] = 0x81;
+		u[4] = (uint8_t)i;
+		to(up, ufd_port, u, sizeof(u));
+	}
+	for (int tries = 0; tries < 50 && dns_fwd_stats(f)->answers < NQ; tries++) {
+		wait_readable(fds[1]);
+		usleep(2000);
+		dns_fwd_on_answer(f, 101);
+	}
+	ck_assert_uint_eq(dns_fwd_stats(f)->answers, NQ);
+	ck_assert_uint_eq(dns_fwd_stats(f)->malformed, 0);
+}
+
+START_TEST(upstream_ids_are_random_and_answers_match)
+{
+	uint16_t up_port, port, ids[2][NQ];
+	int up = udp(&up_port), c[2] = {udp(&port), udp(&port)};
+	uint8_t a[20];
+
+	for (int k = 0; k < 2; k++) {
+		struct dns_fwd *f;
+		ck_assert_int_eq(dns_fwd_open(&f, LO, 0, NULL, LO, up_port), 0);
+		relay_many(f, up, c, ids[k]);
+		dns_fwd_close(f);
+		/* every answer reached the client that asked, with its own id */
+		bool got[NQ] = {false};
+		for (int n = 0; n < NQ; n++) {
+			int who = n % 2;
+			ck_assert_int_eq(from(c[who], a, sizeof(a), NULL), 20);
+			int i = a[4];
+			ck_assert_int_lt(i, NQ);
+			ck_assert(!got[i]);
+			got[i] = true;
+			ck_assert_int_eq(i % 2, who);
+			ck_assert_int_eq(a[0] << 8 | a[1], (i * 3 + 7) & 0xffff);
+			ck_assert_int_eq(a[2], 0x81);
+		}
+	}
+	/* Not guessable: distinct, no id the previous one plus one (a
+	 * counter), the top and bottom bits vary, and a second forwarder in
+	 * the same process does not repeat the first one's ids. */
+	int successive = 0, top = 0, bottom = 0, same = 0;
+	for (int i = 0; i < NQ; i++) {
+		for (int j = 0; j < i; j++)
+			ck_assert_uint_ne(ids[0][i], ids[0][j]);
+		if (i && ids[0][i] == (uint16_t)(ids[0][i - 1] + 1))
+			successive++;
+		top += ids[0][i] >> 15;
+		bottom += ids[0][i] & 1;
+		same += ids[0][i] == ids[1][i];
+	}
+	ck_assert_int_le(successive, 1);
+	ck_assert(top > 0 && top < NQ);
+	ck_assert(bottom > 0 && bottom < NQ);
+	ck_assert_int_le(same, 1);
+	close(up);
+	close(c[0]);
+	close(c[1]);
+}
+END_TEST
+
 START_TEST(malformed_and_late)
 {
 	uint16_t up_port, c_port, ufd_port;
@@ -197,6 +287,7 @@ int main(void)
 
 	log_set_quiet(true);
 	tcase_add_test(tc, relay_rewrites_ids);
+	tcase_add_test(tc, upstream_ids_are_random_and_answers_match);
 	tcase_add_test(tc, malformed_and_late);
 	tcase_add_test(tc, upstream_from_resolv_conf);
 	tcase_add_test(tc, listen_port_taken);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[64], xml[128], out[128];
@@ -186,6 +187,102 @@ START_TEST(stale_run_record_is_inactive)
 }
 END_TEST
 
+static void put(const char *sub, const char *text)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", dir, sub);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static bool holds(const char *sub, const char *text)
+{
+	char p[256], buf[256] = "";
+	snprintf(p, sizeof(p), "%s/%s", dir, sub);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return !strcmp(buf, text);
+}
+
+static void mkdir_in(const char *sub)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", dir, sub);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+}
+
+/* A network with an autostart mark and leases, to be undefined. */
+static struct net_state defined_with_leases(void)
+{
+	struct net_state st;
+	ck_assert_int_eq(run("define", xml, NULL, NULL), 0);
+	ck_assert_int_eq(run("autostart", "vbr", NULL, NULL), 0);
+	put("leases/vbr.leases", "2000 52:54:00:00:00:01 192.168.100.130 vm1\n");
+	ck_assert_int_eq(net_state_open(&st, dir, false), 0);
+	return st;
+}
+
+START_TEST(undefine_failure_keeps_everything)
+{
+	/* Removing the definition fails (a directory where the file should
+	 * be: EISDIR, even for root): autostart and leases must survive. */
+	struct net_state st = defined_with_leases();
+	char want[256];
+	snprintf(want, sizeof(want), "%s/networks/vbr.xml", dir);
+	ck_assert_int_eq(unlink(want), 0);
+	mkdir_in("networks/vbr.xml");
+	put("networks/vbr.xml/keep", "x");
+	log_clear_last_error();
+	ck_assert_int_eq(net_state_remove(&st, "vbr"), -EISDIR);
+	snprintf(want, sizeof(want), "net: removing %s/networks/vbr.xml: Is a directory", dir);
+	ck_assert_str_eq(log_last_error(), want);
+	ck_assert(exists("autostart/vbr"));
+	ck_assert(holds("leases/vbr.leases", "2000 52:54:00:00:00:01 192.168.100.130 vm1\n"));
+	ck_assert(!exists("autostart/vbr.undefining"));
+	ck_assert(!exists("leases/vbr.leases.undefining"));
+}
+END_TEST
+
+START_TEST(undefine_lease_failure_keeps_everything)
+{
+	/* The lease file cannot be moved (a non-empty directory in the way):
+	 * the autostart mark already moved aside comes back, the definition
+	 * is untouched. */
+	struct net_state st = defined_with_leases();
+	char want[256];
+	mkdir_in("leases/vbr.leases.undefining");
+	put("leases/vbr.leases.undefining/keep", "x");
+	log_clear_last_error();
+	ck_assert_int_lt(net_state_remove(&st, "vbr"), 0);
+	snprintf(want, sizeof(want), "net: removing %s/leases/vbr.leases: Is a directory", dir);
+	ck_assert_str_eq(log_last_error(), want);
+	ck_assert(exists("networks/vbr.xml"));
+	ck_assert(exists("autostart/vbr"));
+	ck_assert(!exists("autostart/vbr.undefining"));
+	ck_assert(holds("leases/vbr.leases", "2000 52:54:00:00:00:01 192.168.100.130 vm1\n"));
+	ck_assert_int_eq(run("info", "vbr", NULL, NULL), 0);
+	ck_assert(strstr(output(), "Autostart:      yes") != NULL);
+}
+END_TEST
+
+START_TEST(undefine_removes_all)
+{
+	struct net_state st = defined_with_leases();
+	ck_assert_int_eq(net_state_remove(&st, "vbr"), 0);
+	ck_assert(!exists("networks/vbr.xml"));
+	ck_assert(!exists("autostart/vbr"));
+	ck_assert(!exists("leases/vbr.leases"));
+	ck_assert(!exists("autostart/vbr.undefining"));
+	ck_assert(!exists("leases/vbr.leases.undefining"));
+}
+END_TEST
+
 START_TEST(nft_scripts)
 {
 	struct netdef d;
@@ -222,6 +319,9 @@ int main(void)
 	tcase_add_test(tc, resolve_bridge_errors);
 	tcase_add_test(tc, stale_run_record_is_inactive);
 	tcase_add_test(tc, nft_scripts);
+	tcase_add_test(tc, undefine_failure_keeps_everything);
+	tcase_add_test(tc, undefine_lease_failure_keeps_everything);
+	tcase_add_test(tc, undefine_removes_all);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
