@@ -131,13 +131,10 @@ static int reset_requests(struct vblk_queue *q)
 {
 	if (!q->reqs && !(q->reqs = calloc(VBLK_QUEUE_SIZE, sizeof(*q->reqs))))
 		return -ENOMEM;
-	q->free_reqs = NULL;
-	for (unsigned i = VBLK_QUEUE_SIZE; i-- > 0;) {
-		q->reqs[i].b = q->b;
-		q->reqs[i].q = q;
-		q->reqs[i].next_free = q->free_reqs;
-		q->free_reqs = &q->reqs[i];
-	}
+	/* The top of the stack is request 0: the same few are reused. */
+	for (unsigned i = 0; i < VBLK_QUEUE_SIZE; i++)
+		q->free_idx[i] = (uint16_t)(VBLK_QUEUE_SIZE - 1 - i);
+	q->nfree = VBLK_QUEUE_SIZE;
 	q->inflight = 0;
 	return 0;
 }
@@ -233,14 +230,16 @@ void vblk_get_stats(const struct vblk *b, struct vblk_stats *o)
 
 struct blk_req *blk_req_alloc(struct vblk_queue *q)
 {
-	struct blk_req *r = q->free_reqs;
+	struct blk_req *r;
 
-	if (r) {
-		q->free_reqs = r->next_free;
-		q->inflight++;
-		r->chain.seg = r->seg;
-		r->chain.max_seg = VBLK_MAX_BUFFERS;
-	}
+	if (!q->nfree)
+		return NULL;
+	r = &q->reqs[q->free_idx[--q->nfree]];
+	r->b = q->b;
+	r->q = q;
+	r->chain.seg = r->seg;
+	r->chain.max_seg = VBLK_MAX_BUFFERS;
+	q->inflight++;
 	return r;
 }
 
@@ -248,8 +247,7 @@ void blk_req_free(struct blk_req *r)
 {
 	struct vblk_queue *q = r->q;
 
-	r->next_free = q->free_reqs;
-	q->free_reqs = r;
+	q->free_idx[q->nfree++] = (uint16_t)(r - q->reqs);
 	q->inflight--;
 }
 

@@ -36,7 +36,6 @@ struct blk_req {
 	 * and checked on the copy (the guest may change its own). */
 	struct virtio_blk_discard_write_zeroes dwz[VBLK_DWZ_SEG_MAX];
 	unsigned ndwz;
-	struct blk_req *next_free;
 };
 
 struct blk_io;
@@ -47,8 +46,13 @@ struct vblk_queue {
 	unsigned index;
 	struct virtq *vq;
 	bool active;			/* enabled by the driver at DRIVER_OK */
-	struct blk_req *reqs;		/* one per queue entry (allocated when first used) */
-	struct blk_req *free_reqs;
+	/* One request per queue entry, allocated when the queue is first
+	 * used. Free ones are a stack of indices kept apart from the requests
+	 * (~5 KiB each), so a request's pages are touched only once it is
+	 * used: at queue depth 1 one or two of them, not all 256. */
+	struct blk_req *reqs;
+	uint16_t free_idx[VBLK_QUEUE_SIZE];
+	unsigned nfree;
 	unsigned inflight;
 };
 
