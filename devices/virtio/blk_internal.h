@@ -78,6 +78,11 @@ struct vblk {
 	} stats;
 };
 
+/* i over the queues the driver enabled. */
+#define for_each_active(b, i) \
+	for (unsigned i = 0; i < (b)->nq; i++) \
+		if ((b)->q[i].active)
+
 /* blk_req.c */
 /* Decide what a popped chain asks for: sets r->op (NONE: r->result is the
  * final status), r->iov/off/len for I/O. Logs guest errors rate-limited. */
@@ -101,7 +106,15 @@ unsigned blk_inflight(const struct vblk *b);
 /* blk_io.c */
 int blk_io_start(struct vblk *b, const int *kick_fds);
 void blk_io_stop(struct vblk *b);
+
+/* blk_sync.c */
+/* Pop one chain from q; NULL if none, no request free (*stalled), or the
+ * ring broke (*broken, needs_reset raised). */
+struct blk_req *blk_next_request(struct vblk_queue *q, bool *broken, bool *stalled);
 /* Drain every active queue synchronously; completed count or -EIO. */
 int blk_drain_sync(struct vblk *b);
+/* The thread's loop without io_uring: kick_fds[i] for each queue, until
+ * stop_fd is readable. */
+void blk_sync_serve(struct vblk *b, const int *kick_fds, int stop_fd);
 
 #endif

@@ -3,7 +3,7 @@
  * per loop), completions are reaped in batches and each queue's driver
  * side is interrupted at most once per batch. Without io_uring (or with
  * force_sync) the thread polls the eventfds and runs requests
- * synchronously.
+ * synchronously (blk_sync.c).
  *
  * Low queue depth: reads that hit the page cache are done at once with
  * preadv2(RWF_NOWAIT) (a miss goes to io_uring, and further tries back
@@ -62,65 +62,6 @@ struct blk_io {
 	bool poll_missed;	/* the last window found nothing */
 	struct io_queue q[VBLK_MAX_QUEUES];
 };
-
-#define for_each_active(b, i) \
-	for (unsigned i = 0; i < (b)->nq; i++) \
-		if ((b)->q[i].active)
-
-/* Pop one chain; NULL if none, no request free, or the ring broke. */
-static struct blk_req *next_request(struct vblk_queue *q, bool *broken, bool *stalled)
-{
-	struct blk_req *r = blk_req_alloc(q);
-	int got;
-
-	if (!r) {
-		*stalled = true;
-		return NULL;
-	}
-	got = virtq_pop(q->vq, &r->chain);
-	if (got <= 0) {
-		blk_req_free(r);
-		if (got < 0) {
-			*broken = true;
-			blk_ring_broken(q->b);
-		}
-		return NULL;
-	}
-	return r;
-}
-
-static int drain_queue_sync(struct vblk_queue *q)
-{
-	bool broken = false, stalled = false;
-	struct blk_req *r;
-	int done = 0;
-
-	do {
-		virtq_disable_notify(q->vq);
-		while ((r = next_request(q, &broken, &stalled))) {
-			blk_req_parse(q->b, r);
-			blk_req_exec_sync(r);
-			blk_req_complete(r);
-			done++;
-		}
-	} while (!broken && virtq_enable_notify(q->vq));
-	if (done)
-		blk_maybe_notify(q);
-	return broken ? -EIO : done;
-}
-
-int blk_drain_sync(struct vblk *b)
-{
-	int done = 0;
-
-	for_each_active(b, i) {
-		int n = drain_queue_sync(&b->q[i]);
-		if (n < 0)
-			return n;
-		done += n;
-	}
-	return done;
-}
 
 static struct io_uring_sqe *get_sqe(struct blk_io *io)
 {
@@ -311,7 +252,7 @@ static void drain_async(struct blk_io *io, unsigned qi)
 	iq->stalled = false;
 	do {
 		virtq_disable_notify(q->vq);
-		while ((r = next_request(q, &broken, &iq->stalled))) {
+		while ((r = blk_next_request(q, &broken, &iq->stalled))) {
 			blk_req_parse(io->b, r);
 			start_request(io, r);
 		}
@@ -507,42 +448,14 @@ static void *uring_loop(void *arg)
 	return NULL;
 }
 
-/* Without io_uring: poll() the kick eventfds and the stop eventfd. */
-static void *poll_loop(void *arg)
+static void *sync_loop(void *arg)
 {
 	struct blk_io *io = arg;
-	struct vblk *b = io->b;
-	struct pollfd fds[VBLK_MAX_QUEUES + 1];
-	unsigned qi[VBLK_MAX_QUEUES], n = 0;
-	uint64_t v;
+	int kick_fds[VBLK_MAX_QUEUES];
 
-	for_each_active(b, i) {
-		fds[n] = (struct pollfd){ .fd = io->q[i].kick_fd, .events = POLLIN };
-		qi[n++] = i;
-	}
-	fds[n] = (struct pollfd){ .fd = io->stop_fd, .events = POLLIN };
-	blk_drain_sync(b);
-	for (;;) {
-		if (poll(fds, n + 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			goto failed;
-		}
-		if (fds[n].revents)
-			return NULL;	/* stop requested */
-		for (unsigned k = 0; k < n; k++) {
-			if (!fds[k].revents)
-				continue;
-			if (read(fds[k].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				goto failed;
-			if (drain_queue_sync(&b->q[qi[k]]) < 0)
-				break;	/* needs_reset raised: wait for the reset */
-		}
-	}
-failed:
-	log_error("virtio-blk: %s: I/O thread cannot wait for kicks: %s", b->name,
-		  strerror(errno));
-	blk_ring_broken(b);	/* the driver must not wait for us forever */
+	for (unsigned i = 0; i < io->b->nq; i++)
+		kick_fds[i] = io->q[i].kick_fd;
+	blk_sync_serve(io->b, kick_fds, io->stop_fd);
 	return NULL;
 }
 
@@ -583,7 +496,7 @@ int blk_io_start(struct vblk *b, const int *kick_fds)
 		return r;
 	}
 	setup_uring(io);
-	r = -pthread_create(&io->thread, NULL, io->use_uring ? uring_loop : poll_loop, io);
+	r = -pthread_create(&io->thread, NULL, io->use_uring ? uring_loop : sync_loop, io);
 	if (r) {
 		log_error("virtio-blk: %s: cannot start the I/O thread: %s", b->name, strerror(-r));
 		if (io->use_uring)

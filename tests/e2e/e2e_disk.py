@@ -5,7 +5,8 @@
 
 In one L1 run (tests/vmtest/run-kvm), with images made by qemu-img/qemu-io:
   boot 1 (MSI-X): --disk a.img (pattern 0xab written by qemu-io) is /dev/vda,
-    the guest reads the pattern back, writes 1 MiB of 0x55 and a marker,
+    the guest reads the pattern back (2 vCPUs: vda has a request queue and
+    an MSI-X vector per vCPU), writes 1 MiB of 0x55 and a marker,
     syncs; --disk b.img is /dev/vdb (pattern 0xcd); --disk c.img,readonly
     is /dev/vdc and refuses a write; while it runs a second minivmm on a.img
     is refused (image lock) before it opens /dev/kvm; poweroff.
@@ -142,7 +143,13 @@ def boot1(args, d, t):
         irqs = command(con, 'grep virtio /proc/interrupts', 30)
         if not any('PCI-MSI' in ln and 'req.0' in ln for ln in irqs):
             raise Failure(f'no MSI-X virtio request interrupt in /proc/interrupts: {irqs}')
-        t = stage('patterns read back, MSI-X in use', t)
+        # Two vCPUs: a request queue each (VIRTIO_BLK_F_MQ), each with its own vector.
+        expect_eq('vda blk-mq hardware queues', command(con, 'ls /sys/block/vda/mq | tr "\\n" " "', 30),
+                  ['0 1'])
+        for q in ('req.0', 'req.1'):
+            if not any('PCI-MSI' in ln and f'virtio0-{q}' in ln for ln in irqs):
+                raise Failure(f'no MSI-X interrupt virtio0-{q} in /proc/interrupts: {irqs}')
+        t = stage('patterns read back, MSI-X in use, a queue per vCPU', t)
 
         command(con, f'fill U {MIB} vda 512', 60)
         command(con, f'echo {MARKER} | dd of=/dev/vda bs=1M seek=3 conv=fsync', 30)
