@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qcow2/qcow2.h"
+
 /* An assertion for hot loops: Check records every passing ck_assert through
  * a pipe, which is far too slow per byte. */
 #define th_check(cond, ...)                                                                        \
@@ -87,6 +89,23 @@ static inline uint64_t th_read_be64(const char *path, uint64_t off)
 	ck_assert_int_eq(pread(fd, &v, 8, (off_t)off), 8);
 	close(fd);
 	return be64toh(v);
+}
+
+/* A 1 MiB qcow2 image (64 KiB clusters) whose first 4 KiB were written
+ * (0x42): header, L1, one L2 table, refcounts and one data cluster, the
+ * layout the byte-patching tests start from. */
+static inline void th_make_one_cluster_image(const char *path)
+{
+	struct qcow2_create_opts co = {.size = 1u << 20};
+	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
+	struct qcow2 *q;
+	uint8_t buf[4096];
+
+	ck_assert_int_eq(qcow2_create(path, &co), 0);
+	memset(buf, 0x42, sizeof(buf));
+	ck_assert_int_eq(qcow2_open(path, &o, &q), 0);
+	ck_assert_int_eq(qcow2_write(q, 0, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(qcow2_close(q), 0);
 }
 
 /* xorshift64*: deterministic from a printed seed. */

@@ -235,15 +235,7 @@ static void setup(void)
 	log_set_quiet(true);
 	th_mkdir(dir, sizeof(dir));
 	th_path(img, sizeof(img), dir, "m.qcow2");
-	struct qcow2_create_opts co = {.size = 1u << 20};
-	ck_assert_int_eq(qcow2_create(img, &co), 0);
-	struct qcow2 *q;
-	struct qcow2_open_opts o = {.flags = QCOW2_O_RDWR};
-	uint8_t buf[4096];
-	memset(buf, 0x42, sizeof(buf));
-	ck_assert_int_eq(qcow2_open(img, &o, &q), 0);
-	ck_assert_int_eq(qcow2_write(q, 0, buf, sizeof(buf)), 0);
-	ck_assert_int_eq(qcow2_close(q), 0);
+	th_make_one_cluster_image(img);
 	/* The layout the patches rely on. */
 	ck_assert_uint_eq(th_read_be64(img, L1), QCOW2_OFLAG_COPIED | L2);
 	ck_assert_uint_eq(th_read_be64(img, L2), QCOW2_OFLAG_COPIED | DATA);
