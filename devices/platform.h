@@ -1,6 +1,6 @@
 /* The legacy PC devices of a minivmm machine, created and put on the
  * port-I/O bus at the addresses of vmm/layout.h in one call:
- * COM1 (8250 UART, irq com1_irq), i8042, CMOS/RTC, ACPI PM1a/reset, PCI
+ * COM1 (8250 UART, irq com1_irq), i8042, CMOS/RTC, ACPI PM1a/reset/PM timer, PCI
  * configuration ports, the debug-exit port, and silent sinks for the POST
  * port 0x80 and the I/O-delay port 0xED (Linux writes them constantly).
  *

@@ -52,6 +52,7 @@ static inline unsigned pci_intx_gsi(unsigned slot, unsigned pin)
 #define PORT_ACPI_PM1A_EVT  0x600	/* 4 bytes: PM1a status + enable */
 #define PORT_ACPI_PM1A_CNT  0x604	/* 2 bytes: SLP_TYP/SLP_EN */
 #define PORT_ACPI_RESET     0x608	/* 1 byte: write ACPI_RESET_VALUE */
+#define PORT_ACPI_PM_TMR    0x60c	/* 4 bytes: 32-bit PM timer, 3.579545 MHz */
 #define ACPI_RESET_VALUE    0x01
 #define ACPI_SCI_IRQ        9
 #define ACPI_SLP_TYP_S5     5	/* the value of \_S5 in our DSDT */

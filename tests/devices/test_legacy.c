@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "devices/acpi_pm.h"
 #include "devices/cmos.h"
@@ -140,14 +141,24 @@ END_TEST
 /* ---- ACPI ---- */
 
 static struct acpi_pm *pm;
+static uint64_t pm_now;		/* the fake monotonic clock, ns */
+static const struct acpi_pm_ports pm_ports = {
+	.evt = PORT_ACPI_PM1A_EVT, .cnt = PORT_ACPI_PM1A_CNT,
+	.reset = PORT_ACPI_RESET, .timer = PORT_ACPI_PM_TMR,
+};
+
+static uint64_t pm_fake_clock(void *opaque)
+{
+	return *(uint64_t *)opaque;
+}
 
 static void pm_setup(void)
 {
 	setup();
-	pm = acpi_pm_create(&stopper);
+	pm_now = 5 * 1000000000ull;	/* the counter starts at 0 whatever the clock says */
+	pm = acpi_pm_create(&stopper, pm_fake_clock, &pm_now);
 	ck_assert_ptr_nonnull(pm);
-	ck_assert_int_eq(acpi_pm_register(pm, pio, PORT_ACPI_PM1A_EVT, PORT_ACPI_PM1A_CNT,
-					  PORT_ACPI_RESET), 0);
+	ck_assert_int_eq(acpi_pm_register(pm, pio, &pm_ports), 0);
 }
 
 static void pm_teardown(void)
@@ -221,6 +232,104 @@ START_TEST(acpi_pm1_status_enable)
 	outw(pio, PORT_ACPI_PM1A_EVT, 0xffff);	/* write-1-to-clear: stays 0 */
 	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT), 0);
 	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT + 2), 0x0121);
+}
+END_TEST
+
+/* The first clock value (ns after creation) at which the counter reads
+ * 'ticks': ceil(ticks * 1e9 / 3579545), computed independently of the device. */
+static uint64_t ns_for_ticks(uint64_t ticks)
+{
+	unsigned __int128 n = (unsigned __int128)ticks * 1000000000u;
+	return (uint64_t)((n + 3579545u - 1) / 3579545u);
+}
+
+START_TEST(pm_timer_rate_on_a_fake_clock)
+{
+	ck_assert_uint_eq(inl(pio, PORT_ACPI_PM_TMR), 0);
+	pm_now += 1000000000ull;
+	ck_assert_uint_eq(inl(pio, PORT_ACPI_PM_TMR), 3579545);
+	pm_now += 1000;				/* 1 us = 3.58 ticks */
+	ck_assert_uint_eq(inl(pio, PORT_ACPI_PM_TMR), 3579548);
+	ck_assert_uint_eq(acpi_pm_ticks(ns_for_ticks(123456789)), 123456789);
+	ck_assert_uint_eq(acpi_pm_ticks(ns_for_ticks(123456789) - 1), 123456788);
+	/* a day of uptime, and far beyond: no overflow in the conversion */
+	ck_assert_uint_eq(acpi_pm_ticks(86400ull * 1000000000ull), 86400ull * 3579545);
+	ck_assert_uint_eq(acpi_pm_ticks(3000000000ull * 1000000000ull), 3000000000ull * 3579545);
+}
+END_TEST
+
+START_TEST(pm_timer_wraps_modulo_2_32)
+{
+	uint64_t start = pm_now;
+	pm_now = start + ns_for_ticks((1ull << 32) - 2);
+	ck_assert_uint_eq(inl(pio, PORT_ACPI_PM_TMR), 0xfffffffe);
+	pm_now = start + ns_for_ticks((1ull << 32) + 3);
+	ck_assert_uint_eq(inl(pio, PORT_ACPI_PM_TMR), 3);
+	pm_now = start + ns_for_ticks(5 * (1ull << 32) + 0x123456);
+	ck_assert_uint_eq(inl(pio, PORT_ACPI_PM_TMR), 0x123456);
+}
+END_TEST
+
+START_TEST(pm_timer_narrow_reads_and_writes_ignored)
+{
+	pm_now += ns_for_ticks(0x89abcdef);
+	ck_assert_uint_eq(inb(pio, PORT_ACPI_PM_TMR), 0xef);
+	ck_assert_uint_eq(inb(pio, PORT_ACPI_PM_TMR + 3), 0x89);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM_TMR + 2), 0x89ab);
+	outl(pio, PORT_ACPI_PM_TMR, 0);
+	ck_assert_uint_eq(inl(pio, PORT_ACPI_PM_TMR), 0x89abcdef);
+}
+END_TEST
+
+START_TEST(pm_timer_status_follows_bit_31)
+{
+	uint64_t start = pm_now;
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT) & ACPI_PM1_STS_TMR, 0);
+	pm_now = start + ns_for_ticks(0x7fffffff);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT) & ACPI_PM1_STS_TMR, 0);
+	pm_now = start + ns_for_ticks(0x80000000);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT) & ACPI_PM1_STS_TMR, ACPI_PM1_STS_TMR);
+	outw(pio, PORT_ACPI_PM1A_EVT, 0x0100);	/* clearing another bit leaves it */
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT) & ACPI_PM1_STS_TMR, ACPI_PM1_STS_TMR);
+	outw(pio, PORT_ACPI_PM1A_EVT, ACPI_PM1_STS_TMR);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT), 0);
+	pm_now = start + ns_for_ticks(0xffffffff);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT), 0);
+	pm_now = start + ns_for_ticks(1ull << 32);	/* bit 31 falls: set again */
+	ck_assert_uint_eq(inb(pio, PORT_ACPI_PM1A_EVT), ACPI_PM1_STS_TMR);
+}
+END_TEST
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* On the real clock: two reads 200 ms apart differ by 200 ms of ticks
+ * (+-10%), and exactly by what the clock says passed between them. */
+START_TEST(pm_timer_real_clock_advances)
+{
+	struct bus *b = bus_create("pio");
+	struct acpi_pm *real = acpi_pm_create(&stopper, NULL, NULL);
+	ck_assert_ptr_nonnull(real);
+	ck_assert_int_eq(acpi_pm_register(real, b, &pm_ports), 0);
+	uint64_t t0 = mono_ns();
+	uint32_t r1 = inl(b, PORT_ACPI_PM_TMR);
+	uint64_t t1 = mono_ns();
+	nanosleep(&(struct timespec){ .tv_nsec = 200000000 }, NULL);
+	uint64_t t2 = mono_ns();
+	uint32_t r2 = inl(b, PORT_ACPI_PM_TMR);
+	uint64_t t3 = mono_ns();
+	uint32_t delta = r2 - r1;
+	ck_assert_uint_ge(delta, acpi_pm_ticks(t2 - t1) - 1);
+	ck_assert_uint_le(delta, acpi_pm_ticks(t3 - t0) + 1);
+	if (t3 - t0 < 220000000)	/* the host did not stall us: within 10% of 200 ms */
+		ck_assert_msg(delta >= 3579545 / 5 * 9 / 10 && delta <= 3579545 / 5 * 11 / 10,
+			      "200 ms gave %u ticks", delta);
+	acpi_pm_destroy(real);
+	bus_destroy(b);
 }
 END_TEST
 
@@ -397,7 +506,8 @@ START_TEST(platform_registers_everything)
 
 	const uint16_t claimed[] = { PORT_COM1, PORT_COM1 + 7, PORT_I8042_DATA, PORT_I8042_CMD,
 				     PORT_CMOS_INDEX, PORT_CMOS_DATA, PORT_ACPI_PM1A_EVT,
-				     PORT_ACPI_PM1A_CNT, PORT_ACPI_RESET, PORT_PCI_CONFIG_ADDR,
+				     PORT_ACPI_PM1A_CNT, PORT_ACPI_RESET, PORT_ACPI_PM_TMR + 3,
+				     PORT_PCI_CONFIG_ADDR,
 				     PORT_PCI_CONFIG_DATA + 3, 0x80, 0xed };
 	for (unsigned i = 0; i < sizeof(claimed) / sizeof(claimed[0]); i++) {
 		uint8_t v;
@@ -460,6 +570,11 @@ int main(void)
 	tcase_add_test(tc, acpi_other_sleep_types_ignored);
 	tcase_add_test(tc, acpi_reset_register);
 	tcase_add_test(tc, acpi_pm1_status_enable);
+	tcase_add_test(tc, pm_timer_rate_on_a_fake_clock);
+	tcase_add_test(tc, pm_timer_wraps_modulo_2_32);
+	tcase_add_test(tc, pm_timer_narrow_reads_and_writes_ignored);
+	tcase_add_test(tc, pm_timer_status_follows_bit_31);
+	tcase_add_test(tc, pm_timer_real_clock_advances);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("debug_exit", setup, teardown);
