@@ -35,7 +35,9 @@ static int create_all(struct platform_devices *p, const struct irq_line *com1_ir
 	if (!p->com1)
 		return -errno;		/* eventfd or memory; logged */
 	p->kbc = i8042_create(stop);
-	p->cmos = cmos_create(NULL, NULL);
+	struct irq_line rtc_irq = *com1_irq;	/* same chip, another pin */
+	rtc_irq.gsi = IRQ_RTC;
+	p->cmos = cmos_create(&rtc_irq, NULL, NULL);
 	p->acpi = acpi_pm_create(stop, NULL, NULL);
 	p->dbg = debug_exit_create(stop);
 	p->pci = pci_create();

@@ -31,6 +31,8 @@
 /* Legacy PC ports. */
 #define PORT_COM1           0x3f8
 #define IRQ_COM1            4
+#define IRQ_KEYBOARD        1	/* i8042 keyboard port */
+#define IRQ_RTC             8	/* MC146818 RTC */
 #define PORT_I8042_DATA     0x60
 #define PORT_I8042_CMD      0x64
 #define PORT_CMOS_INDEX     0x70

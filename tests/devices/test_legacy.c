@@ -1,4 +1,4 @@
-/* i8042, ACPI PM, debug-exit, CMOS/RTC and the platform set-up. */
+/* i8042, ACPI PM, debug-exit and the platform set-up (the RTC: test_rtc.c). */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -352,143 +352,6 @@ START_TEST(debug_exit_value_becomes_status)
 }
 END_TEST
 
-/* ---- CMOS ---- */
-
-static struct cmos *cmos;
-static time_t now;
-
-static time_t fixed_clock(void *opaque)
-{
-	return *(time_t *)opaque;
-}
-
-static void cmos_setup(void)
-{
-	setup();
-	now = 1795592709;	/* Wed 2026-11-25 07:45:09 UTC */
-	cmos = cmos_create(fixed_clock, &now);
-	ck_assert_ptr_nonnull(cmos);
-	ck_assert_int_eq(cmos_register(cmos, pio, PORT_CMOS_INDEX, PORT_CMOS_DATA), 0);
-}
-
-static void cmos_teardown(void)
-{
-	teardown();
-	cmos_destroy(cmos);
-}
-
-static uint8_t rd(uint8_t reg)
-{
-	outb(pio, PORT_CMOS_INDEX, reg);
-	return inb(pio, PORT_CMOS_DATA);
-}
-
-static void wr(uint8_t reg, uint8_t v)
-{
-	outb(pio, PORT_CMOS_INDEX, reg);
-	outb(pio, PORT_CMOS_DATA, v);
-}
-
-START_TEST(cmos_bcd_24h_time)
-{
-	ck_assert_uint_eq(rd(0x0b) & 0x06, 0x02);	/* BCD, 24h */
-	ck_assert_uint_eq(rd(0x00), 0x09);
-	ck_assert_uint_eq(rd(0x02), 0x45);
-	ck_assert_uint_eq(rd(0x04), 0x07);
-	ck_assert_uint_eq(rd(0x06), 0x04);		/* Wednesday; Sunday = 1 */
-	ck_assert_uint_eq(rd(0x07), 0x25);
-	ck_assert_uint_eq(rd(0x08), 0x11);
-	ck_assert_uint_eq(rd(0x09), 0x26);
-	ck_assert_uint_eq(rd(CMOS_REG_CENTURY), 0x20);
-	now += 3600 * 12 + 5;
-	ck_assert_uint_eq(rd(0x04), 0x19);
-	ck_assert_uint_eq(rd(0x00), 0x14);
-}
-END_TEST
-
-START_TEST(cmos_binary_time)
-{
-	wr(0x0b, 0x02 | 0x04);
-	ck_assert_uint_eq(rd(0x00), 9);
-	ck_assert_uint_eq(rd(0x02), 45);
-	ck_assert_uint_eq(rd(0x04), 7);
-	ck_assert_uint_eq(rd(0x07), 25);
-	ck_assert_uint_eq(rd(0x08), 11);
-	ck_assert_uint_eq(rd(0x09), 26);
-	ck_assert_uint_eq(rd(CMOS_REG_CENTURY), 20);
-}
-END_TEST
-
-START_TEST(cmos_12h_mode)
-{
-	wr(0x0b, 0x00);				/* BCD, 12-hour */
-	ck_assert_uint_eq(rd(0x04), 0x07);	/* 7 AM */
-	now += 3600 * 12;
-	ck_assert_uint_eq(rd(0x04), 0x87);	/* 7 PM */
-	now -= 3600 * 19;			/* 00:45 -> 12 AM */
-	ck_assert_uint_eq(rd(0x04), 0x12);
-}
-END_TEST
-
-START_TEST(cmos_status_registers)
-{
-	for (int i = 0; i < 1000; i++)
-		ck_assert_uint_eq(rd(0x0a) & 0x80, 0);	/* UIP never set */
-	ck_assert_uint_eq(rd(0x0a), 0x26);
-	ck_assert_uint_eq(rd(0x0d), 0x80);
-	ck_assert_uint_eq(rd(0x0c), 0x00);
-	wr(0x0d, 0x00);
-	ck_assert_uint_eq(rd(0x0d), 0x80);	/* read-only */
-}
-END_TEST
-
-START_TEST(cmos_nvram_and_nmi_bit)
-{
-	wr(0x40, 0x12);
-	wr(0x7f, 0x34);
-	ck_assert_uint_eq(rd(0x40), 0x12);
-	ck_assert_uint_eq(rd(0x80 | 0x40), 0x12);	/* bit 7 is the NMI mask */
-	ck_assert_uint_eq(rd(0x7f), 0x34);
-	ck_assert_uint_eq(rd(0x80 | 0x00), 0x09);
-	ck_assert_uint_eq(inb(pio, PORT_CMOS_INDEX), 0xff);
-}
-END_TEST
-
-START_TEST(cmos_guest_sets_time_with_set_bit)
-{
-	wr(0x0b, 0x82);				/* SET: clock frozen */
-	wr(0x09, 0x30);
-	wr(0x08, 0x01);
-	wr(0x07, 0x02);
-	wr(0x04, 0x03);
-	wr(0x02, 0x04);
-	wr(0x00, 0x05);
-	now += 100;
-	ck_assert_uint_eq(rd(0x00), 0x05);	/* still frozen */
-	wr(0x0b, 0x02);
-	ck_assert_uint_eq(rd(0x09), 0x30);
-	ck_assert_uint_eq(rd(0x08), 0x01);
-	ck_assert_uint_eq(rd(0x07), 0x02);
-	ck_assert_uint_eq(rd(0x04), 0x03);
-	ck_assert_uint_eq(rd(0x02), 0x04);
-	ck_assert_uint_eq(rd(0x00), 0x05);
-	now += 10;
-	ck_assert_uint_eq(rd(0x00), 0x15);	/* runs on from there */
-}
-END_TEST
-
-START_TEST(cmos_single_field_write_and_bad_bcd)
-{
-	wr(0x02, 0x59);
-	ck_assert_uint_eq(rd(0x02), 0x59);
-	ck_assert_uint_eq(rd(0x04), 0x07);
-	wr(0x02, 0x5a);				/* not BCD: ignored */
-	wr(0x04, 0x24);				/* out of range: ignored */
-	ck_assert_uint_eq(rd(0x02), 0x59);
-	ck_assert_uint_eq(rd(0x04), 0x07);
-}
-END_TEST
-
 /* ---- platform ---- */
 
 static struct fake_irq com1_irq;
@@ -579,16 +442,6 @@ int main(void)
 
 	tc = tcase("debug_exit", setup, teardown);
 	tcase_add_test(tc, debug_exit_value_becomes_status);
-	suite_add_tcase(s, tc);
-
-	tc = tcase("cmos", cmos_setup, cmos_teardown);
-	tcase_add_test(tc, cmos_bcd_24h_time);
-	tcase_add_test(tc, cmos_binary_time);
-	tcase_add_test(tc, cmos_12h_mode);
-	tcase_add_test(tc, cmos_status_registers);
-	tcase_add_test(tc, cmos_nvram_and_nmi_bit);
-	tcase_add_test(tc, cmos_guest_sets_time_with_set_bit);
-	tcase_add_test(tc, cmos_single_field_write_and_bad_bcd);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("platform", setup, teardown);
