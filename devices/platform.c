@@ -34,9 +34,10 @@ static int create_all(struct platform_devices *p, const struct irq_line *com1_ir
 	p->com1 = uart_create(com1_irq, console_tx, tx_opaque);
 	if (!p->com1)
 		return -errno;		/* eventfd or memory; logged */
-	p->kbc = i8042_create(stop);
-	struct irq_line rtc_irq = *com1_irq;	/* same chip, another pin */
+	struct irq_line kbd_irq = *com1_irq, rtc_irq = *com1_irq;	/* other pins */
+	kbd_irq.gsi = IRQ_KEYBOARD;
 	rtc_irq.gsi = IRQ_RTC;
+	p->kbc = i8042_create(stop, &kbd_irq);
 	p->cmos = cmos_create(&rtc_irq, NULL, NULL);
 	p->acpi = acpi_pm_create(stop, NULL, NULL);
 	p->dbg = debug_exit_create(stop);

@@ -26,7 +26,8 @@ struct platform_devices;
  * still point at freed devices: destroy the bus, do not use it. console_tx receives the guest's COM1
  * output; see devices/serial.h for its rules. The irq line and stopper are
  * copied. com1_irq's set_level and opaque also drive the other ISA lines,
- * each with its own GSI: IRQ_RTC (8), from the RTC's timer thread too. */
+ * each with its own GSI: IRQ_KEYBOARD (1) and IRQ_RTC (8), the latter from
+ * the RTC's timer thread too. */
 int platform_devices_create(struct bus *pio, const struct irq_line *com1_irq,
 			    const struct vm_stopper *stop, uart_tx_fn console_tx,
 			    void *tx_opaque, struct platform_devices **out);

@@ -33,11 +33,13 @@ static void teardown(void)
 /* ---- i8042 ---- */
 
 static struct i8042 *kbc;
+static struct fake_irq kbd_irq;
 
 static void kbc_setup(void)
 {
 	setup();
-	kbc = i8042_create(&stopper);
+	struct irq_line line = fake_irq_line(&kbd_irq, IRQ_KEYBOARD);
+	kbc = i8042_create(&stopper, &line);
 	ck_assert_ptr_nonnull(kbc);
 	ck_assert_int_eq(i8042_register(kbc, pio, PORT_I8042_DATA, PORT_I8042_CMD), 0);
 }
@@ -99,11 +101,61 @@ START_TEST(kbc_reports_no_aux_at_once)
 }
 END_TEST
 
-START_TEST(kbc_no_keyboard_answers_nothing)
+/* atkbd's probe: each command byte to the keyboard gets "no device" at
+ * once (timeout bit + 0xFE, which libps2 takes as a NAK), with IRQ 1. */
+START_TEST(kbc_no_keyboard_naks_at_once_with_irq1)
 {
-	outb(pio, PORT_I8042_DATA, 0xf2);	/* GETID to the keyboard */
-	ck_assert_uint_eq(inb(pio, PORT_I8042_CMD) & 0x01, 0);
+	const uint8_t cmds[] = { 0xf2, 0xf2, 0xed, 0xed, 0xf5, 0xf4, 0xff, 0xf0 };
+	for (unsigned i = 0; i < sizeof(cmds); i++) {
+		outb(pio, PORT_I8042_DATA, cmds[i]);
+		ck_assert_uint_eq(kbd_irq.raises, i + 1);
+		ck_assert_int_eq(kbd_irq.level, 1);
+		ck_assert_uint_eq(kbd_irq.gsi, IRQ_KEYBOARD);
+		ck_assert_uint_eq(inb(pio, PORT_I8042_CMD) & 0x61, 0x41);	/* OBF, timeout, kbd */
+		ck_assert_uint_eq(inb(pio, PORT_I8042_DATA), 0xfe);
+		ck_assert_int_eq(kbd_irq.level, 0);	/* read: IRQ 1 down */
+		ck_assert_uint_eq(inb(pio, PORT_I8042_CMD) & 0x41, 0);
+	}
 	ck_assert_uint_eq(stopped.calls, 0);
+}
+END_TEST
+
+START_TEST(kbc_irq1_follows_command_byte)
+{
+	kbc_command(0x60, 0x44);		/* keyboard interrupt off */
+	outb(pio, PORT_I8042_DATA, 0xf2);
+	ck_assert_uint_eq(kbd_irq.raises, 0);	/* the byte is there, no interrupt */
+	ck_assert_uint_eq(inb(pio, PORT_I8042_CMD) & 0x41, 0x41);
+	outb(pio, PORT_I8042_CMD, 0x60);
+	outb(pio, PORT_I8042_DATA, 0x45);	/* on again while the byte waits */
+	ck_assert_uint_eq(kbd_irq.raises, 1);
+	ck_assert_uint_eq(inb(pio, PORT_I8042_DATA), 0xfe);
+	ck_assert_int_eq(kbd_irq.level, 0);
+	/* controller answers are polled: no IRQ 1 */
+	ck_assert_int_eq(kbc_command(0x20, -1), 0x45);
+	ck_assert_int_eq(kbc_command(0xaa, -1), 0x55);
+	ck_assert_uint_eq(kbd_irq.raises, 1);
+	/* a controller answer replacing a waiting keyboard byte takes IRQ 1 down */
+	outb(pio, PORT_I8042_DATA, 0xf2);
+	ck_assert_int_eq(kbd_irq.level, 1);
+	ck_assert_int_eq(kbc_command(0x20, -1), 0x45);
+	ck_assert_int_eq(kbd_irq.level, 0);
+	ck_assert_uint_eq(inb(pio, PORT_I8042_CMD) & 0x40, 0);
+}
+END_TEST
+
+START_TEST(kbc_without_irq_line)
+{
+	struct bus *b = bus_create("pio2");
+	struct i8042 *k = i8042_create(&stopper, NULL);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(i8042_register(k, b, PORT_I8042_DATA, PORT_I8042_CMD), 0);
+	outb(b, PORT_I8042_DATA, 0xf2);
+	ck_assert_uint_eq(inb(b, PORT_I8042_DATA), 0xfe);
+	outb(b, PORT_I8042_CMD, 0xfe);
+	ck_assert_uint_eq(stopped.calls, 1);
+	i8042_destroy(k);
+	bus_destroy(b);
 }
 END_TEST
 
@@ -386,6 +438,14 @@ START_TEST(platform_registers_everything)
 	ck_assert_uint_eq(tx.buf[0], 'Z');
 	ck_assert_uint_eq(uart_receive(platform_uart(p), (const uint8_t *)"q", 1), 1);
 	ck_assert_uint_eq(inb(pio, PORT_COM1), 'q');
+	/* the keyboard's IRQ 1 goes out on com1's line with its own GSI */
+	unsigned calls = com1_irq.calls;
+	outb(pio, PORT_I8042_DATA, 0xf2);
+	ck_assert_uint_eq(com1_irq.calls, calls + 1);
+	ck_assert_uint_eq(com1_irq.gsi, IRQ_KEYBOARD);
+	ck_assert_int_eq(com1_irq.level, 1);
+	ck_assert_uint_eq(inb(pio, PORT_I8042_DATA), 0xfe);
+	ck_assert_int_eq(com1_irq.level, 0);
 	outb(pio, PORT_DEBUG_EXIT, 3);
 	ck_assert_int_eq(stopped.why, VM_STOP_DEBUG_EXIT);
 	ck_assert_int_eq(stopped.status, 3);
@@ -419,7 +479,9 @@ int main(void)
 	tcase_add_test(tc, kbc_status_sane_and_flushes);
 	tcase_add_test(tc, kbc_self_test_and_ctr_round_trip);
 	tcase_add_test(tc, kbc_reports_no_aux_at_once);
-	tcase_add_test(tc, kbc_no_keyboard_answers_nothing);
+	tcase_add_test(tc, kbc_no_keyboard_naks_at_once_with_irq1);
+	tcase_add_test(tc, kbc_irq1_follows_command_byte);
+	tcase_add_test(tc, kbc_without_irq_line);
 	tcase_add_test(tc, kbc_pulse_fe_resets);
 	tcase_add_test(tc, kbc_harmless_commands_do_not_reset);
 	tcase_add_test(tc, kbc_output_port_reset_bit);
