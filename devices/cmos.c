@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,7 +265,12 @@ static void kick_timer(struct cmos *c)
 	}
 	if (!c->has_irq || !(c->ram[REG_B] & (B_PIE | B_AIE | B_UIE)))
 		return;
+	/* No signal for this thread: it inherits the mask it is created with. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int err = pthread_create(&c->thread, NULL, timer_thread, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		log_error("cmos: cannot start the RTC interrupt thread: %s (IRQ 8 stays quiet)",
 			  strerror(err));
