@@ -1,5 +1,5 @@
 /* ACPI tables: RSDP (in the BIOS area, where Linux scans), XSDT, FADT with
- * the PM1a block and reset register of vmm/layout.h, FACS, MADT (one LAPIC
+ * the PM1a block, PM timer and reset register of vmm/layout.h, FACS, MADT (one LAPIC
  * per vCPU, the IOAPIC, ISA overrides) and the DSDT from aml.c. */
 #include "boot/boot_internal.h"
 #include "vmm/log.h"
@@ -68,6 +68,7 @@ _Static_assert(offsetof(struct acpi_fadt, x_dsdt) == 140, "fadt x_dsdt offset");
 #define FADT_PROC_C1       (1u << 2)
 #define FADT_PWR_BUTTON    (1u << 4)	/* no fixed power button */
 #define FADT_SLP_BUTTON    (1u << 5)	/* no fixed sleep button */
+#define FADT_TMR_VAL_EXT   (1u << 8)	/* the PM timer has 32 bits */
 #define FADT_RESET_REG_SUP (1u << 10)
 #define BOOT_ARCH_LEGACY   (1u << 0)
 #define BOOT_ARCH_8042     (1u << 1)	/* keeps Linux probing the i8042 */
@@ -176,16 +177,19 @@ static void fadt_fill(struct acpi_fadt *f, uint64_t dsdt, uint64_t facs)
 	f->smi_cmd = 0;			/* no SMI: ACPI is always enabled */
 	f->pm1a_evt_blk = PORT_ACPI_PM1A_EVT;
 	f->pm1a_cnt_blk = PORT_ACPI_PM1A_CNT;
+	f->pm_tmr_blk = PORT_ACPI_PM_TMR;
 	f->pm1_evt_len = 4;
 	f->pm1_cnt_len = 2;
+	f->pm_tmr_len = 4;
 	f->x_pm1a_evt_blk = gas_io(PORT_ACPI_PM1A_EVT, 4);
 	f->x_pm1a_cnt_blk = gas_io(PORT_ACPI_PM1A_CNT, 2);
+	f->x_pm_tmr_blk = gas_io(PORT_ACPI_PM_TMR, 4);
 	f->p_lvl2_lat = 101;		/* > 100: C2 not supported */
 	f->p_lvl3_lat = 1001;		/* > 1000: C3 not supported */
 	f->century = FADT_CMOS_CENTURY;
 	f->iapc_boot_arch = BOOT_ARCH_LEGACY | BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA;
 	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
-		   FADT_RESET_REG_SUP;
+		   FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP;
 	f->reset_reg = gas_io(PORT_ACPI_RESET, 1);
 	f->reset_value = ACPI_RESET_VALUE;
 	acpi_seal(&f->h);

@@ -7,16 +7,45 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* PM1_CNT bits a guest may set and read back (SLP_EN is write-only). */
 #define PM1_CNT_RW (ACPI_PM1_CNT_SLP_TYP | 0x0006)	/* + BM_RLD, GBL_RLS */
 
+#define NS_PER_S 1000000000u
+#define TMR_MSB_SHIFT 31	/* TMR_STS follows this bit of the counter */
+
 struct acpi_pm {
 	pthread_mutex_t lock;
 	struct vm_stopper stop;
+	acpi_pm_clock_fn clock;
+	void *clock_opaque;
+	uint64_t start_ns;	/* clock when the counter was 0 */
+	uint64_t tmr_sts_epoch;	/* counter >> TMR_MSB_SHIFT when TMR_STS was cleared */
 	uint8_t evt[ACPI_PM1_EVT_LEN];	/* PM1_STS (bytes 0-1), PM1_EN (2-3) */
 	uint16_t cnt;
 };
+
+static uint64_t monotonic_ns(void *opaque)
+{
+	(void)opaque;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t acpi_pm_ticks(uint64_t ns)
+{
+	/* Split so the product cannot overflow: 3.6e6 * 1e9 < 2^64. */
+	return ns / NS_PER_S * ACPI_PM_TMR_HZ + ns % NS_PER_S * ACPI_PM_TMR_HZ / NS_PER_S;
+}
+
+/* The full counter (not yet wrapped to 32 bits). */
+static uint64_t timer_now(const struct acpi_pm *pm)
+{
+	uint64_t now = pm->clock(pm->clock_opaque);
+	return acpi_pm_ticks(now >= pm->start_ns ? now - pm->start_ns : 0);
+}
 
 static void copy_bytes(void *dst, const uint8_t *src, uint64_t offset, uint32_t len,
 		       uint32_t size)
@@ -30,7 +59,11 @@ static void evt_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 {
 	struct acpi_pm *pm = opaque;
 	pthread_mutex_lock(&pm->lock);
-	copy_bytes(data, pm->evt, offset, len, ACPI_PM1_EVT_LEN);
+	uint8_t bytes[ACPI_PM1_EVT_LEN];
+	memcpy(bytes, pm->evt, sizeof(bytes));
+	if (timer_now(pm) >> TMR_MSB_SHIFT != pm->tmr_sts_epoch)
+		bytes[0] |= ACPI_PM1_STS_TMR;
+	copy_bytes(data, bytes, offset, len, ACPI_PM1_EVT_LEN);
 	pthread_mutex_unlock(&pm->lock);
 }
 
@@ -41,6 +74,8 @@ static void evt_write(void *opaque, uint64_t offset, const void *data, uint32_t 
 	pthread_mutex_lock(&pm->lock);
 	for (uint32_t i = 0; i < len && offset + i < ACPI_PM1_EVT_LEN; i++) {
 		uint64_t at = offset + i;
+		if (at == 0 && (in[i] & ACPI_PM1_STS_TMR))
+			pm->tmr_sts_epoch = timer_now(pm) >> TMR_MSB_SHIFT;
 		if (at < 2)
 			pm->evt[at] &= ~in[i];	/* status: write 1 to clear */
 		else
@@ -95,11 +130,26 @@ static void reset_write(void *opaque, uint64_t offset, const void *data, uint32_
 		vm_request_stop(&pm->stop, VM_STOP_RESET, 0);
 }
 
+static void timer_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	struct acpi_pm *pm = opaque;
+	uint32_t v = (uint32_t)timer_now(pm);	/* clock and start never change: no lock */
+	uint8_t bytes[ACPI_PM_TMR_LEN] = { v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24 };
+	copy_bytes(data, bytes, offset, len, ACPI_PM_TMR_LEN);
+}
+
+static void timer_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	(void)opaque, (void)offset, (void)data, (void)len;	/* read-only */
+}
+
 static const struct bus_dev_ops acpi_evt_ops = { .read = evt_read, .write = evt_write };
 static const struct bus_dev_ops acpi_cnt_ops = { .read = cnt_read, .write = cnt_write };
 static const struct bus_dev_ops acpi_reset_ops = { .read = reset_read, .write = reset_write };
+static const struct bus_dev_ops acpi_timer_ops = { .read = timer_read, .write = timer_write };
 
-struct acpi_pm *acpi_pm_create(const struct vm_stopper *stop)
+struct acpi_pm *acpi_pm_create(const struct vm_stopper *stop, acpi_pm_clock_fn clock,
+			       void *clock_opaque)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));
 	if (!pm) {
@@ -108,6 +158,9 @@ struct acpi_pm *acpi_pm_create(const struct vm_stopper *stop)
 	}
 	pthread_mutex_init(&pm->lock, NULL);
 	pm->stop = *stop;
+	pm->clock = clock ? clock : monotonic_ns;
+	pm->clock_opaque = clock_opaque;
+	pm->start_ns = pm->clock(pm->clock_opaque);
 	return pm;
 }
 
@@ -119,17 +172,21 @@ void acpi_pm_destroy(struct acpi_pm *pm)
 	free(pm);
 }
 
-int acpi_pm_register(struct acpi_pm *pm, struct bus *pio, uint16_t evt_base,
-		     uint16_t cnt_base, uint16_t reset_port)
+int acpi_pm_register(struct acpi_pm *pm, struct bus *pio, const struct acpi_pm_ports *ports)
 {
-	int ret = bus_register(pio, evt_base, ACPI_PM1_EVT_LEN, &acpi_evt_ops, pm, "acpi-pm1-evt");
+	int ret = bus_register(pio, ports->evt, ACPI_PM1_EVT_LEN, &acpi_evt_ops, pm,
+			       "acpi-pm1-evt");
 	if (ret == 0)
-		ret = bus_register(pio, cnt_base, ACPI_PM1_CNT_LEN, &acpi_cnt_ops, pm, "acpi-pm1-cnt");
+		ret = bus_register(pio, ports->cnt, ACPI_PM1_CNT_LEN, &acpi_cnt_ops, pm,
+				   "acpi-pm1-cnt");
 	if (ret == 0)
-		ret = bus_register(pio, reset_port, ACPI_RESET_REG_LEN, &acpi_reset_ops, pm,
+		ret = bus_register(pio, ports->reset, ACPI_RESET_REG_LEN, &acpi_reset_ops, pm,
 				   "acpi-reset");
+	if (ret == 0)
+		ret = bus_register(pio, ports->timer, ACPI_PM_TMR_LEN, &acpi_timer_ops, pm,
+				   "acpi-pm-timer");
 	if (ret < 0)
-		log_error("acpi: cannot claim PM ports 0x%x/0x%x/0x%x: %s", evt_base, cnt_base,
-			  reset_port, strerror(-ret));
+		log_error("acpi: cannot claim PM ports 0x%x/0x%x/0x%x/0x%x: %s", ports->evt,
+			  ports->cnt, ports->reset, ports->timer, strerror(-ret));
 	return ret;
 }

@@ -1,6 +1,13 @@
 /* ACPI fixed hardware as our FADT describes it: the PM1a event block
  * (PM1_STS, write-1-to-clear, and PM1_EN: 2 bytes each), the PM1a control
- * block (2 bytes) and the 1-byte reset register.
+ * block (2 bytes), the 1-byte reset register and the PM timer.
+ *
+ * The PM timer is a read-only 32-bit counter (the FADT sets TMR_VAL_EXT)
+ * running at ACPI_PM_TMR_HZ from 0 when the device is created. Its value
+ * is computed from a monotonic clock on each read: no thread, no host
+ * work while nobody reads it. PM1_STS.TMR_STS is set whenever bit 31 of
+ * the counter has changed since the guest last cleared it; TMR_EN can be
+ * set but raises no SCI.
  *
  * Writing PM1_CNT with SLP_EN and SLP_TYP == ACPI_SLP_TYP_S5 asks the VM to
  * stop with VM_STOP_POWEROFF; writing ACPI_RESET_VALUE to the reset register
@@ -18,6 +25,11 @@
 #define ACPI_PM1_EVT_LEN 4
 #define ACPI_PM1_CNT_LEN 2
 #define ACPI_RESET_REG_LEN 1
+#define ACPI_PM_TMR_LEN 4
+
+#define ACPI_PM_TMR_HZ 3579545u		/* the PC's 14.318 MHz crystal / 4 */
+
+#define ACPI_PM1_STS_TMR       0x0001
 
 #define ACPI_PM1_CNT_SCI_EN    0x0001
 #define ACPI_PM1_CNT_SLP_TYP_SHIFT 10
@@ -26,12 +38,24 @@
 
 struct acpi_pm;
 
-/* The stopper is copied. NULL on out-of-memory (logged). */
-struct acpi_pm *acpi_pm_create(const struct vm_stopper *stop);
+/* Nanoseconds on a clock that never goes back; lets tests move time. */
+typedef uint64_t (*acpi_pm_clock_fn)(void *opaque);
+
+/* The stopper is copied. clock NULL: CLOCK_MONOTONIC. NULL on
+ * out-of-memory (logged). */
+struct acpi_pm *acpi_pm_create(const struct vm_stopper *stop, acpi_pm_clock_fn clock,
+			       void *clock_opaque);
 void acpi_pm_destroy(struct acpi_pm *pm);
 
-/* Claims the three blocks at the given ports. 0 or -errno (logged). */
-int acpi_pm_register(struct acpi_pm *pm, struct bus *pio, uint16_t evt_base,
-		     uint16_t cnt_base, uint16_t reset_port);
+/* The ports of the four blocks. */
+struct acpi_pm_ports {
+	uint16_t evt, cnt, reset, timer;
+};
+
+/* Claims the four blocks. 0 or -errno (logged). */
+int acpi_pm_register(struct acpi_pm *pm, struct bus *pio, const struct acpi_pm_ports *ports);
+
+/* The counter after 'ns' nanoseconds, before the wrap to 32 bits. */
+uint64_t acpi_pm_ticks(uint64_t ns);
 
 #endif

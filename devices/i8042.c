@@ -12,6 +12,7 @@
 #define STS_CMD      0x08	/* last write went to the command port */
 #define STS_UNLOCKED 0x10	/* keyboard not inhibited */
 #define STS_AUXDATA  0x20	/* output byte came from the mouse */
+#define STS_TIMEOUT  0x40	/* the device did not answer */
 
 #define CTR_KBDINT 0x01
 #define CTR_SYS    0x04
@@ -38,6 +39,8 @@
 #define OUTP_RESET_HIGH 0x01	/* output port bit 0 low holds the CPU in reset */
 #define OUTP_A20        0x02
 
+#define KBD_NO_DEVICE 0xfe	/* with STS_TIMEOUT: nobody on the keyboard port */
+
 #define SELF_TEST_OK 0x55
 #define PORT_TEST_OK 0x00
 #define PORT_TEST_CLOCK_STUCK 0x02
@@ -45,6 +48,9 @@
 struct i8042 {
 	pthread_mutex_t lock;
 	struct vm_stopper stop;
+	struct irq_line irq;
+	bool has_irq, irq_level;
+	bool kbd_byte;		/* the output buffer holds a keyboard-port byte */
 	uint8_t ctr;		/* controller command byte */
 	uint8_t outp;		/* output port */
 	uint8_t out;		/* output buffer */
@@ -53,11 +59,35 @@ struct i8042 {
 	bool reset;		/* reset requested during this access */
 };
 
+/* Controller answers: read by polling, no interrupt. */
 static void put_output(struct i8042 *kbc, uint8_t byte, bool aux)
 {
 	kbc->out = byte;
 	kbc->status |= STS_OBF;
+	kbc->status &= ~STS_TIMEOUT;
 	kbc->status = aux ? kbc->status | STS_AUXDATA : kbc->status & ~STS_AUXDATA;
+	kbc->kbd_byte = false;
+}
+
+/* A byte for the keyboard: nobody answers, so the controller reports a
+ * timeout with 0xFE, which Linux's atkbd takes as a NAK and gives up at
+ * once instead of waiting 200 ms per command for an ACK. */
+static void keyboard_byte(struct i8042 *kbc)
+{
+	put_output(kbc, KBD_NO_DEVICE, false);
+	kbc->status |= STS_TIMEOUT;
+	kbc->kbd_byte = true;
+}
+
+/* IRQ 1 is up while a keyboard-port byte waits and the command byte
+ * enables its interrupt (an edge for the IOAPIC when it rises). */
+static void update_irq(struct i8042 *kbc)
+{
+	bool level = kbc->kbd_byte && (kbc->status & STS_OBF) && (kbc->ctr & CTR_KBDINT);
+	if (kbc->has_irq && level != kbc->irq_level) {
+		kbc->irq_level = level;
+		irq_line_set(&kbc->irq, level);
+	}
 }
 
 static void write_outp(struct i8042 *kbc, uint8_t val)
@@ -139,7 +169,8 @@ static uint8_t read_port(struct i8042 *kbc, bool cmd_port)
 {
 	if (cmd_port)
 		return kbc->status | ((kbc->ctr & CTR_SYS) ? STS_SYS : 0);
-	kbc->status &= ~(STS_OBF | STS_AUXDATA);
+	kbc->status &= ~(STS_OBF | STS_AUXDATA | STS_TIMEOUT);
+	kbc->kbd_byte = false;
 	return kbc->out;
 }
 
@@ -155,7 +186,8 @@ static void write_port(struct i8042 *kbc, bool cmd_port, uint8_t val)
 	kbc->pending_cmd = 0;
 	if (cmd)
 		command_data(kbc, cmd, val);
-	/* else: a byte for the keyboard, and there is none to answer. */
+	else
+		keyboard_byte(kbc);
 }
 
 /* Both ports are 1-byte ranges (the bus never hands us wider accesses);
@@ -167,6 +199,7 @@ static void kbc_access(struct i8042 *kbc, bool cmd_port, bool is_write, uint8_t 
 		write_port(kbc, cmd_port, *val);
 	else
 		*val = read_port(kbc, cmd_port);
+	update_irq(kbc);
 	bool reset = kbc->reset;
 	kbc->reset = false;
 	pthread_mutex_unlock(&kbc->lock);
@@ -207,7 +240,7 @@ static void cmd_write(void *opaque, uint64_t offset, const void *data, uint32_t 
 static const struct bus_dev_ops i8042_data_ops = { .read = data_read, .write = data_write };
 static const struct bus_dev_ops i8042_cmd_ops = { .read = cmd_read, .write = cmd_write };
 
-struct i8042 *i8042_create(const struct vm_stopper *stop)
+struct i8042 *i8042_create(const struct vm_stopper *stop, const struct irq_line *irq)
 {
 	struct i8042 *kbc = calloc(1, sizeof(*kbc));
 	if (!kbc) {
@@ -216,6 +249,10 @@ struct i8042 *i8042_create(const struct vm_stopper *stop)
 	}
 	pthread_mutex_init(&kbc->lock, NULL);
 	kbc->stop = *stop;
+	if (irq) {
+		kbc->irq = *irq;
+		kbc->has_irq = true;
+	}
 	kbc->ctr = CTR_KBDINT | CTR_SYS | CTR_AUXDIS | CTR_XLATE;	/* as a BIOS leaves it */
 	kbc->outp = OUTP_RESET_HIGH | OUTP_A20;
 	kbc->status = STS_UNLOCKED;

@@ -34,9 +34,12 @@ static int create_all(struct platform_devices *p, const struct irq_line *com1_ir
 	p->com1 = uart_create(com1_irq, console_tx, tx_opaque);
 	if (!p->com1)
 		return -errno;		/* eventfd or memory; logged */
-	p->kbc = i8042_create(stop);
-	p->cmos = cmos_create(NULL, NULL);
-	p->acpi = acpi_pm_create(stop);
+	struct irq_line kbd_irq = *com1_irq, rtc_irq = *com1_irq;	/* other pins */
+	kbd_irq.gsi = IRQ_KEYBOARD;
+	rtc_irq.gsi = IRQ_RTC;
+	p->kbc = i8042_create(stop, &kbd_irq);
+	p->cmos = cmos_create(&rtc_irq, NULL, NULL);
+	p->acpi = acpi_pm_create(stop, NULL, NULL);
 	p->dbg = debug_exit_create(stop);
 	p->pci = pci_create();
 	if (!p->kbc || !p->cmos || !p->acpi || !p->dbg || !p->pci)
@@ -44,14 +47,18 @@ static int create_all(struct platform_devices *p, const struct irq_line *com1_ir
 	return 0;
 }
 
+static const struct acpi_pm_ports acpi_ports = {
+	.evt = PORT_ACPI_PM1A_EVT, .cnt = PORT_ACPI_PM1A_CNT,
+	.reset = PORT_ACPI_RESET, .timer = PORT_ACPI_PM_TMR,
+};
+
 static int register_all(struct platform_devices *p, struct bus *pio)
 {
 	int ret;
 	if ((ret = uart_register(p->com1, pio, PORT_COM1)) < 0 ||
 	    (ret = i8042_register(p->kbc, pio, PORT_I8042_DATA, PORT_I8042_CMD)) < 0 ||
 	    (ret = cmos_register(p->cmos, pio, PORT_CMOS_INDEX, PORT_CMOS_DATA)) < 0 ||
-	    (ret = acpi_pm_register(p->acpi, pio, PORT_ACPI_PM1A_EVT, PORT_ACPI_PM1A_CNT,
-				    PORT_ACPI_RESET)) < 0 ||
+	    (ret = acpi_pm_register(p->acpi, pio, &acpi_ports)) < 0 ||
 	    (ret = debug_exit_register(p->dbg, pio, PORT_DEBUG_EXIT)) < 0 ||
 	    (ret = pci_register(p->pci, pio, PORT_PCI_CONFIG_ADDR, PORT_PCI_CONFIG_DATA)) < 0 ||
 	    (ret = pci_add_host_bridge(p->pci)) < 0)

@@ -1,6 +1,6 @@
 /* The legacy PC devices of a minivmm machine, created and put on the
  * port-I/O bus at the addresses of vmm/layout.h in one call:
- * COM1 (8250 UART, irq com1_irq), i8042, CMOS/RTC, ACPI PM1a/reset, PCI
+ * COM1 (8250 UART, irq com1_irq), i8042, CMOS/RTC, ACPI PM1a/reset/PM timer, PCI
  * configuration ports, the debug-exit port, and silent sinks for the POST
  * port 0x80 and the I/O-delay port 0xED (Linux writes them constantly).
  *
@@ -25,7 +25,9 @@ struct platform_devices;
 /* 0 and *out set, or -errno (logged). After a failure some ranges may
  * still point at freed devices: destroy the bus, do not use it. console_tx receives the guest's COM1
  * output; see devices/serial.h for its rules. The irq line and stopper are
- * copied. */
+ * copied. com1_irq's set_level and opaque also drive the other ISA lines,
+ * each with its own GSI: IRQ_KEYBOARD (1) and IRQ_RTC (8), the latter from
+ * the RTC's timer thread too. */
 int platform_devices_create(struct bus *pio, const struct irq_line *com1_irq,
 			    const struct vm_stopper *stop, uart_tx_fn console_tx,
 			    void *tx_opaque, struct platform_devices **out);

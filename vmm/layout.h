@@ -31,6 +31,8 @@
 /* Legacy PC ports. */
 #define PORT_COM1           0x3f8
 #define IRQ_COM1            4
+#define IRQ_KEYBOARD        1	/* i8042 keyboard port */
+#define IRQ_RTC             8	/* MC146818 RTC */
 #define PORT_I8042_DATA     0x60
 #define PORT_I8042_CMD      0x64
 #define PORT_CMOS_INDEX     0x70
@@ -52,6 +54,7 @@ static inline unsigned pci_intx_gsi(unsigned slot, unsigned pin)
 #define PORT_ACPI_PM1A_EVT  0x600	/* 4 bytes: PM1a status + enable */
 #define PORT_ACPI_PM1A_CNT  0x604	/* 2 bytes: SLP_TYP/SLP_EN */
 #define PORT_ACPI_RESET     0x608	/* 1 byte: write ACPI_RESET_VALUE */
+#define PORT_ACPI_PM_TMR    0x60c	/* 4 bytes: 32-bit PM timer, 3.579545 MHz */
 #define ACPI_RESET_VALUE    0x01
 #define ACPI_SCI_IRQ        9
 #define ACPI_SLP_TYP_S5     5	/* the value of \_S5 in our DSDT */

@@ -150,6 +150,9 @@ START_TEST(data_tables_disassemble)
 	dsl = disassemble("facp.dat", "facp.dsl");
 	ck_assert_ptr_nonnull(strstr(dsl, "PM1A Control Block Address : 00000604"));
 	ck_assert_ptr_nonnull(strstr(dsl, "Reset Register Supported (V2) : 1"));
+	ck_assert_ptr_nonnull(strstr(dsl, "PM Timer Block Address : 0000060C"));
+	ck_assert_ptr_nonnull(strstr(dsl, "PM Timer Block Length : 04"));
+	ck_assert_ptr_nonnull(strstr(dsl, "32-bit PM Timer (V1) : 1"));
 	ck_assert_ptr_nonnull(strstr(dsl, "Address : 0000000000000608"));
 	free(dsl);
 

@@ -2,6 +2,7 @@
  * counts, read back from guest RAM as a guest would find them. */
 #include "helpers.h"
 
+#include "devices/acpi_pm.h"
 #include "devices/cmos.h"
 
 #include <errno.h>
@@ -137,7 +138,13 @@ START_TEST(fadt_pm1a_reset_and_dsdt)
 	ck_assert_uint_eq(rd32(f + 64), PORT_ACPI_PM1A_CNT);
 	ck_assert_uint_eq(f[88], 4);				/* PM1_EVT_LEN */
 	ck_assert_uint_eq(f[89], 2);				/* PM1_CNT_LEN */
-	ck_assert_uint_eq(f[91], 0);				/* no PM timer */
+	ck_assert_uint_eq(rd32(f + 76), PORT_ACPI_PM_TMR);	/* PM_TMR_BLK */
+	ck_assert_uint_eq(f[91], ACPI_PM_TMR_LEN);		/* PM_TMR_LEN */
+	ck_assert_uint_eq(rd32(f + 112) & (1u << 8), 1u << 8);	/* TMR_VAL_EXT: 32 bits */
+	ck_assert_uint_eq(f[208], 1);				/* X_PM_TMR_BLK: system I/O, */
+	ck_assert_uint_eq(f[209], 32);				/* 32 bits, */
+	ck_assert_uint_eq(f[211], 3);				/* dword access */
+	ck_assert_uint_eq(rd64(f + 212), PORT_ACPI_PM_TMR);
 	ck_assert_uint_eq(f[108], CMOS_REG_CENTURY);		/* CENTURY: the RTC's */
 	ck_assert_uint_eq(rd32(f + 112) & (1u << 10), 1u << 10);	/* RESET_REG_SUP */
 	ck_assert_uint_eq(rd16(f + 109) & 2, 2);		/* 8042 present */

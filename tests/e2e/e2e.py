@@ -91,6 +91,36 @@ def command(con, cmd, timeout):
     return [ln for ln in lines if ln]
 
 
+def irq8_count(con):
+    """IRQ 8's count summed over the CPUs, from /proc/interrupts."""
+    got = command(con, 'grep rtc0 /proc/interrupts', 30)
+    fields = got[0].split() if len(got) == 1 else []
+    if not fields or fields[0] != '8:':
+        raise Failure(f'/proc/interrupts has no IRQ 8 for rtc0: {got}')
+    return sum(int(f) for f in fields[1:] if f.isdigit())
+
+
+def platform_checks(con):
+    """The small devices Linux relies on: the ACPI PM timer passed Linux's
+    rate check (acpi_pm registered), the RTC's alarm interrupt reaches the
+    guest (a wakealarm fires IRQ 8 and is consumed), hwclock returns.
+    Commands stay short: the console wraps lines at 80 columns."""
+    got = command(con, 'cat /sys/devices/system/clocksource/clocksource0/available_clocksource', 30)
+    if not got or 'acpi_pm' not in got[0].split():
+        raise Failure(f'available clocksources {got}: no acpi_pm (PM timer missing or at a wrong rate)')
+    before = irq8_count(con)
+    command(con, 'cd /sys/class/rtc/rtc0', 10)
+    got = command(con, 'echo +1 >wakealarm; sleep 3; echo "a=$(cat wakealarm)"', 30)
+    command(con, 'cd /', 10)
+    after = irq8_count(con)
+    if got != ['a='] or after <= before:
+        raise Failure(f'RTC alarm in 1 s: wakealarm after 3 s {got} (want it consumed, [\'a=\']), '
+                      f'IRQ 8 count {before} -> {after} (want it to grow)')
+    got = command(con, 'hwclock -r >/dev/null && echo hwclock-ok', 30)
+    if got != ['hwclock-ok']:
+        raise Failure(f'`hwclock -r` printed {got}')
+
+
 def stage(name, t0):
     dt = time.monotonic() - t0
     print(f'\n{PROG}: {name}: {dt:.2f} s', file=sys.stderr, flush=True)
@@ -122,6 +152,8 @@ def inside(args):
         if got != ['2']:
             raise Failure(f'`grep -c ^processor /proc/cpuinfo` printed {got}, want [\'2\']')
         t = stage('processor count (ok: 2)', t)
+        platform_checks(con)
+        t = stage('PM timer, RTC alarm interrupt, hwclock (ok)', t)
         con.send('poweroff -f\n')
         try:
             rc = proc.wait(timeout=60)
