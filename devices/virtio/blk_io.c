@@ -60,6 +60,7 @@ struct blk_io {
 	bool cancel_sent;	/* the kick polls are being cancelled (stopping) */
 	uint64_t poll_ns, poll_max_ns;	/* adaptive poll window, its bound */
 	bool poll_missed;	/* the last window found nothing */
+	bool parallel_copy;	/* large transfers to io_uring's workers */
 	struct io_queue q[VBLK_MAX_QUEUES];
 };
 
@@ -228,6 +229,12 @@ static void start_request(struct blk_io *io, struct blk_req *r)
 		io_uring_prep_writev(sqe, fd, r->iov, (unsigned)r->iovcnt, off);
 	else
 		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+	/* With more than one host CPU a large transfer goes straight to
+	 * io_uring's workers: several copy in parallel while this thread takes
+	 * the next chains (tried inline first, page-cache hits would all be
+	 * copied here, one after another). On one CPU that only adds switches. */
+	if (r->len > NOWAIT_MAX_BYTES && io->parallel_copy)
+		io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
 	io_uring_sqe_set_data(sqe, r);
 	io->async++;
 }
@@ -489,6 +496,7 @@ int blk_io_start(struct vblk *b, const int *kick_fds)
 		io->q[i].kick_fd = kick_fds[i];
 	io->poll_max_ns = b->poll_us > 0 ? 1000ull * (uint64_t)b->poll_us : 0;
 	io->poll_ns = io->poll_max_ns;
+	io->parallel_copy = sysconf(_SC_NPROCESSORS_ONLN) > 1;
 	io->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (io->stop_fd < 0) {
 		r = -errno;
