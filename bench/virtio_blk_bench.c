@@ -297,10 +297,11 @@ static void row(struct bench *bn, const char *name, unsigned qd, uint32_t len, b
 	else
 		printf("%-24s %12.0f %-5s %18s %6s\n", name, ours * scale, unit, "-", "-");
 	if (getenv("BENCH_STATS"))
-		printf("    requests %llu, inline (RWF_NOWAIT) %llu, misses %llu, polls hit %llu, "
+		printf("    requests %llu, inline (RWF_NOWAIT) %llu, in memory %llu, misses %llu, polls hit %llu, "
 		       "qcow2 mapped %llu, barriers %llu, interrupts %llu\n",
 		       (unsigned long long)(s1.requests - s0.requests),
 		       (unsigned long long)(s1.inline_reads - s0.inline_reads),
+		       (unsigned long long)(s1.inline_rw - s0.inline_rw),
 		       (unsigned long long)(s1.nowait_misses - s0.nowait_misses),
 		       (unsigned long long)(s1.polls_hit - s0.polls_hit),
 		       (unsigned long long)(s1.mapped - s0.mapped),

@@ -222,6 +222,7 @@ void vblk_get_stats(const struct vblk *b, struct vblk_stats *o)
 	o->notifies = b->stats.notifies;
 	o->broken_rings = b->stats.broken_rings;
 	o->inline_reads = b->stats.inline_reads;
+	o->inline_rw = b->stats.inline_rw;
 	o->nowait_misses = b->stats.nowait_misses;
 	o->polls_hit = b->stats.polls_hit;
 	o->mapped = b->stats.mapped;

@@ -33,7 +33,10 @@ struct guest_mem;
 struct vblk;
 
 #define VBLK_QUEUE_SIZE 256	/* queue size offered (queue_size_max) */
-#define VBLK_SEG_MAX 126	/* data segments per request */
+/* Data segments per request: the queue size minus header and status, as
+ * QEMU does; a 1 MiB guest buffer of scattered 4 KiB pages is then two
+ * requests, not three. */
+#define VBLK_SEG_MAX (VBLK_QUEUE_SIZE - 2)
 #define VBLK_SIZE_MAX (1u << 20)	/* bytes per data segment */
 #define VBLK_DWZ_SEG_MAX 32	/* ranges per discard/write-zeroes request */
 #define VBLK_POLL_US_DEFAULT 50	/* see vblk_opts.poll_us */
@@ -73,6 +76,7 @@ struct vblk_stats {
 	uint64_t completed;	/* chains given back (== requests when idle) */
 	uint64_t errors, unsupported, notifies, broken_rings;
 	uint64_t inline_reads;	/* reads served at once by preadv2(RWF_NOWAIT) */
+	uint64_t inline_rw;	/* reads and writes of an image in memory (tmpfs) done at once */
 	uint64_t nowait_misses;	/* ... that would have blocked: went to io_uring */
 	uint64_t polls_hit;	/* poll windows that found work (no sleep) */
 	uint64_t mapped;	/* qcow2 requests done on the image file by io_uring */

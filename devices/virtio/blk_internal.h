@@ -74,7 +74,7 @@ struct vblk {
 	struct blk_io *io;		/* NULL: no thread (vblk_process) */
 	struct {
 		_Atomic uint64_t requests, completed, errors, unsupported, notifies, broken_rings;
-		_Atomic uint64_t inline_reads, nowait_misses, polls_hit, mapped, barriers;
+		_Atomic uint64_t inline_reads, inline_rw, nowait_misses, polls_hit, mapped, barriers;
 	} stats;
 };
 

@@ -28,7 +28,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/eventfd.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +63,8 @@ struct blk_io {
 	uint64_t poll_ns, poll_max_ns;	/* adaptive poll window, its bound */
 	bool poll_missed;	/* the last window found nothing */
 	bool parallel_copy;	/* large transfers to io_uring's workers */
+	int mem_fd;		/* the last data fd looked at, and whether */
+	bool mem_fd_in_memory;	/* its file lives in memory (tmpfs) */
 	struct io_queue q[VBLK_MAX_QUEUES];
 };
 
@@ -160,6 +164,42 @@ static bool read_nowait(struct blk_io *io, struct blk_req *r, int fd, uint64_t o
 	return false;
 }
 
+/* Is fd's file kept in memory (tmpfs, ramfs)? Its reads and writes never
+ * wait for a device, but io_uring cannot try them inline (no RWF_NOWAIT
+ * there): each would cost two thread switches through io_uring's workers.
+ * Cached for the last fd (one image file, or a qcow2 image's one fd). */
+static bool in_memory(struct blk_io *io, int fd)
+{
+	struct statfs st;
+
+	if (fd != io->mem_fd) {
+		io->mem_fd = fd;
+		io->mem_fd_in_memory = fstatfs(fd, &st) == 0 &&
+				       (st.f_type == TMPFS_MAGIC || st.f_type == RAMFS_MAGIC);
+	}
+	return io->mem_fd_in_memory;
+}
+
+/* A read or write of a file in memory, done here at once: no wake-ups.
+ * Large ones still go to io_uring's workers when another CPU can copy in
+ * parallel. False: let io_uring do it (and report any error). */
+static bool rw_in_memory(struct blk_io *io, struct blk_req *r, int fd, uint64_t off)
+{
+	ssize_t n;
+
+	if (io->b->disk->direct || (r->len > NOWAIT_MAX_BYTES && io->parallel_copy) ||
+	    !in_memory(io, fd))
+		return false;
+	if (r->op == BLK_OP_READ)
+		n = preadv(fd, r->iov, r->iovcnt, (off_t)off);
+	else
+		n = pwritev(fd, r->iov, r->iovcnt, (off_t)off);
+	if (n < 0 || (uint64_t)n != r->len)
+		return false;
+	io->b->stats.inline_rw++;
+	return true;
+}
+
 /* Engine calls that may re-map clusters must not overlap our I/O. */
 static bool may_remap(const struct blk_io *io, const struct blk_req *r)
 {
@@ -217,6 +257,10 @@ static void start_request(struct blk_io *io, struct blk_req *r)
 	if (fd < 0 || r->op == BLK_OP_NONE || r->op == BLK_OP_SYNC ||
 	    (r->op == BLK_OP_FLUSH && io->b->disk->readonly))
 		return run_here(io, r);
+	if ((r->op == BLK_OP_READ || r->op == BLK_OP_WRITE) && rw_in_memory(io, r, fd, off)) {
+		finish_request(io, r, (int)r->len);
+		return;
+	}
 	if (r->op == BLK_OP_READ && read_nowait(io, r, fd, off)) {
 		finish_request(io, r, (int)r->len);
 		return;
@@ -497,6 +541,7 @@ int blk_io_start(struct vblk *b, const int *kick_fds)
 	io->poll_max_ns = b->poll_us > 0 ? 1000ull * (uint64_t)b->poll_us : 0;
 	io->poll_ns = io->poll_max_ns;
 	io->parallel_copy = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	io->mem_fd = -1;
 	io->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (io->stop_fd < 0) {
 		r = -errno;

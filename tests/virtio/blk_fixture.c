@@ -7,6 +7,7 @@
 
 struct blk_fixture bf;
 bool bf_direct;
+const char *bf_dir;
 
 static void on_notify(void *opaque, unsigned q)
 {
@@ -31,7 +32,8 @@ static void make_image(void)
 	static uint8_t buf[BF_IMG_SIZE];
 	int fd;
 
-	snprintf(bf.path, sizeof(bf.path), "%s/blk-%d.img", test_tmpdir(), getpid());
+	snprintf(bf.path, sizeof(bf.path), "%s/blk-%d.img", bf_dir ? bf_dir : test_tmpdir(),
+		 getpid());
 	for (uint64_t i = 0; i < sizeof(buf); i++)
 		buf[i] = bf_pattern(i);
 	fd = open(bf.path, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -67,6 +69,7 @@ void bf_close(void)
 	vdrv_fini(&bf.d);
 	unlink(bf.path);
 	bf_direct = false;
+	bf_dir = NULL;
 }
 
 int bf_run(uint16_t head, uint64_t status_gpa, uint32_t *used_len)

@@ -23,6 +23,8 @@ struct blk_fixture {
 extern struct blk_fixture bf;
 /* Set before bf_open() to open the image with O_DIRECT. */
 extern bool bf_direct;
+/* Set before bf_open() to put the image there (NULL: the test folder). */
+extern const char *bf_dir;
 
 /* Byte i of the image before any test write. */
 static inline uint8_t bf_pattern(uint64_t i) { return (uint8_t)(i * 7 + i / 512); }

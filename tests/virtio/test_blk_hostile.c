@@ -147,7 +147,7 @@ END_TEST
 START_TEST(too_many_segments)
 {
 	/* VBLK_SEG_MAX + 3 buffers through an indirect table. */
-	unsigned n = VBLK_SEG_MAX + 5;	/* header + data + status > 128 */
+	unsigned n = VBLK_SEG_MAX + 5;	/* header + data + status > VBLK_SEG_MAX + 2 */
 	uint64_t t = vdrv_alloc(&bf.d, 16ull * n, 16), h = vdrv_alloc(&bf.d, 16, 16);
 	uint64_t data = vdrv_alloc(&bf.d, 512, 512), st = vdrv_alloc(&bf.d, 1, 1);
 	struct virtq_desc *td = vdrv_hva(&bf.d, t);

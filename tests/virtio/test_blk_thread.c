@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <linux/magic.h>
 #include <sys/eventfd.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,6 +129,30 @@ START_TEST(uring_batch)
 }
 END_TEST
 
+/* An image on tmpfs: io_uring could not try its reads inline, so the
+ * thread reads and writes it itself, at once (no io_uring worker). */
+static void fx_in_memory(void)
+{
+	struct statfs st;
+
+	ck_assert_int_eq(statfs("/dev/shm", &st), 0);
+	ck_assert_msg(st.f_type == TMPFS_MAGIC, "/dev/shm is not a tmpfs");
+	bf_dir = "/dev/shm";
+	fx_uring();
+}
+
+START_TEST(in_memory_image_done_inline)
+{
+	struct vblk_stats s;
+
+	batch_write_read();
+	vblk_get_stats(bf.b, &s);
+	ck_assert_uint_eq(s.inline_rw, 10);	/* 5 writes, 5 reads */
+	ck_assert_uint_eq(s.inline_reads, 0);
+	ck_assert_uint_eq(s.nowait_misses, 0);
+}
+END_TEST
+
 START_TEST(sync_thread_batch)
 {
 	batch_write_read();
@@ -188,6 +214,15 @@ TCase *tcase_blk_thread(void)
 	tcase_add_test(tc, uring_flush_and_errors);
 	tcase_add_test(tc, uring_many_rounds);
 	tcase_add_test(tc, reset_stops_thread);
+	return tc;
+}
+
+TCase *tcase_blk_in_memory(void)
+{
+	TCase *tc = tcase_create("blk_in_memory");
+	tcase_add_checked_fixture(tc, fx_in_memory, fx_close);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, in_memory_image_done_inline);
 	return tc;
 }
 

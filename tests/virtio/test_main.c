@@ -47,6 +47,7 @@ int main(void)
 	suite_add_tcase(s, tcase_blk_poll_window());
 	suite_add_tcase(s, tcase_blk_nopoll());
 	suite_add_tcase(s, tcase_blk_mq());
+	suite_add_tcase(s, tcase_blk_in_memory());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -25,6 +25,7 @@ TCase *tcase_blk_polling(void);
 TCase *tcase_blk_poll_window(void);
 TCase *tcase_blk_nopoll(void);
 TCase *tcase_blk_mq(void);
+TCase *tcase_blk_in_memory(void);
 
 #define ck_assert_last_error(needle) \
 	ck_assert_msg(strstr(log_last_error(), (needle)) != NULL, \
