@@ -256,7 +256,7 @@ unsigned blk_inflight(const struct vblk *b)
 {
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < b->nq; i++)
+	for_each_active(b, i)
 		n += b->q[i].inflight;
 	return n;
 }

@@ -48,7 +48,7 @@ struct vblk_queue {
 	bool active;			/* enabled by the driver at DRIVER_OK */
 	/* One request per queue entry, allocated when the queue is first
 	 * used. Free ones are a stack of indices kept apart from the requests
-	 * (~5 KiB each), so a request's pages are touched only once it is
+	 * (~9 KiB each), so a request's pages are touched only once it is
 	 * used: at queue depth 1 one or two of them, not all 256. */
 	struct blk_req *reqs;
 	uint16_t free_idx[VBLK_QUEUE_SIZE];

@@ -372,8 +372,10 @@ static uint64_t now_ns(void)
 
 static bool any_pending(struct blk_io *io)
 {
+	/* A stalled queue's chains wait for requests to come back (a
+	 * completion), not for us to look again. */
 	for_each_active(io->b, i)
-		if (virtq_pending(io->b->q[i].vq))
+		if (!io->q[i].stalled && virtq_pending(io->b->q[i].vq))
 			return true;
 	return false;
 }
@@ -402,7 +404,9 @@ static bool poll_for_work(struct blk_io *io)
 	uint64_t end;
 
 	if (!may_poll(io))	/* kicks back on if drain_async left them off */
-		return enable_kicks(io);
+		/* Nothing is drained while stopping or broken: chains found
+		 * must not keep the thread from sleeping (it would spin). */
+		return enable_kicks(io) && !io->stopping && !io->b->reset_requested;
 	if (io_uring_sq_ready(&io->ring))
 		io_uring_submit(&io->ring);
 	for_each_active(io->b, i)
@@ -476,6 +480,13 @@ static void *uring_loop(void *arg)
 			}
 		if (io->stopping && !blk_inflight(b) && !any_kick_armed(io))
 			break;
+		/* The stop may have been reaped anywhere (also at a barrier
+		 * inside a drain): the kick polls must be cancelled before the
+		 * thread sleeps, or nothing would wake it. */
+		if (io->stopping && !io->cancel_sent) {
+			cancel_kicks(io);
+			io->cancel_sent = true;
+		}
 		polled = poll_for_work(io);
 		uint64_t t0 = polled ? 0 : now_ns();
 		int r = polled ? io_uring_submit(&io->ring) : io_uring_submit_and_wait(&io->ring, 1);
@@ -491,10 +502,6 @@ static void *uring_loop(void *arg)
 		if (!polled)
 			adapt_poll(io, now_ns() - t0);
 		reap(io);
-		if (io->stopping && !io->cancel_sent) {
-			cancel_kicks(io);
-			io->cancel_sent = true;
-		}
 	}
 	return NULL;
 }
@@ -510,6 +517,15 @@ static void *sync_loop(void *arg)
 	return NULL;
 }
 
+static unsigned active_queues(const struct vblk *b)
+{
+	unsigned n = 0;
+
+	for_each_active(b, i)
+		n++;
+	return n ? n : 1;
+}
+
 static void setup_uring(struct blk_io *io)
 {
 	int r;
@@ -519,7 +535,8 @@ static void setup_uring(struct blk_io *io)
 		io->passthrough_fd = io->b->disk->ops->passthrough_fd(io->b->disk);
 	if (io->b->force_sync)
 		return;
-	r = io_uring_queue_init(2 * VBLK_QUEUE_SIZE, &io->ring, 0);
+	/* Room for every request of every queue (a batch is one submit). */
+	r = io_uring_queue_init(2 * VBLK_QUEUE_SIZE * active_queues(io->b), &io->ring, 0);
 	if (r < 0) {
 		log_warn("virtio-blk: %s: io_uring unavailable (%s); using synchronous I/O",
 			 io->b->name, strerror(-r));
