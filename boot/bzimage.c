@@ -153,6 +153,17 @@ int bzimage_place(const struct boot_file *f, const struct bzimage_info *bz,
 			  (unsigned long long)bz->init_size, (unsigned long long)low_end);
 		return -ENOMEM;
 	}
+	/* startup_64 also never runs below LOAD_PHYSICAL_ADDR, which is what
+	 * pref_address holds: loaded lower, it still decompresses at
+	 * pref_address, beyond the RAM (or the initrd) we checked. Only a
+	 * kernel that names no such address can go lower. */
+	if (h->pref_address >= MEM_HIMEM_START) {
+		log_error("boot: %s: kernel decompresses at %#llx (its pref_address: it never "
+			  "runs lower) and needs %#llx bytes there, but low RAM ends at %#llx: "
+			  "give the VM more --memory", f->path, (unsigned long long)pref,
+			  (unsigned long long)bz->init_size, (unsigned long long)low_end);
+		return -ENOMEM;
+	}
 	uint64_t align = h->kernel_alignment;
 	uint64_t addr = (MEM_HIMEM_START + align - 1) & ~(align - 1);
 	if (!bz_fits(addr, bz->init_size, low_end)) {
@@ -182,7 +193,9 @@ void bzimage_fill_header(const struct bzimage_info *bz, struct boot_params *bp)
 	h->ramdisk_image = 0;		/* boot.c sets both when there is an initrd */
 	h->ramdisk_size = 0;
 	h->type_of_loader = 0xff;	/* undefined loader: no ext_loader_* needed */
-	h->loadflags = (uint8_t)((h->loadflags | LOADED_HIGH | CAN_USE_HEAP));
+	/* Only LOADED_HIGH is the kernel's; QUIET_FLAG and KEEP_SEGMENTS are
+	 * the loader's to set, and we set neither. */
+	h->loadflags = (uint8_t)(LOADED_HIGH | CAN_USE_HEAP);
 	h->heap_end_ptr = BZ_HEAP_END - 0x200;
 	h->cmd_line_ptr = (uint32_t)BOOT_CMDLINE_ADDR;
 	if (h->vid_mode == 0)

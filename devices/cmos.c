@@ -59,7 +59,7 @@ struct cmos {
 	 * can still rise, else until register A, B or C is touched. */
 	pthread_t thread;
 	pthread_cond_t wake;	/* waits on CLOCK_MONOTONIC */
-	bool thread_started, stopping;
+	bool thread_started, thread_failed, stopping;
 };
 
 static struct timespec host_clock(void *opaque)
@@ -263,7 +263,7 @@ static void kick_timer(struct cmos *c)
 		pthread_cond_signal(&c->wake);
 		return;
 	}
-	if (!c->has_irq || !(c->ram[REG_B] & (B_PIE | B_AIE | B_UIE)))
+	if (!c->has_irq || c->thread_failed || !(c->ram[REG_B] & (B_PIE | B_AIE | B_UIE)))
 		return;
 	/* No signal for this thread: it inherits the mask it is created with. */
 	sigset_t all, old;
@@ -272,9 +272,11 @@ static void kick_timer(struct cmos *c)
 	int err = pthread_create(&c->thread, NULL, timer_thread, c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		log_error("cmos: cannot start the RTC interrupt thread: %s (IRQ 8 stays quiet)",
-			  strerror(err));
-		c->has_irq = false;
+		log_error("cmos: cannot start the RTC interrupt thread: %s (IRQ 8 only "
+			  "follows the guest's own register accesses)", strerror(err));
+		/* The line keeps following the flags (so a raised IRQ 8 is
+		 * lowered by the guest's read of register C); no retries. */
+		c->thread_failed = true;
 		return;
 	}
 	c->thread_started = true;
@@ -355,8 +357,10 @@ static void write_time_reg(struct cmos *c, uint8_t reg, uint8_t val)
 static void write_reg_b(struct cmos *c, uint8_t val)
 {
 	bool was_set = c->ram[REG_B] & B_SET;
-	if (!was_set && (val & B_SET))
+	if (!was_set && (val & B_SET)) {
 		c->set_tm = guest_tm(c);	/* the clock stops while being set */
+		val &= (uint8_t)~B_UIE;		/* MC146818A: SET clears UIE */
+	}
 	c->ram[REG_B] = val;
 	if (was_set && !(val & B_SET))
 		commit_time(c, &c->set_tm);

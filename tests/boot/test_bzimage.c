@@ -70,7 +70,7 @@ START_TEST(bz_load_fills_zero_page)
 }
 END_TEST
 
-START_TEST(bz_relocates_when_pref_does_not_fit)
+START_TEST(bz_refuses_when_pref_does_not_fit)
 {
 	struct bz_params p = bz_default();
 	struct test_ram ram;
@@ -82,10 +82,20 @@ START_TEST(bz_relocates_when_pref_does_not_fit)
 	ram_init(&ram, 16 * MIB);
 	bz_file(path, &p);
 	struct boot_spec spec = { .kernel_path = path, .ncpus = 1 };
+	/* The kernel would still decompress at pref_address: refused. */
+	log_clear_last_error();
+	ck_assert_int_eq(boot_load(ram.gm, &spec, &e), -ENOMEM);
+	assert_error_has("decompresses at 0x1000000");
+	assert_error_has("--memory");
+
+	/* A kernel that names no preferred address goes low instead. */
+	p.pref_address = 0;
+	bz_file(path, &p);
 	ck_assert_int_eq(boot_load(ram.gm, &spec, &e), 0);
 	ck_assert_uint_eq(e.rip, 0x200000 + 0x200);	/* 1 MiB aligned up to 2 MiB */
 	ck_assert_uint_eq(ram_at(&ram, 0x200000)[7], 49);
 
+	p.pref_address = 0x1000000;
 	p.relocatable = 0;
 	bz_file(path, &p);
 	log_clear_last_error();
@@ -556,7 +566,7 @@ int main(void)
 	log_set_quiet(true);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, bz_load_fills_zero_page);
-	tcase_add_test(tc, bz_relocates_when_pref_does_not_fit);
+	tcase_add_test(tc, bz_refuses_when_pref_does_not_fit);
 	tcase_add_test(tc, bz_setup_sects_zero_means_four);
 	tcase_add_test(tc, bz_unaligned_pref_address_is_aligned);
 	tcase_add_test(tc, bz_file_cannot_set_loader_fields);

@@ -379,6 +379,7 @@ END_TEST
 START_TEST(rtc_set_bit_holds_updates)
 {
 	wr(B, 0x80 | B_24H | B_UIE);
+	ck_assert_uint_eq(rd(B), 0x80 | B_24H);		/* SET going high clears UIE */
 	rd(C);
 	advance_s(3);
 	ck_assert_uint_eq(rd(C), 0);
@@ -443,7 +444,8 @@ START_TEST(rtc_thread_delivers_update_interrupts)
 	ck_assert_msg(wait_raises(&f, 1, 1500), "no update interrupt within 1.5 s");
 	struct timespec t;
 	clock_gettime(CLOCK_REALTIME, &t);
-	ck_assert_msg(t.tv_nsec < 300000000, "raised %ld ms after the second", t.tv_nsec / 1000000);
+	/* Generous: a loaded CI host may run the thread late. */
+	ck_assert_msg(t.tv_nsec < 600000000, "raised %ld ms after the second", t.tv_nsec / 1000000);
 	outb(b, PORT_CMOS_INDEX, C);
 	ck_assert_uint_eq(inb(b, PORT_CMOS_DATA), C_IRQF | C_UF);
 	ck_assert_int_eq(level(&f), 0);
@@ -485,7 +487,8 @@ START_TEST(rtc_thread_delivers_periodic_interrupts)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((t.tv_sec - t0.tv_sec) * NS + (t.tv_nsec - t0.tv_nsec) < NS);
 	unsigned n = raises(&f);
-	ck_assert_msg(n >= 6 && n <= 9, "%u periodic interrupts in 1 s at 8 Hz", n);
+	/* 8 expected; a loaded host may delay (coalesce) a few, never add. */
+	ck_assert_msg(n >= 4 && n <= 9, "%u periodic interrupts in 1 s at 8 Hz", n);
 	cmos_destroy(c);
 	bus_destroy(b);
 }
