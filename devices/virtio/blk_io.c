@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <sched.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -517,6 +518,16 @@ static void *sync_loop(void *arg)
 	return NULL;
 }
 
+/* CPUs this process may run on (affinity, cpusets), not all online ones. */
+static int usable_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		return CPU_COUNT(&set);
+	return (int)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 static unsigned active_queues(const struct vblk *b)
 {
 	unsigned n = 0;
@@ -557,7 +568,7 @@ int blk_io_start(struct vblk *b, const int *kick_fds)
 		io->q[i].kick_fd = kick_fds[i];
 	io->poll_max_ns = b->poll_us > 0 ? 1000ull * (uint64_t)b->poll_us : 0;
 	io->poll_ns = io->poll_max_ns;
-	io->parallel_copy = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	io->parallel_copy = usable_cpus() > 1;
 	io->mem_fd = -1;
 	io->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (io->stop_fd < 0) {

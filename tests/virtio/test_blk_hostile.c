@@ -144,6 +144,32 @@ START_TEST(data_outside_ram)
 }
 END_TEST
 
+/* The largest request the device offers (seg_max data buffers, 512
+ * bytes each, through an indirect table) is served, and reads the file. */
+START_TEST(seg_max_segments_accepted)
+{
+	unsigned n = VBLK_SEG_MAX + 2;	/* header + seg_max data + status */
+	uint64_t t = vdrv_alloc(&bf.d, 16ull * n, 16), h = vdrv_alloc(&bf.d, 16, 16);
+	uint64_t data = vdrv_alloc(&bf.d, 512ull * VBLK_SEG_MAX, 512), st = vdrv_alloc(&bf.d, 1, 1);
+	struct virtq_desc *td = vdrv_hva(&bf.d, t);
+	uint32_t used;
+
+	((struct virtio_blk_req_hdr *)vdrv_hva(&bf.d, h))->type = T_IN;
+	td[0] = (struct virtq_desc){ h, 16, VIRTQ_DESC_F_NEXT, 1 };
+	for (unsigned i = 1; i < n - 1; i++)
+		td[i] = (struct virtq_desc){ data + 512ull * (i - 1), 512,
+					     VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, (uint16_t)(i + 1) };
+	td[n - 1] = (struct virtq_desc){ st, 1, VIRTQ_DESC_F_WRITE, 0 };
+	vdrv_set_desc(&bf.d, 0, t, 16 * n, VIRTQ_DESC_F_INDIRECT, 0);
+	*(uint8_t *)vdrv_hva(&bf.d, st) = 0xff;
+	ck_assert_int_eq(bf_run(0, st, &used), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(used, 512u * VBLK_SEG_MAX + 1);
+	const uint8_t *p = vdrv_hva(&bf.d, data);
+	for (uint64_t i = 0; i < 512ull * VBLK_SEG_MAX; i += 509)
+		ck_assert_uint_eq(p[i], bf_pattern(i));
+}
+END_TEST
+
 START_TEST(too_many_segments)
 {
 	/* VBLK_SEG_MAX + 3 buffers through an indirect table. */
@@ -368,6 +394,7 @@ TCase *tcase_blk_hostile(void)
 	tcase_add_test(tc, no_status_byte);
 	tcase_add_test(tc, data_outside_ram);
 	tcase_add_test(tc, too_many_segments);
+	tcase_add_test(tc, seg_max_segments_accepted);
 	tcase_add_test(tc, discard_bad_ranges);
 	tcase_add_test(tc, write_zeroes_bad_flags);
 	tcase_add_test(tc, discard_ranges_changed_while_running);

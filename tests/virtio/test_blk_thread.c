@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <linux/magic.h>
 #include <sys/eventfd.h>
 #include <sys/statfs.h>
@@ -131,13 +133,23 @@ END_TEST
 
 /* An image on tmpfs: io_uring could not try its reads inline, so the
  * thread reads and writes it itself, at once (no io_uring worker). */
+static bool in_memory_skip;
+
 static void fx_in_memory(void)
 {
 	struct statfs st;
 
-	ck_assert_int_eq(statfs("/dev/shm", &st), 0);
-	ck_assert_msg(st.f_type == TMPFS_MAGIC, "/dev/shm is not a tmpfs");
-	bf_dir = "/dev/shm";
+	/* Debian mounts a tmpfs there; without one the case has nothing to
+	 * test: skipped on a developer's machine, a failure under CI=true. */
+	if (statfs("/dev/shm", &st) != 0 || st.f_type != TMPFS_MAGIC) {
+		const char *ci = getenv("CI");
+		ck_assert_msg(!(ci && !strcmp(ci, "true")), "/dev/shm is not a tmpfs");
+		fprintf(stderr, "blk_in_memory: SKIP: /dev/shm is not a tmpfs\n");
+		in_memory_skip = true;
+	} else {
+		in_memory_skip = false;
+		bf_dir = "/dev/shm";
+	}
 	fx_uring();
 }
 
@@ -146,6 +158,8 @@ START_TEST(in_memory_image_done_inline)
 	struct vblk_stats s;
 
 	batch_write_read();
+	if (in_memory_skip)
+		return;	/* said why in the fixture */
 	vblk_get_stats(bf.b, &s);
 	ck_assert_uint_eq(s.inline_rw, 10);	/* 5 writes, 5 reads */
 	ck_assert_uint_eq(s.inline_reads, 0);
