@@ -7,7 +7,6 @@
 #include "vmm/log.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,10 +97,7 @@ static void hook_set_intx(void *opaque, unsigned gsi, int level)
  * at 0.27x of QEMU with polling). */
 static int vm_disks_poll_us(const struct vm_disks *d)
 {
-	cpu_set_t set;	/* the CPUs we may run on (affinity, cpusets) */
-	long host_cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
-								  : sysconf(_SC_NPROCESSORS_ONLN);
-	return host_cpus > (long)d->ncpus ? 0 /* vblk's default */ : -1 /* never */;
+	return vblk_usable_cpus() > d->ncpus ? 0 /* vblk's default */ : -1 /* never */;
 }
 
 int vm_disks_attach(struct vm_disks *d, struct kvm *kvm, const struct guest_mem *gm,

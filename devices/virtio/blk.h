@@ -112,4 +112,8 @@ int vblk_process(struct vblk *b);
 
 void vblk_get_stats(const struct vblk *b, struct vblk_stats *out);
 
+/* Host CPUs this process may run on (affinity, cpusets), not all online
+ * ones: whether a busy-polling thread or parallel copies can have one. */
+unsigned vblk_usable_cpus(void);
+
 #endif

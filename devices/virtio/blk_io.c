@@ -518,14 +518,14 @@ static void *sync_loop(void *arg)
 	return NULL;
 }
 
-/* CPUs this process may run on (affinity, cpusets), not all online ones. */
-static int usable_cpus(void)
+unsigned vblk_usable_cpus(void)
 {
 	cpu_set_t set;
 
 	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		return CPU_COUNT(&set);
-	return (int)sysconf(_SC_NPROCESSORS_ONLN);
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
 }
 
 static unsigned active_queues(const struct vblk *b)
@@ -568,7 +568,7 @@ int blk_io_start(struct vblk *b, const int *kick_fds)
 		io->q[i].kick_fd = kick_fds[i];
 	io->poll_max_ns = b->poll_us > 0 ? 1000ull * (uint64_t)b->poll_us : 0;
 	io->poll_ns = io->poll_max_ns;
-	io->parallel_copy = usable_cpus() > 1;
+	io->parallel_copy = vblk_usable_cpus() > 1;
 	io->mem_fd = -1;
 	io->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (io->stop_fd < 0) {

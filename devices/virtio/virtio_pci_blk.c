@@ -4,6 +4,9 @@
 
 #include <stdlib.h>
 
+/* vm_disks.c asks for up to VBLK_MAX_QUEUES: the transport must hold them. */
+_Static_assert(VBLK_MAX_QUEUES <= VPCI_MAX_QUEUES, "virtio-blk queues beyond the transport's");
+
 struct vpci_blk {
 	struct vpci *t;
 	struct vblk *blk;
