@@ -8,37 +8,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#define MEM (1u << 20)
-#define QS 8
-#define F_INDIRECT VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)
-#define F_EVENT VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX)
-
-static struct vdrv d;
-static struct virtq *vq;
-static struct virtq_seg segs[16];
-static struct virtq_chain ch;
-
-static void setup_q(uint64_t features)
-{
-	ck_assert_int_eq(virtq_setup(vq, d.gm, QS, d.desc_gpa, d.avail_gpa, d.used_gpa, features), 0);
-	ch = (struct virtq_chain){ .seg = segs, .max_seg = 16 };
-}
-
-static void fx_setup(void)
-{
-	log_set_quiet(true);
-	log_clear_last_error();
-	ck_assert_int_eq(vdrv_init(&d, MEM, QS), 0);
-	vq = virtq_create("test: queue 0");
-	ck_assert_ptr_nonnull(vq);
-	setup_q(F_INDIRECT | F_EVENT);
-}
-
-static void fx_teardown(void)
-{
-	virtq_destroy(vq);
-	vdrv_fini(&d);
-}
+#define VQ_MEM (1u << 20)
+#include "tests/virtio/vq_fixture.h"
 
 /* ---- setup ---- */
 
@@ -72,13 +43,13 @@ END_TEST
 START_TEST(setup_outside_ram)
 {
 	/* The used ring's last byte one past RAM: refused. */
-	uint64_t used_end = (MEM - virtq_used_bytes(QS)) & ~3ull;
+	uint64_t used_end = (VQ_MEM - virtq_used_bytes(QS)) & ~3ull;
 	ck_assert_int_eq(virtq_setup(vq, d.gm, QS, 0, 0x1000, used_end + 4, 0), -EINVAL);
 	ck_assert_last_error("used ring");
 	ck_assert_last_error("outside guest RAM");
 	ck_assert_int_eq(virtq_setup(vq, d.gm, QS, 0, 0x1000, used_end, 0), 0);
 	ck_assert_int_eq(virtq_setup(vq, d.gm, QS, UINT64_MAX - 15, 0x1000, 0x2000, 0), -EINVAL);
-	ck_assert_int_eq(virtq_setup(vq, d.gm, QS, 0, MEM, 0x2000, 0), -EINVAL);
+	ck_assert_int_eq(virtq_setup(vq, d.gm, QS, 0, VQ_MEM, 0x2000, 0), -EINVAL);
 }
 END_TEST
 

@@ -7,36 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#define MEM (4u << 20)
-#define QS 8
-#define F_INDIRECT VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)
-#define F_EVENT VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX)
-
-static struct vdrv d;
-static struct virtq *vq;
-static struct virtq_seg segs[16];
-static struct virtq_chain ch;
-
-static void setup_q(uint64_t features)
-{
-	ck_assert_int_eq(virtq_setup(vq, d.gm, QS, d.desc_gpa, d.avail_gpa, d.used_gpa, features), 0);
-	ch = (struct virtq_chain){ .seg = segs, .max_seg = 16 };
-}
-
-static void fx_setup(void)
-{
-	log_set_quiet(true);
-	log_clear_last_error();
-	ck_assert_int_eq(vdrv_init(&d, MEM, QS), 0);
-	vq = virtq_create("test: queue 0");
-	setup_q(F_INDIRECT | F_EVENT);
-}
-
-static void fx_teardown(void)
-{
-	virtq_destroy(vq);
-	vdrv_fini(&d);
-}
+#define VQ_MEM (4u << 20)
+#include "tests/virtio/vq_fixture.h"
 
 /* The queue must now refuse everything: pop and push fail with -EIO. */
 static void assert_broken(const char *why)
@@ -61,7 +33,7 @@ static void assert_fault(const char *why)
 START_TEST(buffer_outside_ram)
 {
 	vdrv_set_desc(&d, 0, 0x8000, 16, VIRTQ_DESC_F_NEXT, 1);
-	vdrv_set_desc(&d, 1, MEM - 8, 16, VIRTQ_DESC_F_WRITE, 0);	/* straddles the end */
+	vdrv_set_desc(&d, 1, VQ_MEM - 8, 16, VIRTQ_DESC_F_WRITE, 0);	/* straddles the end */
 	vdrv_publish(&d, 0);
 	assert_fault("outside guest RAM");
 	ck_assert_uint_eq(ch.nseg, 2);
@@ -292,7 +264,7 @@ END_TEST
 
 START_TEST(indirect_table_outside_ram)
 {
-	vdrv_set_desc(&d, 0, MEM - 16, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	vdrv_set_desc(&d, 0, VQ_MEM - 16, 32, VIRTQ_DESC_F_INDIRECT, 0);
 	vdrv_publish(&d, 0);
 	assert_broken("indirect table at");
 }
