@@ -69,4 +69,20 @@ int tap_open_flags(const char *name, const char *bridge, unsigned flags)
 	return fd;
 }
 
+int tap_probe_offload(int fd)
+{
+	/* 0x60: TUN_F_USO4|TUN_F_USO6 (Linux 6.2, newer than Debian 12's
+	 * headers), which tun only takes together. */
+	static const unsigned bits[] = {TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN | TUN_F_TSO4,
+					TUN_F_UFO, 0x60};
+	int mask = TUN_F_CSUM;
+
+	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) < 0)
+		return -errno;
+	for (unsigned i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | bits[i])) == 0)
+			mask |= (int)bits[i];
+	return ioctl(fd, TUNSETOFFLOAD, 0ul) < 0 ? -errno : mask;
+}
+
 int tap_open(const char *name, const char *bridge) { return tap_open_flags(name, bridge, 0); }

@@ -12,6 +12,13 @@
  * bridge does not exist or is not a bridge. */
 int tap_open(const char *name, const char *bridge);
 int tap_open_flags(const char *name, const char *bridge, unsigned flags);
+/* Which TUNSETOFFLOAD bits (TUN_F_*) this host's TAP accepts, each tried
+ * with TUN_F_CSUM (the kernel ignores segmentation bits without it): the
+ * old ones (CSUM, TSO4/6, TSO_ECN) everywhere, UFO and USO4/6 only on some
+ * kernels. FD should be a TAP opened with TAP_VNET_HDR (without a vnet
+ * header the kernel takes the bits but has nowhere to say a frame is
+ * partial); its offloads are left off. Returns the mask, or -errno when even TUN_F_CSUM is refused. */
+int tap_probe_offload(int fd);
 /* The interface name of an open TAP fd into NAME (IFNAMSIZ bytes). */
 int tap_name(int fd, char name[IFNAMSIZ]);
 

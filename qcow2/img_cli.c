@@ -136,7 +136,9 @@ static int parse_refcount_bits(const char *file, const char *v, unsigned *out)
 	return 0;
 }
 
-static int parse_o(const char *opts, const char *file, struct qcow2_create_opts *co)
+/* COMPAT gets -o compat= as written (qemu-img echoes it so), "" if absent. */
+static int parse_o(const char *opts, const char *file, struct qcow2_create_opts *co,
+		   char *compat, size_t compat_len)
 {
 	char *dup = strdup(opts), *save = NULL;
 	int ret = 0;
@@ -154,8 +156,17 @@ static int parse_o(const char *opts, const char *file, struct qcow2_create_opts 
 		} else if (v && !strcmp(kv, "cluster_size") && !img_parse_size(v, &n) &&
 			   n <= (1u << 21))
 			co->cluster_size = (uint32_t)n;
-		else if (v && !strcmp(kv, "compat"))
-			co->version = !strcmp(v, "0.10") || !strcmp(v, "v2") ? 2 : 3;
+		else if (v && !strcmp(kv, "compat")) {
+			bool v2 = !strcmp(v, "0.10") || !strcmp(v, "v2");
+			if (!v2 && strcmp(v, "1.1") && strcmp(v, "v3")) {
+				log_error("img: %s: compat '%s' is not one of 0.10, v2, 1.1, v3",
+					  file, v);
+				ret = -EINVAL;
+				break;
+			}
+			co->version = v2 ? 2 : 3;
+			snprintf(compat, compat_len, "%s", v);
+		}
 		else if (v && !strcmp(kv, "extended_l2"))
 			co->extended_l2 = !strcmp(v, "on");
 		else if (v && !strcmp(kv, "compression_type"))
@@ -204,10 +215,31 @@ static int backing_defaults(const char *file, struct qcow2_create_opts *co, bool
 	return 0;
 }
 
+/* The line qemu-img 7.2 prints, field for field: its option list in its
+ * own order, compat only when -o gave it, lazy_refcounts always off (we
+ * never create lazy images). */
+static void print_formatting(const char *file, const char *fmt,
+			     const struct qcow2_create_opts *co, const char *compat)
+{
+	printf("Formatting '%s', fmt=%s", file, fmt);
+	if (!strcmp(fmt, "qcow2"))
+		printf(" cluster_size=%u extended_l2=%s compression_type=%s",
+		       co->cluster_size ? co->cluster_size : 65536u,
+		       co->extended_l2 ? "on" : "off", co->zstd ? "zstd" : "zlib");
+	printf(" size=%llu", (unsigned long long)co->size);
+	if (co->backing)
+		printf(" backing_file=%s backing_fmt=%s", co->backing, co->backing_fmt);
+	if (!strcmp(fmt, "qcow2"))
+		printf("%s%s lazy_refcounts=off refcount_bits=%u", *compat ? " compat=" : "",
+		       compat, co->refcount_bits ? co->refcount_bits : 16u);
+	printf("\n");
+}
+
 static int cmd_create(int argc, char **argv)
 {
 	struct qcow2_create_opts co = {0};
 	const char *fmt = "raw", *opts = NULL;
+	char compat[8] = "";
 	bool quiet = false;
 	int c, ret;
 
@@ -243,7 +275,7 @@ static int cmd_create(int argc, char **argv)
 		log_error("img create: unknown format '%s' (qcow2 or raw)", fmt);
 		return 1;
 	}
-	if (opts && (strcmp(fmt, "qcow2") || parse_o(opts, file, &co)))
+	if (opts && (strcmp(fmt, "qcow2") || parse_o(opts, file, &co, compat, sizeof(compat))))
 		return 1;
 	if (size_s && img_parse_size(size_s, &co.size)) {
 		log_error("img create: invalid size '%s' (e.g. 20G, 512M, 1048576)", size_s);
@@ -265,10 +297,7 @@ static int cmd_create(int argc, char **argv)
 	}
 	co.size = (co.size + 511) & ~511ull;
 	if (!quiet)
-		printf("Formatting '%s', fmt=%s size=%llu%s%s%s%s\n", file, fmt,
-		       (unsigned long long)co.size, co.backing ? " backing_file=" : "",
-		       co.backing ? co.backing : "", co.backing ? " backing_fmt=" : "",
-		       co.backing ? co.backing_fmt : "");
+		print_formatting(file, fmt, &co, compat);
 	ret = strcmp(fmt, "raw") ? qcow2_create(file, &co) : create_raw(file, co.size);
 	return ret ? 1 : 0;
 }

@@ -299,19 +299,39 @@ bool virtq_pending(const struct virtq *vq)
 	       (vq->shadow_avail != vq->last_avail || ld16(AVAIL_IDX(vq)) != vq->last_avail);
 }
 
-int virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
+int virtq_fill(struct virtq *vq, unsigned offset, uint16_t head, uint32_t len)
 {
 	uint32_t *elem;
 
-	if (!vq->ready || vq->broken || head >= vq->size)
+	if (!vq->ready || vq->broken || head >= vq->size || offset >= vq->size)
 		return -EIO;
-	elem = USED_ELEM(vq, vq->used_idx & (vq->size - 1));
+	elem = USED_ELEM(vq, (uint16_t)(vq->used_idx + offset) & (vq->size - 1));
 	__atomic_store_n(&elem[0], (uint32_t)head, __ATOMIC_RELAXED);
 	__atomic_store_n(&elem[1], len, __ATOMIC_RELAXED);
-	vq->used_idx++;
-	/* The element must be visible before the index that publishes it. */
+	return 0;
+}
+
+int virtq_flush(struct virtq *vq, unsigned count)
+{
+	if (!vq->ready || vq->broken || count > vq->size)
+		return -EIO;
+	vq->used_idx = (uint16_t)(vq->used_idx + count);
+	/* The elements must be visible before the index that publishes them. */
 	__atomic_store_n(USED_IDX(vq), vq->used_idx, __ATOMIC_RELEASE);
 	return 0;
+}
+
+int virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
+{
+	int ret = virtq_fill(vq, 0, head, len);
+	return ret ? ret : virtq_flush(vq, 1);
+}
+
+void virtq_unpop(struct virtq *vq, unsigned count)
+{
+	/* The chains stay where they are in the avail ring (and were checked
+	 * once already); popping them again walks them again. */
+	vq->last_avail = (uint16_t)(vq->last_avail - count);
 }
 
 bool virtq_should_notify(struct virtq *vq)

@@ -73,6 +73,17 @@ bool virtq_pending(const struct virtq *vq);
 /* Hand a chain back: 'len' bytes were written into its writable buffers.
  * 0, or -EIO if the queue is not usable or head is out of range. */
 int virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
+/* The same in two steps, for a device that hands back several chains as
+ * one unit (virtio-net's mergeable RX buffers: the driver must see all of a
+ * frame's buffers at once): virtq_fill() writes the used element OFFSET
+ * places past the last published one, virtq_flush() publishes COUNT
+ * elements. -EIO as virtq_push(), or if OFFSET/COUNT exceed the size. */
+int virtq_fill(struct virtq *vq, unsigned offset, uint16_t head, uint32_t len);
+int virtq_flush(struct virtq *vq, unsigned count);
+/* Give back the last COUNT popped chains, not yet pushed (a device that
+ * found too few buffers for a frame): the next virtq_pop() returns them
+ * again. */
+void virtq_unpop(struct virtq *vq, unsigned count);
 /* After one or more pushes: must the driver be interrupted? Honours
  * VIRTQ_AVAIL_F_NO_INTERRUPT or, with EVENT_IDX, used_event. */
 bool virtq_should_notify(struct virtq *vq);

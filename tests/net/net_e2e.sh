@@ -46,13 +46,48 @@ ing() { ip netns exec $G "$@"; }
 mv() { inh "$MVNET" net --state-dir "$STATE" "$@"; }
 not() { ! "$@"; }
 none_exist() { local f; for f; do [ ! -e "$f" ] || return 1; done; }
-helper_running() { # [NETWORK] (a zombie may remain where PID 1 does not reap orphans: containers)
-	local d
+# The DHCP helper the test started, never "any process named mvdhcp-NAME":
+# the user's own network of the same name (in another namespace, or for
+# real) is none of ours. Its pid is the one in our state dir's run record
+# (run/NAME.run: "pid=N ifindex=..."), which is removed at stop, so
+# helper_running remembers it (with its start time, so a reused pid is not
+# mistaken for it) for helper_gone.
+declare -A HELPER # NAME -> "PID STARTTIME" of its helper, when last seen running
+helper_comm() { local c=mvdhcp-$1; echo "${c:0:15}"; } # as the kernel cuts it
+proc_stat() { # PID -> "STATE STARTTIME" (fields 3 and 22 of /proc/PID/stat)
+	local s; s=$(cat /proc/$1/stat 2>/dev/null) && [ -n "$s" ] || return 1
+	set -- ${s##*) } # after the comm, which may hold spaces or parens
+	echo "$1 ${20}"
+}
+# A zombie counts as gone (one may remain where PID 1 does not reap
+# orphans: containers).
+helper_running() { # NAME
+	local pid st
+	pid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$STATE/run/$1.run" 2>/dev/null)
+	[ -n "$pid" ] && [ "$pid" -gt 0 ] || { echo "no helper pid in $STATE/run/$1.run"; return 1; }
+	[ "$(cat /proc/$pid/comm 2>/dev/null)" = "$(helper_comm $1)" ] &&
+		st=$(proc_stat $pid) && [ "${st%% *}" != Z ] || { echo "helper pid $pid of $1 is not running"; return 1; }
+	HELPER[$1]="$pid ${st#* }"
+}
+helper_gone() { # NAME: the helper helper_running last saw is no more
+	local rec=${HELPER[$1]:-} st
+	[ -n "$rec" ] || { echo "no running helper of $1 was seen"; return 1; }
+	st=$(proc_stat ${rec%% *}) || return 0
+	[ "${st%% *}" = Z ] || [ "${st#* }" != "${rec#* }" ] && return 0 # exited, or the pid was reused
+	[ "$(cat /proc/${rec%% *}/comm 2>/dev/null)" = "$(helper_comm $1)" ] || return 0
+	echo "helper of $1 (pid ${rec%% *}) still running"; return 1
+}
+# For a start that failed before any pid was recorded: no live helper of
+# NAME in the test's host namespace $H (processes elsewhere are not ours).
+no_helper_in_h() { # NAME
+	local ns d st
+	ns=$(stat -L -c %d:%i /run/netns/$H) || return 1
 	for d in /proc/[0-9]*; do
-		[ "$(cat $d/comm 2>/dev/null)" = "mvdhcp-${1:-vbr}" ] || continue
-		[ "$(sed 's/.*) //' $d/stat 2>/dev/null | cut -c1)" = Z ] || return 0
+		[ "$(cat $d/comm 2>/dev/null)" = "$(helper_comm $1)" ] || continue
+		[ "$(stat -L -c %d:%i $d/ns/net 2>/dev/null)" = "$ns" ] || continue
+		st=$(proc_stat ${d#/proc/}) && [ "${st%% *}" != Z ] || continue
+		echo "helper of $1 (pid ${d#/proc/}) in $H"; return 1
 	done
-	return 1
 }
 
 
@@ -104,7 +139,7 @@ check "autostart" mv autostart vbr
 check "start" mv start vbr
 check "bridge has the address" sh -c "ip netns exec $H ip -o addr show dev vbr | grep -q 'inet 192.168.100.254/24'"
 check "table installed" inh nft list table ip minivmm-vbr
-check "DHCP helper running" helper_running
+check "DHCP helper running" helper_running vbr
 check "list shows active" sh -c "ip netns exec $H '$MVNET' net --state-dir '$STATE' list | grep -q 'vbr *active *yes'"
 
 cat > "$WORK/udhcpc.sh" <<EOF2
@@ -148,7 +183,7 @@ if [ -n "$DNSPID" ]; then
 fi
 
 check "stop" mv stop vbr
-check "helper gone" not helper_running
+check "helper gone" helper_gone vbr
 # run/vbr.log: the last run's log, kept after stop with its counters.
 check "the helper's log is kept after stop, with its final counters" \
 	grep -q 'dhcp vbr: stopping; [1-9][0-9]* received, 0 malformed, [1-9][0-9]* offers, [1-9][0-9]* acks' "$STATE/run/vbr.log"
@@ -199,7 +234,7 @@ nothing_left() { # NAME [BRIDGE-IFINDEX-THAT-MUST-REMAIN]
 		not inh ip link show $1 2>/dev/null || { echo "bridge $1 left"; return 1; }
 	fi
 	not inh nft list table ip minivmm-$1 2>/dev/null || { echo "table left"; return 1; }
-	not helper_running $1 || { echo "helper left"; return 1; }
+	no_helper_in_h $1 || { echo "helper left"; return 1; }
 	none_exist "$STATE/run/$1.run" "$STATE/run/$1.run.tmp" "$STATE/run/$1.log" "$STATE/networks/$1.xml" \
 		"$STATE/autostart/$1" "$STATE/leases/$1.leases" || { echo "state files left"; return 1; }
 	[ "$(inh nft list ruleset)" = "$rules_now" ] || { echo "ruleset changed"; return 1; }
@@ -222,6 +257,7 @@ errcase "start fails after the bridge exists" "error: net: writing $STATE/run/rb
 rmdir "$STATE/run/rb.run.tmp"
 check "... nothing left behind" nothing_left rb
 mv start vbr >/dev/null
+check "vbr: its helper running again" helper_running vbr
 inh ip link add addrd type bridge; inh ip addr add 10.40.0.9/24 dev addrd
 errcase "subnet already on the host" "overlaps 10.40.0.9/24 on addrd" \
 	mv create hostovl --subnet 10.40.0.1/24 --dhcp 10.40.0.10-10.40.0.20 --nat
@@ -245,6 +281,7 @@ mv create lf --subnet 10.95.0.1/24 --dhcp 10.95.0.10-10.95.0.20 --isolated --no-
 unshare -m sh -c "mount -t tmpfs -o size=64k mvleases '$STATE/leases' &&
 	exec ip netns exec $H '$MVNET' net --state-dir '$STATE' start lf" >/dev/null
 lfpid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$STATE/run/lf.run" 2>/dev/null)
+check "lf: its helper running" helper_running lf
 inlf() { nsenter --mount=/proc/$lfpid/ns/mnt "$@"; }
 lf_dhcp() {
 	ing busybox udhcpc -i eth0 -n -q -f -t 3 -T 1 -s "$WORK/udhcpc.sh" >"$WORK/udhcpc.log" 2>&1
@@ -276,13 +313,14 @@ else
 	bad "lease file unwritable: could not start lf with a tmpfs on leases/"
 fi
 check "lf: stop" mv stop lf
+check "lf: helper gone" helper_gone lf
 check "lf: undefine" mv undefine lf
 check "vbr's lease file was not touched" cmp -s "$STATE/leases/vbr.leases" "$WORK/vbr.leases.saved"
 
 # A helper whose bridge disappears (e.g. its namespace was deleted) exits.
 inh ip link del vbr
 sleep 3
-check "helper exits when its bridge is gone" not helper_running
+check "helper exits when its bridge is gone" helper_gone vbr
 check "stop after the bridge vanished reports inactive" not mv stop vbr
 check "... and removes the table left behind" not inh nft list table ip minivmm-vbr
 check "... and restores ip_forward" [ "$(inh cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_before" ]

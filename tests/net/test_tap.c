@@ -5,11 +5,13 @@
 
 #include <check.h>
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 START_TEST(tap_on_bridge)
@@ -96,6 +98,29 @@ START_TEST(tap_name_length)
 }
 END_TEST
 
+/* The offload probe finds at least what every kernel since 2.6.27 has,
+ * and nothing the kernel refuses when asked for alone. */
+START_TEST(tap_offload_probe)
+{
+	ck_assert_int_eq(nl_bridge_create("mvbr3", false, 0, NULL, 0), 0);
+	int fd = tap_open_flags("vm3-tap", "mvbr3", TAP_VNET_HDR);
+	ck_assert_int_ge(fd, 0);
+	int mask = tap_probe_offload(fd);
+	ck_assert_int_ge(mask, 0);
+	ck_assert_int_eq(mask & (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN),
+			 TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN);
+	ck_assert_int_eq(ioctl(fd, TUNSETOFFLOAD, (unsigned long)mask), 0);
+	/* USO4 and USO6 come as a pair or not at all */
+	ck_assert_int_ne(!(mask & 0x20), !!(mask & 0x40));
+	for (unsigned bit = 1; bit <= 0x40; bit <<= 1)
+		if (!(mask & (int)bit))
+			ck_assert_int_lt(ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | bit)), 0);
+	printf("tap offloads accepted by this kernel: 0x%x\n", (unsigned)mask);
+	close(fd);
+	ck_assert_int_eq(nl_link_delete("mvbr3"), 0);
+}
+END_TEST
+
 int main(void)
 {
 	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
@@ -110,6 +135,7 @@ int main(void)
 	tcase_add_test(tc, tap_named_with_vnet_hdr);
 	tcase_add_test(tc, tap_missing_bridge);
 	tcase_add_test(tc, tap_name_length);
+	tcase_add_test(tc, tap_offload_probe);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK); /* stay in our namespace */

@@ -26,6 +26,8 @@ TCase *tcase_blk_poll_window(void);
 TCase *tcase_blk_nopoll(void);
 TCase *tcase_blk_mq(void);
 TCase *tcase_blk_in_memory(void);
+TCase *tcase_net_rx(void);
+TCase *tcase_net_tx(void);
 
 #define ck_assert_last_error(needle) \
 	ck_assert_msg(strstr(log_last_error(), (needle)) != NULL, \

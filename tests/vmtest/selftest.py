@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""vmtest-harness: checks run-kvm's own contract, in two runs.
+"""vmtest-harness: checks run-kvm's own contract, in three runs.
 
 1. The command's exit status, stdout and stderr (kept apart), its cwd, the
    --scratch share, the environment passed in (MINIVMM_*, -e, TMPDIR=/tmp),
    the read-only host tree and the writable /tmp all come out as documented.
 2. A command outliving --timeout ends run-kvm with 124 and a clear message.
-Both use --force-l1: they test the L1 path even on a host with KVM.
+3. /var/tmp (a common place for build trees) is the host's, overlaid: a cwd
+   and TMPDIR there work, files there are seen, writes stay in L1. And a cwd
+   under /run (not the host's in L1) is refused up front, naming /run.
+All use --force-l1: they test the L1 path even on a host with KVM.
 
     selftest.py RUN_KVM
 """
@@ -71,6 +74,32 @@ def main():
     check(r.returncode == 124, f'time limit gives exit status 124 (got {r.returncode})')
     check('time limit of 30' in r.stderr, 'the time limit is reported')
     check(took < 60, f'run-kvm ended soon after the limit ({took:.1f} s)')
+
+    # Not under /tmp, whose overlay run 1 covers: the /var/tmp one is its own.
+    with tempfile.TemporaryDirectory(prefix='vmtest-self.', dir='/var/tmp') as d:
+        with open(os.path.join(d, 'file'), 'w') as f:
+            f.write('var-tmp-host\n')
+        name = os.path.basename(d)
+        script = (f'echo "cwd=$(pwd) tmp=$TMPDIR"; '
+                  f'cd /var/tmp/{name} && cat file && echo x > new && cat new')
+        r = subprocess.run([run_kvm, '--force-l1', '--timeout', '200', '--', 'sh', '-c', script],
+                           cwd=d, env=dict(os.environ, TMPDIR=d),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        print('--- run 3 stdout:\n' + r.stdout + '--- run 3 stderr:\n' + r.stderr)
+        out = r.stdout.splitlines()
+        check(r.returncode == 0, f'cwd under /var/tmp works (exit {r.returncode})')
+        check(f'cwd={d} tmp={d}' in out, 'same cwd under /var/tmp inside, TMPDIR there kept')
+        check('var-tmp-host' in out, "host's file under /var/tmp visible")
+        check('x' in out, '/var/tmp (overlaid on the host one) is writable')
+        check(not os.path.exists(os.path.join(d, 'new')), 'writes to /var/tmp stay in L1')
+        check('warning' not in r.stderr, 'no warning about /var/tmp or /tmp')
+
+    # Refused before booting L1, so this costs no VM run.
+    r = subprocess.run([run_kvm, '--force-l1', '--', 'true'], cwd='/run',
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    print('--- cwd /run stderr:\n' + r.stderr)
+    check(r.returncode == 125 and 'cwd /run is not visible in L1: /run' in r.stderr,
+          f'a cwd under /run is refused, naming /run (exit {r.returncode})')
     if FAILS:
         print(f'{len(FAILS)} check(s) failed')
         return 1

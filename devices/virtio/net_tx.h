@@ -1,0 +1,31 @@
+/* virtio-net transmit: the next good frame of the guest's TX queue, as an
+ * iovec to write to the TAP (the 12-byte vnet header first, which the TAP
+ * reads as its own: zero copy).
+ *
+ * A hostile chain costs the guest that frame, never more: device-writable
+ * or unusable buffers, a frame shorter than header + Ethernet header, or
+ * longer than MAX_FRAME (header included) is handed back at once and
+ * counted, and the next chain is tried. */
+#ifndef MINIVMM_DEVICES_VIRTIO_NET_TX_H
+#define MINIVMM_DEVICES_VIRTIO_NET_TX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct virtq;
+
+struct net_tx_stats {
+	uint64_t frames, bytes;	/* handed to the caller (bytes without the header) */
+	uint64_t bad_chains;	/* writable or unusable buffers, or too many */
+	uint64_t runts;		/* shorter than header + Ethernet header */
+	uint64_t oversized;	/* longer than the maximum */
+};
+
+/* Pops chains until a good frame: returns its number of iovecs (at most
+ * MAX_IOV) with *HEAD to virtq_push() once written, 0 when the queue has
+ * no more chains, -EIO when the ring is broken (device needs a reset). */
+int net_tx_next(struct virtq *vq, struct iovec *iov, unsigned max_iov, size_t max_frame,
+		uint16_t *head, struct net_tx_stats *st);
+
+#endif
