@@ -5,6 +5,7 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <stdio.h>
@@ -24,7 +25,9 @@ int tap_name(int fd, char name[IFNAMSIZ])
 	return 0;
 }
 
-int tap_open_flags(const char *name, const char *bridge, unsigned flags)
+/* BUSY_OK: a name taken meanwhile (EBUSY, or an interface of that name
+ * appeared) returns -EEXIST without a message, for tap_open_next(). */
+static int tap_create(const char *name, const char *bridge, unsigned flags, bool busy_ok)
 {
 	struct ifreq ifr;
 	char ifname[IFNAMSIZ];
@@ -52,6 +55,10 @@ int tap_open_flags(const char *name, const char *bridge, unsigned flags)
 		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int err = -errno;
+		if (busy_ok && name && (errno == EBUSY || if_nametoindex(name))) {
+			close(fd);
+			return -EEXIST;
+		}
 		log_error("tap: creating %s: %s%s", name ? name : "tap", strerror(errno),
 			  errno == EPERM ? " (needs root or CAP_NET_ADMIN)" : "");
 		close(fd);
@@ -85,4 +92,27 @@ int tap_probe_offload(int fd)
 	return ioctl(fd, TUNSETOFFLOAD, 0ul) < 0 ? -errno : mask;
 }
 
+int tap_open_flags(const char *name, const char *bridge, unsigned flags)
+{
+	return tap_create(name, bridge, flags, false);
+}
+
 int tap_open(const char *name, const char *bridge) { return tap_open_flags(name, bridge, 0); }
+
+int tap_open_next(const char *prefix, const char *bridge, unsigned flags, char name[IFNAMSIZ])
+{
+	for (unsigned n = 0; n < TAP_NEXT_MAX; n++) {
+		if (snprintf(name, IFNAMSIZ, "%s%u", prefix, n) >= IFNAMSIZ) {
+			log_error("tap: name %s%u is longer than %d characters", prefix, n,
+				  IFNAMSIZ - 1);
+			return -EINVAL;
+		}
+		if (if_nametoindex(name))
+			continue; /* another VM's (or anything else's) */
+		int fd = tap_create(name, bridge, flags, true);
+		if (fd != -EEXIST)
+			return fd;
+	}
+	log_error("tap: %s0 to %s%u are all taken", prefix, prefix, TAP_NEXT_MAX - 1);
+	return -EBUSY;
+}

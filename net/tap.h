@@ -12,6 +12,12 @@
  * bridge does not exist or is not a bridge. */
 int tap_open(const char *name, const char *bridge);
 int tap_open_flags(const char *name, const char *bridge, unsigned flags);
+/* Like tap_open_flags() with the first free name PREFIXn (n = 0, 1, ...
+ * below TAP_NEXT_MAX), as libvirt names its TAPs vnet0, vnet1, ...; the
+ * name chosen is written to NAME. A name that is taken (by any interface,
+ * or by a TAP opened meanwhile) is skipped. Returns the fd or -errno. */
+#define TAP_NEXT_MAX 1024
+int tap_open_next(const char *prefix, const char *bridge, unsigned flags, char name[IFNAMSIZ]);
 /* Which TUNSETOFFLOAD bits (TUN_F_*) this host's TAP accepts, each tried
  * with TUN_F_CSUM (the kernel ignores segmentation bits without it): the
  * old ones (CSUM, TSO4/6, TSO_ECN) everywhere, UFO and USO4/6 only on some

@@ -121,6 +121,38 @@ START_TEST(tap_offload_probe)
 }
 END_TEST
 
+/* vnetN: the first free N, skipping names any interface holds. */
+START_TEST(tap_next_free_name)
+{
+	char a[IFNAMSIZ], b[IFNAMSIZ], c[IFNAMSIZ];
+
+	ck_assert_int_eq(nl_bridge_create("mvbr4", false, 0, NULL, 0), 0);
+	int fa = tap_open_next("vnet", "mvbr4", TAP_VNET_HDR, a);
+	ck_assert_int_ge(fa, 0);
+	ck_assert_str_eq(a, "vnet0");
+	/* vnet1 held by something that is not a TAP of ours */
+	ck_assert_int_eq(nl_bridge_create("vnet1", false, 0, NULL, 0), 0);
+	int fb = tap_open_next("vnet", "mvbr4", TAP_VNET_HDR, b);
+	ck_assert_int_ge(fb, 0);
+	ck_assert_str_eq(b, "vnet2");
+	/* vnet0 freed: taken again first */
+	close(fa);
+	int fc = tap_open_next("vnet", "mvbr4", 0, c);
+	ck_assert_int_ge(fc, 0);
+	ck_assert_str_eq(c, "vnet0");
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "ip -o link show vnet2 | grep -q 'master mvbr4'");
+	ck_assert_int_eq(system(cmd), 0);
+	/* a missing bridge is the bridge's error, not a name hunt */
+	ck_assert_int_eq(tap_open_next("vnet", "nosuchbr", 0, a), -ENODEV);
+	ck_assert_int_eq(tap_open_next("a-long-prefix-x", "mvbr4", 0, a), -EINVAL);
+	close(fb);
+	close(fc);
+	ck_assert_int_eq(nl_link_delete("vnet1"), 0);
+	ck_assert_int_eq(nl_link_delete("mvbr4"), 0);
+}
+END_TEST
+
 int main(void)
 {
 	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
@@ -136,6 +168,7 @@ int main(void)
 	tcase_add_test(tc, tap_missing_bridge);
 	tcase_add_test(tc, tap_name_length);
 	tcase_add_test(tc, tap_offload_probe);
+	tcase_add_test(tc, tap_next_free_name);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK); /* stay in our namespace */
