@@ -33,8 +33,9 @@ uint64_t net_offload_features(unsigned host_ok)
 		return 0;
 	/* CSUM/TSO from the guest are written to the TAP as they come: its
 	 * vnet header carries them, and every kernel with IFF_VNET_HDR takes
-	 * them. HOST_UFO and HOST_USO need the host kernel's support, which
-	 * the TUNSETOFFLOAD probe for the same bit shows. */
+	 * them. UFO/USO frames written to a TAP need a kernel that knows those
+	 * GSO types; the probe (TUNSETOFFLOAD, the other direction) is our
+	 * stand-in for that: the kernels that take the bit know the type. */
 	f |= VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |
 	     VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN);
 	if (host_ok & NET_TUN_F_UFO)

@@ -50,8 +50,8 @@ static int give_back_empty(struct virtq *vq, const uint16_t *heads, unsigned n)
 int net_rx_deliver(struct virtq *vq, const uint8_t *frame, size_t len, bool mergeable,
 		   struct net_rx_stats *st)
 {
-	static __thread uint16_t heads[RX_MAX_CHAINS];
-	static __thread uint32_t lens[RX_MAX_CHAINS];
+	uint16_t heads[RX_MAX_CHAINS];
+	uint32_t lens[RX_MAX_CHAINS];
 	struct virtq_seg segs[RX_MAX_SEGS];
 	struct virtq_chain c = {.seg = segs, .max_seg = RX_MAX_SEGS};
 	struct virtq_chain first = {0};
@@ -64,6 +64,8 @@ int net_rx_deliver(struct virtq *vq, const uint8_t *frame, size_t len, bool merg
 		st->runts++;
 		return 0;
 	}
+	if (!virtq_ready(vq)) /* no ring yet (or reset): wait, do not count a drop */
+		return virtq_broken(vq) ? -EIO : -EAGAIN;
 	while (done < len) {
 		r = virtq_pop(vq, &c);
 		if (r < 0)

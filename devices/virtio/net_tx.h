@@ -23,7 +23,8 @@ struct net_tx_stats {
 };
 
 /* Pops chains until a good frame: returns its number of iovecs (at most
- * MAX_IOV) with *HEAD to virtq_push() once written, 0 when the queue has
+ * MAX_IOV, which must be at least 1; a chain of more buffers is refused
+ * as bad) with *HEAD to virtq_push() once written, 0 when the queue has
  * no more chains, -EIO when the ring is broken (device needs a reset). */
 int net_tx_next(struct virtq *vq, struct iovec *iov, unsigned max_iov, size_t max_frame,
 		uint16_t *head, struct net_tx_stats *st);

@@ -225,6 +225,15 @@ START_TEST(runts_and_broken_ring)
 }
 END_TEST
 
+START_TEST(queue_not_ready_waits)
+{
+	virtq_reset(vq);
+	make_frame(100);
+	ck_assert_int_eq(net_rx_deliver(vq, frame, 100, true, &st), -EAGAIN);
+	ck_assert_uint_eq(st.small_buffers + st.bad_buffers + st.frames, 0);
+}
+END_TEST
+
 TCase *tcase_net_rx(void)
 {
 	TCase *t = tcase_create("net_rx");
@@ -238,5 +247,6 @@ TCase *tcase_net_rx(void)
 	tcase_add_test(t, hostile_chains_dropped);
 	tcase_add_test(t, bad_chain_mid_frame_returns_all_empty);
 	tcase_add_test(t, runts_and_broken_ring);
+	tcase_add_test(t, queue_not_ready_waits);
 	return t;
 }

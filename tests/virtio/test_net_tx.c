@@ -72,7 +72,7 @@ START_TEST(hostile_chains_skipped)
 	ck_assert_uint_eq(st.oversized, 1);
 	for (unsigned i = 0; i < 5; i++) {
 		ck_assert(vdrv_get_used(&d, &id, &len));
-		ck_assert_uint_eq(id, i == 4 ? 4 : i);
+		ck_assert_uint_eq(id, i);
 		ck_assert_uint_eq(len, 0);
 	}
 	ck_assert(!vdrv_get_used(&d, &id, &len));
