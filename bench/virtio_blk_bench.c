@@ -109,8 +109,8 @@ static int start_device(struct bench *bn)
 {
 	struct disk_opts o = { .path = bn->img, .format = bn->qcow2 ? DISK_FORMAT_QCOW2 : DISK_FORMAT_RAW,
 			       .direct = bn->direct };
-	struct vblk_hooks h = { .notify = on_notify, .opaque = bn };
-	struct vblk_queue_layout q;
+	struct virtio_hooks h = { .notify = on_notify, .opaque = bn };
+	struct virtio_queue_layout q;
 	int r;
 
 	if ((r = disk_open(&o, &bn->disk)))
@@ -122,7 +122,7 @@ static int start_device(struct bench *bn)
 	bn->call_fd = eventfd(0, EFD_CLOEXEC);
 	for (unsigned i = 0; i < MAX_QD; i++)
 		bn->data[i] = vdrv_alloc(&bn->d, 1 << 20, 4096);
-	q = (struct vblk_queue_layout){ QS, bn->d.desc_gpa, bn->d.avail_gpa, bn->d.used_gpa };
+	q = (struct virtio_queue_layout){ QS, bn->d.desc_gpa, bn->d.avail_gpa, bn->d.used_gpa };
 	return vblk_start(bn->b, bn->d.gm, vblk_features(bn->b), &q, &bn->kick_fd);
 }
 

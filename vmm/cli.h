@@ -7,6 +7,14 @@
 #include <stdio.h>
 
 #define CLI_MAX_DISKS 16
+#define CLI_MAX_NICS 8
+
+enum cli_nic_kind { CLI_NIC_BRIDGE, CLI_NIC_TAP };
+
+struct cli_nic {
+	enum cli_nic_kind kind;
+	const char *spec;	/* NAME[,mac=MAC] as given (net_opts_parse) */
+};
 
 struct vm_config {
 	const char *kernel;
@@ -19,6 +27,8 @@ struct vm_config {
 	int log_level;
 	const char *disks[CLI_MAX_DISKS];	/* --disk specs, in order: vda, vdb, ... */
 	unsigned ndisks;
+	struct cli_nic nics[CLI_MAX_NICS];	/* --bridge/--tap in order: eth0, eth1, ... */
+	unsigned nnics;
 };
 
 

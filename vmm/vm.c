@@ -14,6 +14,8 @@
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_disks.h"
+#include "vmm/vm_nics.h"
+#include "vmm/vm_pci.h"
 #include "vmm/vm_hooks.h"
 
 #include <errno.h>
@@ -40,6 +42,9 @@ struct vm {
 	struct bus *pio, *mmio;
 	struct platform_devices *devices;
 	struct vm_disks *disks;
+	struct vm_nics *nics;
+	struct vm_pci pci;	/* what the virtio-pci functions get from KVM */
+	bool pci_ready;
 	struct console *con;
 	struct vcpu vcpus[MAX_VCPUS];
 	unsigned nvcpus;	/* created so far */
@@ -266,8 +271,12 @@ static int vm_build(struct vm *vm, const struct boot_spec *spec)
 	vm->com1_irq = (struct irq_line){ .set_level = vm_set_irq, .opaque = vm, .gsi = IRQ_COM1 };
 	r = platform_devices_create(vm->pio, &vm->com1_irq, &vm->stopper, vm_console_tx, vm,
 				    &vm->devices);
-	if (r < 0 || (r = vm_disks_attach(vm->disks, &vm->kvm, vm->gm,
-					  platform_pci(vm->devices), vm->mmio)) < 0)
+	if (r < 0)
+		return r;
+	vm_pci_init(&vm->pci, &vm->kvm, vm->gm, platform_pci(vm->devices), vm->mmio);
+	vm->pci_ready = true;
+	if ((r = vm_disks_attach(vm->disks, &vm->pci)) < 0 ||
+	    (r = vm_nics_attach(vm->nics, &vm->pci)) < 0)
 		return r;
 
 	struct kvm_cpuid2 *supported = cpuid_get_supported(vm->kvm.dev_fd);
@@ -329,12 +338,17 @@ static void vm_teardown(struct vm *vm)
 	vm->con = NULL;
 	if (vm->nvcpus)
 		vm_print_exit_stats(vm);
+	if (vm->nvcpus && exit_stats_wanted())
+		vm_nics_print_stats(vm->nics);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		exit_stats_destroy(vm->vcpus[i].stats);
 		vm->vcpus[i].stats = NULL;
 		vcpu_destroy(&vm->vcpus[i]);
 	}
 	vm_disks_destroy(vm->disks);	/* stops the I/O threads before memory goes */
+	vm_nics_destroy(vm->nics);
+	if (vm->pci_ready)
+		vm_pci_fini(&vm->pci);
 	platform_devices_destroy(vm->devices);
 	bus_destroy(vm->pio);
 	bus_destroy(vm->mmio);
@@ -393,8 +407,9 @@ int vm_run(const struct vm_config *cfg)
 	sigdelset(&sigs, VCPU_KICK_SIGNAL);
 	int sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 
-	/* Images are opened and locked before /dev/kvm (vm_build). */
-	if (sig_fd < 0 || vm_disks_open(cfg, &vm->disks) < 0 || vm_build(vm, &spec) < 0 ||
+	/* Images are opened and locked, TAPs opened, before /dev/kvm (vm_build). */
+	if (sig_fd < 0 || vm_disks_open(cfg, &vm->disks) < 0 || vm_nics_open(cfg, &vm->nics) < 0 ||
+	    vm_build(vm, &spec) < 0 ||
 	    console_attach(vm->con) < 0)
 		goto out_sig;
 	vm_start_vcpus(vm);	/* on failure a stop is requested: the loop ends at once */

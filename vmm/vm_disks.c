@@ -1,9 +1,8 @@
 #include "vmm/vm_disks.h"
-#include "devices/pci_intx.h"
 #include "devices/virtio/disk.h"
 #include "devices/virtio/virtio_pci.h"
 #include "vmm/cli.h"
-#include "vmm/kvm.h"
+#include "vmm/vm_pci.h"
 #include "vmm/log.h"
 
 #include <errno.h>
@@ -15,8 +14,7 @@
 struct vm_disks;
 
 struct vm_disk {
-	struct vm_disks *owner;
-	unsigned index;		/* its INTx source number on a shared pin */
+	struct vm_pci_port port;
 	char *spec;		/* disk_opts point into it */
 	char name[8];		/* "vda" */
 	struct disk *disk;
@@ -24,12 +22,9 @@ struct vm_disk {
 };
 
 struct vm_disks {
-	struct kvm *kvm;
 	unsigned ncpus;		/* the VM's vCPUs: polling needs a CPU beyond them */
 	unsigned n;
 	struct vm_disk d[CLI_MAX_DISKS];
-	struct pci_intx intx;	/* disks 8 slots apart share an IOAPIC pin */
-	bool intx_ready;
 };
 
 int vm_disks_open(const struct vm_config *cfg, struct vm_disks **out)
@@ -44,8 +39,6 @@ int vm_disks_open(const struct vm_config *cfg, struct vm_disks **out)
 	for (unsigned i = 0; i < cfg->ndisks && i < CLI_MAX_DISKS; i++) {
 		struct vm_disk *v = &d->d[d->n++];
 		struct disk_opts o;
-		v->owner = d;
-		v->index = i;
 		snprintf(v->name, sizeof(v->name), "vd%c", 'a' + i);
 		v->spec = strdup(cfg->disks[i]);
 		if (!v->spec) {
@@ -59,38 +52,6 @@ int vm_disks_open(const struct vm_config *cfg, struct vm_disks **out)
 	return 0;
 }
 
-/* The hooks' opaque is the disk (its INTx source number is needed);
- * the KVM handle is its owner's. */
-static struct kvm *disk_kvm(void *opaque) { return ((struct vm_disk *)opaque)->owner->kvm; }
-
-static int hook_ioeventfd(void *opaque, uint64_t gpa, uint32_t len, int fd, bool assign)
-{
-	return kvm_ioeventfd(disk_kvm(opaque), gpa, len, fd, assign);
-}
-
-static int hook_msi_add(void *opaque, int fd, unsigned *gsi)
-{
-	int r = kvm_msi_route_add(disk_kvm(opaque), gsi);
-	return r < 0 ? r : kvm_irqfd(disk_kvm(opaque), fd, *gsi, true);
-}
-
-static int hook_msi_set(void *opaque, unsigned gsi, uint64_t addr, uint32_t data)
-{
-	return kvm_msi_route_set(disk_kvm(opaque), gsi, addr, data);
-}
-
-static void set_line(void *kvm, unsigned gsi, int level)
-{
-	kvm_irq_line(kvm, gsi, level);
-}
-
-static void hook_set_intx(void *opaque, unsigned gsi, int level)
-{
-	struct vm_disk *v = opaque;
-
-	pci_intx_set(&v->owner->intx, gsi, v->index, level);
-}
-
 /* The I/O thread's busy-polling saves a wake-up per request only while a
  * host CPU is free for it; on a host with no CPU to spare beyond the vCPUs
  * it steals time from them (measured in a 1-CPU L1 VM: guest 4K reads
@@ -100,19 +61,11 @@ static int vm_disks_poll_us(const struct vm_disks *d)
 	return vblk_usable_cpus() > d->ncpus ? 0 /* vblk's default */ : -1 /* never */;
 }
 
-int vm_disks_attach(struct vm_disks *d, struct kvm *kvm, const struct guest_mem *gm,
-		    struct pci *pci, struct bus *mmio)
+int vm_disks_attach(struct vm_disks *d, struct vm_pci *vp)
 {
-	d->kvm = kvm;
-	pci_intx_init(&d->intx, set_line, kvm);
-	d->intx_ready = true;
 	for (unsigned i = 0; i < d->n; i++) {
 		struct vm_disk *v = &d->d[i];
-		const struct vpci_machine m = {
-			.pci = pci, .mmio = mmio, .gm = gm,
-			.ioeventfd = hook_ioeventfd, .msi_add = hook_msi_add,
-			.msi_set = hook_msi_set, .set_intx = hook_set_intx, .opaque = v,
-		};
+		const struct vpci_machine m = vm_pci_machine(vp, &v->port);
 		v->dev = vpci_blk_create(&m, v->disk, &(struct vblk_opts){
 			.name = v->name, .poll_us = vm_disks_poll_us(d),
 			/* One request queue per vCPU: each vCPU's requests complete
@@ -136,7 +89,5 @@ void vm_disks_destroy(struct vm_disks *d)
 		disk_close(d->d[i].disk);
 		free(d->d[i].spec);
 	}
-	if (d->intx_ready)
-		pci_intx_fini(&d->intx);
 	free(d);
 }

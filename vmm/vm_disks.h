@@ -4,19 +4,15 @@
 #ifndef MINIVMM_VM_DISKS_H
 #define MINIVMM_VM_DISKS_H
 
-struct bus;
-struct guest_mem;
-struct kvm;
-struct pci;
 struct vm_config;
 struct vm_disks;
+struct vm_pci;
 
 /* Parses and opens cfg's --disk list. 0 and *out (NULL-free even with no
  * disks), or -errno (logged, naming the flag or the file). */
 int vm_disks_open(const struct vm_config *cfg, struct vm_disks **out);
-/* Creates the devices. The kvm struct must outlive them. */
-int vm_disks_attach(struct vm_disks *d, struct kvm *kvm, const struct guest_mem *gm,
-		    struct pci *pci, struct bus *mmio);
+/* Creates the devices. VP must outlive them. */
+int vm_disks_attach(struct vm_disks *d, struct vm_pci *vp);
 /* After the vCPUs stopped: stops the I/O threads, closes the images. */
 void vm_disks_destroy(struct vm_disks *d);
 

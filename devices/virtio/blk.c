@@ -59,7 +59,7 @@ static void set_serial(struct vblk *b, const char *serial)
 }
 
 struct vblk *vblk_create(struct disk *disk, const struct vblk_opts *opts,
-			 const struct vblk_hooks *hooks)
+			 const struct virtio_hooks *hooks)
 {
 	struct vblk *b = calloc(1, sizeof(*b));
 	unsigned nq = opts && opts->num_queues ? opts->num_queues : 1;
@@ -140,7 +140,7 @@ static int reset_requests(struct vblk_queue *q)
 }
 
 static int start_queue(struct vblk *b, struct vblk_queue *q, const struct guest_mem *gm,
-		       const struct vblk_queue_layout *l, uint64_t features)
+		       const struct virtio_queue_layout *l, uint64_t features)
 {
 	int r;
 
@@ -168,7 +168,7 @@ static void reset_queues(struct vblk *b)
 }
 
 int vblk_start(struct vblk *b, const struct guest_mem *gm, uint64_t features,
-	       const struct vblk_queue_layout *queues, const int *kick_fds)
+	       const struct virtio_queue_layout *queues, const int *kick_fds)
 {
 	int r;
 

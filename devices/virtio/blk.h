@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/virtio/virtio.h"
+
 struct disk;
 struct guest_mem;
 struct vblk;
@@ -41,12 +43,6 @@ struct vblk;
 #define VBLK_DWZ_SEG_MAX 32	/* ranges per discard/write-zeroes request */
 #define VBLK_POLL_US_DEFAULT 50	/* see vblk_opts.poll_us */
 #define VBLK_MAX_QUEUES 16	/* request queues per device (VIRTIO_BLK_F_MQ) */
-
-struct vblk_hooks {
-	void (*notify)(void *opaque, unsigned queue);	/* used buffers for the driver */
-	void (*needs_reset)(void *opaque);		/* ring broken by the driver */
-	void *opaque;
-};
 
 struct vblk_opts {
 	const char *name;	/* in log lines: "vda" */
@@ -64,13 +60,6 @@ struct vblk_opts {
 	unsigned num_queues;
 };
 
-/* One queue as the driver laid it out (common config of virtio-pci);
- * size 0: the driver did not enable it (unused). */
-struct vblk_queue_layout {
-	unsigned size;
-	uint64_t desc, avail, used;
-};
-
 struct vblk_stats {
 	uint64_t requests;	/* chains taken from the ring */
 	uint64_t completed;	/* chains given back (== requests when idle) */
@@ -85,7 +74,7 @@ struct vblk_stats {
 
 /* The disk stays owned by the caller and must outlive the device. */
 struct vblk *vblk_create(struct disk *disk, const struct vblk_opts *opts,
-			 const struct vblk_hooks *hooks);
+			 const struct virtio_hooks *hooks);
 void vblk_destroy(struct vblk *b);
 
 uint64_t vblk_features(const struct vblk *b);
@@ -101,7 +90,7 @@ uint32_t vblk_config_size(void);
  * (kick_fds NULL: no I/O thread). 0, or -EINVAL if a layout is refused
  * (logged), or -errno if the I/O thread cannot start. */
 int vblk_start(struct vblk *b, const struct guest_mem *gm, uint64_t features,
-	       const struct vblk_queue_layout *queues, const int *kick_fds);
+	       const struct virtio_queue_layout *queues, const int *kick_fds);
 /* Stop the I/O thread after in-flight I/O completes, forget the queues. */
 void vblk_reset(struct vblk *b);
 

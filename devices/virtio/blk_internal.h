@@ -63,7 +63,7 @@ struct vblk {
 	struct virtio_blk_config cfg;
 	uint64_t offered;
 	uint64_t features;
-	struct vblk_hooks hooks;
+	struct virtio_hooks hooks;
 	bool force_sync;
 	int poll_us;
 	unsigned nq;

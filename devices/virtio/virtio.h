@@ -12,6 +12,21 @@
 
 #define VIRTIO_BIT(b) (UINT64_C(1) << (b))
 
+/* What a device (virtio-blk, virtio-net) asks of its transport; the I/O
+ * threads call these. */
+struct virtio_hooks {
+	void (*notify)(void *opaque, unsigned queue);	/* used buffers for the driver */
+	void (*needs_reset)(void *opaque);		/* ring broken by the driver */
+	void *opaque;
+};
+
+/* One queue as the driver laid it out (common config of virtio-pci);
+ * size 0: the driver did not enable it (unused). */
+struct virtio_queue_layout {
+	unsigned size;
+	uint64_t desc, avail, used;
+};
+
 /* Device status (written by the driver; NEEDS_RESET set by the device). */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
 #define VIRTIO_STATUS_DRIVER      2

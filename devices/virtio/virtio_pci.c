@@ -140,15 +140,15 @@ static bool features_ok(struct vpci *t)
 
 static int device_start(struct vpci *t)
 {
-	struct vblk_queue_layout layout[VPCI_MAX_QUEUES];
+	struct virtio_queue_layout layout[VPCI_MAX_QUEUES];
 	int kick[VPCI_MAX_QUEUES];
 	for (unsigned i = 0; i < t->nq; i++) {
 		const struct vpci_queue *q = &t->q[i];
 		/* A queue the driver left disabled is one it does not use (4.1.4.3:
 		 * e.g. fewer request queues than offered): size 0 tells the device. */
-		layout[i] = q->enabled ? (struct vblk_queue_layout){ q->size, q->desc, q->driver,
+		layout[i] = q->enabled ? (struct virtio_queue_layout){ q->size, q->desc, q->driver,
 								     q->device }
-				       : (struct vblk_queue_layout){ 0 };
+				       : (struct virtio_queue_layout){ 0 };
 		kick[i] = q->kick_fd;
 	}
 	return t->ops->start(t->dev, t->m.gm, t->driver_features, layout, kick);
@@ -411,9 +411,9 @@ static void hook_needs_reset(void *opaque)
 	vpci_raise_config(t);
 }
 
-struct vblk_hooks vpci_device_hooks(struct vpci *t)
+struct virtio_hooks vpci_device_hooks(struct vpci *t)
 {
-	return (struct vblk_hooks){ .notify = hook_notify, .needs_reset = hook_needs_reset,
+	return (struct virtio_hooks){ .notify = hook_notify, .needs_reset = hook_needs_reset,
 				    .opaque = t };
 }
 

@@ -35,7 +35,8 @@ struct guest_mem;
 struct pci;
 struct vpci;
 
-#define VPCI_MAX_QUEUES 16
+/* virtio-net's 16 queue pairs and its control queue. */
+#define VPCI_MAX_QUEUES 33
 #define VPCI_NO_VECTOR 0xffff
 #define VIRTIO_PCI_VENDOR 0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040	/* + virtio device id (2 = block) */
@@ -116,7 +117,7 @@ struct vpci_dev_ops {
 	/* DRIVER_OK: queues[i] as the driver laid them out, kick_fds[i] the
 	 * eventfds of their notify addresses. 0 or -errno (logged). */
 	int (*start)(void *dev, const struct guest_mem *gm, uint64_t features,
-		     const struct vblk_queue_layout *queues, const int *kick_fds);
+		     const struct virtio_queue_layout *queues, const int *kick_fds);
 	void (*reset)(void *dev);
 };
 
@@ -125,7 +126,7 @@ struct vpci_dev_ops {
  * error (logged). */
 struct vpci *vpci_new(const struct vpci_machine *m, uint16_t virtio_id, const char *name);
 /* Hooks for the device: notify(queue) and needs_reset() raise interrupts. */
-struct vblk_hooks vpci_device_hooks(struct vpci *t);
+struct virtio_hooks vpci_device_hooks(struct vpci *t);
 /* Step 2: attach the device, take a slot and BARs, register the BAR
  * handlers, eventfds and MSI routes. Before any vCPU runs. 0 or -errno
  * (logged). After a failure nothing points at the transport any more (BAR
@@ -152,5 +153,11 @@ struct vpci *vpci_blk_create(const struct vpci_machine *m, struct disk *disk,
 			     const struct vblk_opts *opts);
 /* Stops the device, then destroys it and the transport. */
 void vpci_blk_destroy(struct vpci *t);
+
+/* virtio-net on virtio-pci: vnet_create + vpci_plug. The TAP fds in OPTS
+ * become the device's. NULL on error (logged). */
+struct vnet_opts;
+struct vpci *vpci_net_create(const struct vpci_machine *m, const struct vnet_opts *opts);
+void vpci_net_destroy(struct vpci *t);
 
 #endif

@@ -23,7 +23,7 @@ static void blk_config_read(void *d, uint32_t off, void *buf, uint32_t len)
 }
 
 static int blk_start(void *d, const struct guest_mem *gm, uint64_t features,
-		     const struct vblk_queue_layout *queues, const int *kick_fds)
+		     const struct virtio_queue_layout *queues, const int *kick_fds)
 {
 	return vblk_start(d, gm, features, queues, kick_fds);
 }
@@ -43,7 +43,7 @@ struct vpci *vpci_blk_create(const struct vpci_machine *m, struct disk *disk,
 	struct vpci *t = vpci_new(m, VIRTIO_ID_BLOCK, opts->name);
 	if (!t)
 		return NULL;
-	struct vblk_hooks hooks = vpci_device_hooks(t);
+	struct virtio_hooks hooks = vpci_device_hooks(t);
 	struct vblk *b = vblk_create(disk, opts, &hooks);
 	if (!b || vpci_plug(t, &blk_ops, b) < 0) {
 		vblk_destroy(b);

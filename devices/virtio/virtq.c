@@ -370,6 +370,20 @@ void virtq_disable_notify(struct virtq *vq)
 	vq->kicks_disabled = true;
 }
 
+bool virtq_enable_notify_new(struct virtq *vq)
+{
+	if (!vq->ready || vq->broken)
+		return false;
+	uint16_t seen = ld16(AVAIL_IDX(vq));
+	if (vq->event_idx)
+		st16(AVAIL_EVENT(vq), seen);
+	else
+		st16(USED_FLAGS(vq), 0);
+	vq->kicks_disabled = false;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* as virtq_enable_notify() */
+	return ld16(AVAIL_IDX(vq)) != seen;
+}
+
 bool virtq_enable_notify(struct virtq *vq)
 {
 	if (!vq->ready || vq->broken)

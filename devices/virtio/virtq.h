@@ -92,5 +92,9 @@ bool virtq_should_notify(struct virtq *vq);
 void virtq_disable_notify(struct virtq *vq);
 /* Re-enable kicks; true if chains arrived meanwhile (drain again). */
 bool virtq_enable_notify(struct virtq *vq);
+/* Re-enable kicks for chains published from now on (a device that found
+ * too few of the chains already there, and gave them back); true if some
+ * were published meanwhile. */
+bool virtq_enable_notify_new(struct virtq *vq);
 
 #endif

@@ -26,10 +26,25 @@ CMDLINE = 'console=ttyS0 quiet panic=-1 rdinit=/init'
 # boot timings do not include them.
 VIRTIO_MODULES = ['drivers/virtio/virtio_ring', 'drivers/virtio/virtio',
                   'drivers/virtio/virtio_pci_modern_dev', 'drivers/virtio/virtio_pci_legacy_dev',
-                  'drivers/virtio/virtio_pci', 'drivers/block/virtio_blk']
+                  'drivers/virtio/virtio_pci', 'drivers/block/virtio_blk',
+                  'net/core/failover', 'drivers/net/net_failover', 'drivers/net/virtio_net']
+# busybox udhcpc's lease script (it has no default one): applies the lease
+# and prints it on one line for the tests.
+UDHCPC_SCRIPT = '''#!/bin/sh
+case "$1" in
+deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+bound|renew)
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+    : > /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+    echo "udhcpc-lease: ip=$ip mask=$mask router=$router dns=$dns" ;;
+esac
+'''
 
 INIT = f'''#!/bin/busybox sh
-/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
+/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /etc
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/ TERM=dumb
 mount -t proc proc /proc
@@ -61,6 +76,8 @@ def prepare(meta=L2_META):
             with open(busybox, 'rb') as f:
                 c.file('bin/busybox', f.read(), 0o755)
             c.file('init', INIT.encode(), 0o755)
+            c.dir('etc')
+            c.file('etc/udhcpc.script', UDHCPC_SCRIPT.encode(), 0o755)
             c.dir('lib')
             c.dir('lib/modules')
             for m in VIRTIO_MODULES:
@@ -70,17 +87,19 @@ def prepare(meta=L2_META):
     return kver, dk.vmlinuz(tree, kver), path
 
 
-def vmm_command(vmm, kernel, initrd, cpus=2, memory='512M', cmdline=CMDLINE, disks=()):
+def vmm_command(vmm, kernel, initrd, cpus=2, memory='512M', cmdline=CMDLINE, disks=(), nics=()):
     """The command booting the L2 guest with its console on stdin/stdout.
 
     vmm: 'qemu' (default pc machine), 'qemu-microvm', or the path of minivmm.
+    nics: minivmm NIC flags ('--bridge', 'vbr,mac=...'); for QEMU, TAP names
+    (each made beforehand, attached with vhost=off and mq when cpus > 1).
     disks: minivmm --disk specs (FILE[,readonly][,format=...]); for QEMU, raw
     or qcow2 virtio-blk drives (vda, vdb, ... in order).
     """
     if vmm in ('qemu', 'qemu-microvm'):
         cmd = ['qemu-system-x86_64', '-accel', 'kvm', '-cpu', 'host',
                '-smp', str(cpus), '-m', memory,
-               '-nodefaults', '-no-user-config', '-display', 'none', '-nic', 'none',
+               '-nodefaults', '-no-user-config', '-display', 'none',
                '-no-reboot', '-serial', 'stdio', '-monitor', 'none',
                '-kernel', kernel, '-initrd', initrd, '-append', cmdline]
         if vmm == 'qemu-microvm':
@@ -90,9 +109,18 @@ def vmm_command(vmm, kernel, initrd, cpus=2, memory='512M', cmdline=CMDLINE, dis
             fmt = next((o.split('=', 1)[1] for o in opts if o.startswith('format=')), 'raw')
             ro = ',readonly=on' if 'readonly' in opts else ''
             cmd += ['-drive', f'file={path},format={fmt},if=virtio{ro}']
+        for i, tap in enumerate(nics):
+            mq = f',queues={cpus}' if cpus > 1 else ''
+            cmd += ['-netdev', f'tap,id=n{i},ifname={tap},script=no,downscript=no,vhost=off{mq}',
+                    '-device', f'virtio-net-pci,netdev=n{i}' +
+                    (f',mq=on,vectors={2 * cpus + 2}' if cpus > 1 else '')]
+        if not nics:
+            cmd += ['-nic', 'none']
         return cmd
     cmd = [vmm, '--kernel', kernel, '--initrd', initrd, '--cmdline', cmdline,
            '--cpus', str(cpus), '--memory', memory, '--console', '-']
     for d in disks:
         cmd += ['--disk', d]
+    for flag, spec in nics:
+        cmd += [flag, spec]
     return cmd

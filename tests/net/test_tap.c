@@ -127,29 +127,94 @@ START_TEST(tap_next_free_name)
 	char a[IFNAMSIZ], b[IFNAMSIZ], c[IFNAMSIZ];
 
 	ck_assert_int_eq(nl_bridge_create("mvbr4", false, 0, NULL, 0), 0);
-	int fa = tap_open_next("vnet", "mvbr4", TAP_VNET_HDR, a);
-	ck_assert_int_ge(fa, 0);
+	int fa, fb, fc;
+	ck_assert_int_eq(tap_open_next("vnet", "mvbr4", TAP_VNET_HDR, 1, &fa, a), 0);
 	ck_assert_str_eq(a, "vnet0");
 	/* vnet1 held by something that is not a TAP of ours */
 	ck_assert_int_eq(nl_bridge_create("vnet1", false, 0, NULL, 0), 0);
-	int fb = tap_open_next("vnet", "mvbr4", TAP_VNET_HDR, b);
-	ck_assert_int_ge(fb, 0);
+	ck_assert_int_eq(tap_open_next("vnet", "mvbr4", TAP_VNET_HDR, 1, &fb, b), 0);
 	ck_assert_str_eq(b, "vnet2");
 	/* vnet0 freed: taken again first */
 	close(fa);
-	int fc = tap_open_next("vnet", "mvbr4", 0, c);
-	ck_assert_int_ge(fc, 0);
+	ck_assert_int_eq(tap_open_next("vnet", "mvbr4", 0, 1, &fc, c), 0);
 	ck_assert_str_eq(c, "vnet0");
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "ip -o link show vnet2 | grep -q 'master mvbr4'");
 	ck_assert_int_eq(system(cmd), 0);
 	/* a missing bridge is the bridge's error, not a name hunt */
-	ck_assert_int_eq(tap_open_next("vnet", "nosuchbr", 0, a), -ENODEV);
-	ck_assert_int_eq(tap_open_next("a-long-prefix-x", "mvbr4", 0, a), -EINVAL);
+	ck_assert_int_eq(tap_open_next("vnet", "nosuchbr", 0, 1, &fa, a), -ENODEV);
+	ck_assert_int_eq(tap_open_next("a-long-prefix-x", "mvbr4", 0, 1, &fa, a), -EINVAL);
 	close(fb);
 	close(fc);
 	ck_assert_int_eq(nl_link_delete("vnet1"), 0);
 	ck_assert_int_eq(nl_link_delete("mvbr4"), 0);
+}
+END_TEST
+
+/* TUNGETIFF's flags of the TAP behind FD. */
+static int tap_flags(int fd)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	ck_assert_int_eq(ioctl(fd, TUNGETIFF, &ifr), 0);
+	return ifr.ifr_flags;
+}
+
+/* One TAP, four queues (one per guest queue pair); a queue can be detached
+ * and attached again; all fds closed, the TAP is gone. */
+START_TEST(tap_multi_queue)
+{
+	char name[IFNAMSIZ];
+	int fds[4];
+
+	ck_assert_int_eq(nl_bridge_create("mvbr5", false, 0, NULL, 0), 0);
+	ck_assert_int_eq(tap_open_next("vnet", "mvbr5", TAP_VNET_HDR, 4, fds, name), 0);
+	for (int i = 0; i < 4; i++) {
+		char qname[IFNAMSIZ];
+		ck_assert_int_eq(tap_name(fds[i], qname), 0);
+		ck_assert_str_eq(qname, name);
+		ck_assert(tap_flags(fds[i]) & IFF_MULTI_QUEUE);
+		ck_assert(tap_flags(fds[i]) & IFF_VNET_HDR);
+	}
+	ck_assert_int_eq(tap_set_vnet_hdr_size(fds[0], 12), 0);
+	ck_assert_int_eq(tap_set_offload(fds[0], TUN_F_CSUM | TUN_F_TSO4), 0);
+	ck_assert_int_eq(tap_set_queue(fds[3], false), 0);
+	ck_assert_int_eq(tap_set_queue(fds[3], true), 0);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+	ck_assert_uint_eq(if_nametoindex(name), 0);
+	ck_assert_int_eq(nl_link_delete("mvbr5"), 0);
+}
+END_TEST
+
+/* --tap NAME: a persistent TAP made beforehand; without multi_queue it
+ * gives one queue; missing names are a clear error. */
+START_TEST(tap_attach_existing)
+{
+	int fds[2];
+	unsigned n = 2;
+
+	ck_assert_int_eq(system("ip tuntap add mvtap0 mode tap"), 0);
+	ck_assert_int_eq(tap_attach("mvtap0", TAP_VNET_HDR, &n, fds), 0);
+	ck_assert_uint_eq(n, 1);
+	/* a second user of a single-queue TAP: busy */
+	unsigned m = 1;
+	int other;
+	ck_assert_int_eq(tap_attach("mvtap0", TAP_VNET_HDR, &m, &other), -EBUSY);
+	close(fds[0]);
+	ck_assert_uint_ne(if_nametoindex("mvtap0"), 0); /* persistent: stays */
+	ck_assert_int_eq(system("ip tuntap del mvtap0 mode tap"), 0);
+
+	ck_assert_int_eq(system("ip tuntap add mvtap1 mode tap multi_queue"), 0);
+	n = 2;
+	ck_assert_int_eq(tap_attach("mvtap1", TAP_VNET_HDR, &n, fds), 0);
+	ck_assert_uint_eq(n, 2);
+	close(fds[0]);
+	close(fds[1]);
+	ck_assert_int_eq(system("ip tuntap del mvtap1 mode tap multi_queue"), 0);
+
+	n = 1;
+	ck_assert_int_eq(tap_attach("mvnosuch", TAP_VNET_HDR, &n, fds), -ENODEV);
 }
 END_TEST
 
@@ -169,6 +234,8 @@ int main(void)
 	tcase_add_test(tc, tap_name_length);
 	tcase_add_test(tc, tap_offload_probe);
 	tcase_add_test(tc, tap_next_free_name);
+	tcase_add_test(tc, tap_multi_queue);
+	tcase_add_test(tc, tap_attach_existing);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK); /* stay in our namespace */

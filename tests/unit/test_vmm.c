@@ -1,5 +1,6 @@
 /* Unit tests: command line, guest memory bounds, KVM open diagnostics, console. */
 #include "tests/unit/unit.h"
+#include "devices/virtio/net_opts.h"
 #include "vmm/cli.h"
 #include "vmm/console.h"
 #include "vmm/guest_mem.h"
@@ -122,6 +123,77 @@ START_TEST(cli_disk_errors)
 	ck_assert_uint_eq(cfg.ndisks, CLI_MAX_DISKS);
 	ck_assert_int_eq(cli_parse(argc, argv, &cfg), -EINVAL);
 	ck_assert_last_error("--disk 'd.img': at most 16 disks");
+}
+END_TEST
+
+START_TEST(cli_nics_in_order)
+{
+	struct vm_config cfg;
+	ck_assert_int_eq(parse(&cfg, "--bridge", "vbr", "--kernel", "k"), CLI_RUN);
+	ck_assert_uint_eq(cfg.nnics, 1);
+	ck_assert_int_eq(cfg.nics[0].kind, CLI_NIC_BRIDGE);
+	ck_assert_str_eq(cfg.nics[0].spec, "vbr");
+	ck_assert_int_eq(parse(&cfg, "--tap", "tap0,mac=52:54:00:aa:bb:cc", "--bridge=br0",
+			       "--kernel=k"), CLI_RUN);
+	ck_assert_uint_eq(cfg.nnics, 2);
+	ck_assert_int_eq(cfg.nics[0].kind, CLI_NIC_TAP);
+	ck_assert_str_eq(cfg.nics[0].spec, "tap0,mac=52:54:00:aa:bb:cc");
+	ck_assert_int_eq(cfg.nics[1].kind, CLI_NIC_BRIDGE);
+	ck_assert_str_eq(cfg.nics[1].spec, "br0");
+
+	struct net_opts o;
+	ck_assert_int_eq(net_opts_parse("--tap", "tap0,mac=52-54-00-AA-BB-CC", &o), 0);
+	ck_assert_str_eq(o.name, "tap0");
+	ck_assert(o.has_mac);
+	ck_assert_uint_eq(o.mac[3], 0xaa);
+	ck_assert_uint_eq(o.mac[5], 0xcc);
+	ck_assert_int_eq(net_opts_parse("--bridge", "vbr", &o), 0);
+	ck_assert(!o.has_mac);
+}
+END_TEST
+
+START_TEST(cli_nic_errors)
+{
+	struct vm_config cfg;
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--bridge", ""), -EINVAL);
+	ck_assert_last_error("--bridge '': needs a name: --bridge NAME[,mac=MAC]");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--bridge", ",mac=52:54:00:00:00:01"),
+			 -EINVAL);
+	ck_assert_last_error("needs a name");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--tap", "t,mac=01:00:5e:00:00:01"), -EINVAL);
+	ck_assert_last_error("--tap 't,mac=01:00:5e:00:00:01': MAC 01:00:5e:00:00:01: a multicast");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--tap", "t,mac=ff:ff:ff:ff:ff:ff"), -EINVAL);
+	ck_assert_last_error("a multicast");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--tap", "t,mac=00:00:00:00:00:00"), -EINVAL);
+	ck_assert_last_error("all zeros");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--bridge", "b,mac=52:54:00:12:34"), -EINVAL);
+	ck_assert_last_error("MAC 52:54:00:12:34: not six hex bytes");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--bridge",
+			       "b,mac=52:54:00:12:34:56:78:9a:bc:de:f0:12:34:56"), -EINVAL);
+	ck_assert_last_error("not six hex bytes");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--bridge", "b,model=e1000"), -EINVAL);
+	ck_assert_last_error("--bridge 'b,model=e1000': unknown option 'model=e1000' (expected mac=MAC)");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--bridge",
+			       "b,mac=52:54:00:12:34:56,mac=52:54:00:12:34:57"), -EINVAL);
+	ck_assert_last_error("mac= given twice");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--tap", "../x"), -EINVAL);
+	ck_assert_last_error("cannot contain '/'");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--tap", NULL), -EINVAL);
+	ck_assert_last_error("--tap needs a value");
+
+	char *argv[2 + 2 * (CLI_MAX_NICS + 1) + 1];
+	int argc = 0;
+	argv[argc++] = "minivmm";
+	argv[argc++] = "--kernel=k";
+	for (int i = 0; i <= CLI_MAX_NICS; i++) {
+		argv[argc++] = i % 2 ? "--tap" : "--bridge";
+		argv[argc++] = "n";
+	}
+	argv[argc] = NULL;
+	ck_assert_int_eq(cli_parse(argc - 2, argv, &cfg), CLI_RUN);	/* exactly 8 */
+	ck_assert_uint_eq(cfg.nnics, CLI_MAX_NICS);
+	ck_assert_int_eq(cli_parse(argc, argv, &cfg), -EINVAL);
+	ck_assert_last_error("--bridge 'n': at most 8 NICs");
 }
 END_TEST
 
@@ -333,6 +405,10 @@ TCase *tcase_cli(void)
 	tcase_add_test(tc, size_errors);
 	tcase_add_test(tc, cli_flags);
 	tcase_add_test(tc, cli_errors);
+	tcase_add_test(tc, cli_nics_in_order);
+	tcase_add_test(tc, cli_nic_errors);
+	tcase_add_test(tc, cli_nics_in_order);
+	tcase_add_test(tc, cli_nic_errors);
 	tcase_add_test(tc, cli_disks_in_order);
 	tcase_add_test(tc, cli_disk_errors);
 	return tc;

@@ -22,9 +22,9 @@ static void on_needs_reset(void *opaque)
 	__atomic_fetch_add(&bf.resets, 1, __ATOMIC_RELAXED);
 }
 
-struct vblk_hooks bf_hooks(void)
+struct virtio_hooks bf_hooks(void)
 {
-	return (struct vblk_hooks){ .notify = on_notify, .needs_reset = on_needs_reset };
+	return (struct virtio_hooks){ .notify = on_notify, .needs_reset = on_needs_reset };
 }
 
 static void make_image(void)
@@ -46,8 +46,8 @@ void bf_open(enum disk_format f, bool readonly, uint64_t features)
 {
 	struct disk_opts o = { .format = f, .readonly = readonly, .direct = bf_direct };
 	struct vblk_opts vo = { .name = "vda", .serial = "minivmm-serial-0123456789" };
-	struct vblk_hooks h = { .notify = on_notify, .needs_reset = on_needs_reset };
-	struct vblk_queue_layout q;
+	struct virtio_hooks h = { .notify = on_notify, .needs_reset = on_needs_reset };
+	struct virtio_queue_layout q;
 
 	log_set_quiet(true);
 	log_clear_last_error();
@@ -58,7 +58,7 @@ void bf_open(enum disk_format f, bool readonly, uint64_t features)
 	bf.b = vblk_create(bf.disk, &vo, &h);
 	ck_assert_ptr_nonnull(bf.b);
 	ck_assert_int_eq(vdrv_init(&bf.d, BF_MEM, BF_QS), 0);
-	q = (struct vblk_queue_layout){ BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
+	q = (struct virtio_queue_layout){ BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
 	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, features ? features : vblk_features(bf.b), &q, NULL), 0);
 }
 

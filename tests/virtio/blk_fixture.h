@@ -34,7 +34,7 @@ static inline uint8_t bf_pattern(uint64_t i) { return (uint8_t)(i * 7 + i / 512)
 void bf_open(enum disk_format f, bool readonly, uint64_t features);
 void bf_close(void);
 /* The fixture's hooks: count notifies and needs_reset calls in bf. */
-struct vblk_hooks bf_hooks(void);
+struct virtio_hooks bf_hooks(void);
 /* Publish the chain at head, process synchronously, return the status
  * byte; *used_len gets the used length (may be NULL). */
 int bf_run(uint16_t head, uint64_t status_gpa, uint32_t *used_len);

@@ -163,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *ram;
 	struct guest_mem *gm;
 	struct vblk *b;
-	struct vblk_queue_layout q;
+	struct virtio_queue_layout q;
 	uint64_t features;
 	struct vblk_stats st;
 	long done = 0;
@@ -183,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		features |= VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	if (data[1] & 2)
 		features |= VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
-	q = (struct vblk_queue_layout){ 1u << (data[0] % 5), DESC, AVAIL, USED };
+	q = (struct virtio_queue_layout){ 1u << (data[0] % 5), DESC, AVAIL, USED };
 	if (vblk_start(b, gm, features, &q, NULL) == 0) {
 		for (int i = 0; i < 1 + data[2] % 4 && r >= 0; i++) {
 			r = vblk_process(b);

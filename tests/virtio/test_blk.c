@@ -56,7 +56,7 @@ END_TEST
 
 START_TEST(start_refuses_bad_negotiation)
 {
-	struct vblk_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
+	struct virtio_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
 	uint64_t f = vblk_features(bf.b);
 	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, f & ~VIRTIO_BIT(VIRTIO_F_VERSION_1), &q, NULL), -EINVAL);
 	ck_assert_last_error("VERSION_1 required");

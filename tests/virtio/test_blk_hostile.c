@@ -364,7 +364,7 @@ END_TEST
 
 START_TEST(reset_restarts_after_broken_ring)
 {
-	struct vblk_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
+	struct virtio_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
 	uint64_t st;
 	vdrv_set_avail_idx(&bf.d, 100);
 	ck_assert_int_eq(vblk_process(bf.b), -EIO);

@@ -132,7 +132,7 @@ TCase *tcase_blk_direct(void)
 static void fx_no_flush(void)
 {
 	bf_open(DISK_FORMAT_RAW, false, 0);
-	struct vblk_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
+	struct virtio_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
 	ck_assert_int_eq(vblk_start(bf.b, bf.d.gm, vblk_features(bf.b) & ~VIRTIO_BIT(VIRTIO_BLK_F_FLUSH),
 				    &q, NULL), 0);
 }

@@ -36,8 +36,8 @@ static void on_notify(void *opaque, unsigned q)
  * is set in 'enabled'), with an I/O thread if 'thread'. */
 static void open_mq(unsigned enabled, bool thread, bool force_sync)
 {
-	struct vblk_queue_layout l[NQ];
-	struct vblk_hooks h = { .notify = on_notify, .needs_reset = on_reset };
+	struct virtio_queue_layout l[NQ];
+	struct virtio_hooks h = { .notify = on_notify, .needs_reset = on_reset };
 
 	resets = 0;
 	bf_open(DISK_FORMAT_RAW, false, 0);
@@ -50,9 +50,9 @@ static void open_mq(unsigned enabled, bool thread, bool force_sync)
 		vdrv_init_sibling(&qd[i], &bf.d, BF_QS, 256 << 10);
 	qd[0] = bf.d;	/* after the siblings took their part of its heap */
 	for (unsigned i = 0; i < NQ; i++) {
-		l[i] = (enabled >> i) & 1 ? (struct vblk_queue_layout){ BF_QS, qd[i].desc_gpa,
+		l[i] = (enabled >> i) & 1 ? (struct virtio_queue_layout){ BF_QS, qd[i].desc_gpa,
 									qd[i].avail_gpa, qd[i].used_gpa }
-					  : (struct vblk_queue_layout){ 0 };
+					  : (struct virtio_queue_layout){ 0 };
 		if (thread)
 			ck_assert_int_ge(kick_fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), 0);
 	}
@@ -179,14 +179,14 @@ END_TEST
 /* A bad layout on a later queue refuses the start, naming the queue. */
 START_TEST(bad_second_queue_refused)
 {
-	struct vblk_queue_layout l[2];
+	struct virtio_queue_layout l[2];
 	struct vblk *b;
 
 	bf_open(DISK_FORMAT_RAW, false, 0);
 	b = vblk_create(bf.disk, &(struct vblk_opts){ .name = "vdb", .num_queues = 2 }, NULL);
 	ck_assert_ptr_nonnull(b);
-	l[0] = (struct vblk_queue_layout){ BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
-	l[1] = (struct vblk_queue_layout){ 512, 0, 0, 0 };
+	l[0] = (struct virtio_queue_layout){ BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
+	l[1] = (struct virtio_queue_layout){ 512, 0, 0, 0 };
 	ck_assert_int_eq(vblk_start(b, bf.d.gm, vblk_features(b), l, NULL), -EINVAL);
 	ck_assert_last_error("vdb: queue 1 size 512 above the maximum 256");
 	ck_assert_int_eq(vblk_process(b), 0);	/* not started */

@@ -168,7 +168,7 @@ START_TEST(qd32_mixed_then_qemu_img_agrees)
 	ck_assert_int_eq(disk_open(&o, &disk), 0);
 	b = vblk_create(disk, &(struct vblk_opts){ .name = "vda" }, NULL);
 	ck_assert_ptr_nonnull(b);
-	struct vblk_queue_layout q = { QS, d.desc_gpa, d.avail_gpa, d.used_gpa };
+	struct virtio_queue_layout q = { QS, d.desc_gpa, d.avail_gpa, d.used_gpa };
 	ck_assert_int_eq(vblk_start(b, d.gm, vblk_features(b), &q, &kick_fd), 0);
 	/* Random distinct 4 KiB blocks in the first 2 MiB (allocated and
 	 * backing clusters), 16 blocks per 64 KiB cluster: reads, in-place

@@ -25,8 +25,8 @@ static int poll_us;	/* 0: the device's default (adaptive polling) */
 static void start_thread(bool force_sync)
 {
 	struct vblk_opts vo = { .name = "vda", .force_sync = force_sync, .poll_us = poll_us };
-	struct vblk_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
-	struct vblk_hooks h = bf_hooks();
+	struct virtio_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
+	struct virtio_hooks h = bf_hooks();
 
 	vblk_destroy(bf.b);
 	bf.b = vblk_create(bf.disk, &vo, &h);
@@ -286,7 +286,7 @@ static void *scribble(void *arg)
 
 START_TEST(concurrent_scribbling)
 {
-	struct vblk_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
+	struct virtio_queue_layout q = { BF_QS, bf.d.desc_gpa, bf.d.avail_gpa, bf.d.used_gpa };
 	struct scribbler s = { .rng = 0x12345678abcdefull };
 	struct vblk_stats st;
 	pthread_t t;

@@ -111,7 +111,7 @@ END_TEST
 START_TEST(msix_masking_holds_interrupts_pending)
 {
 	int mx = find_cap(PCI_CAP_ID_MSIX, 0);
-	struct vblk_hooks h = vpci_device_hooks(t);
+	struct virtio_hooks h = vpci_device_hooks(t);
 	driver_setup(1);
 	wr(CC(STATUS), STATUS_OK, 1);
 	cfg_wr((uint32_t)mx + 2, 0x8000, 2);
@@ -144,7 +144,7 @@ END_TEST
 
 START_TEST(intx_and_isr_read_to_clear)
 {
-	struct vblk_hooks h = vpci_device_hooks(t);
+	struct virtio_hooks h = vpci_device_hooks(t);
 	driver_setup(VPCI_NO_VECTOR);
 	wr(CC(STATUS), STATUS_OK, 1);
 	h.notify(h.opaque, 0);

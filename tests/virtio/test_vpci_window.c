@@ -198,7 +198,7 @@ START_TEST(hostile_pci_cfg_window)
 	int kick = vpci_kick_fd(t, 0);
 	uint32_t c = win_cap();
 	enable_decode();
-	struct vblk_hooks h = vpci_device_hooks(t);
+	struct virtio_hooks h = vpci_device_hooks(t);
 	h.notify(h.opaque, 0);				/* ISR bit 0 pending */
 	for (unsigned i = 0; i < sizeof(bad_reads) / sizeof(bad_reads[0]); i++) {
 		const struct win_case *w = &bad_reads[i];

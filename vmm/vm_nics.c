@@ -1,0 +1,159 @@
+#include "vmm/vm_nics.h"
+#include "devices/virtio/disk.h"
+#include "devices/virtio/net.h"
+#include "devices/virtio/net_opts.h"
+#include "devices/virtio/net_rx.h"
+#include "devices/virtio/virtio_pci.h"
+#include "net/net_run.h"
+#include "net/tap.h"
+#include "vmm/cli.h"
+#include "vmm/log.h"
+#include "vmm/vm_pci.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct vm_nic {
+	struct vm_pci_port port;
+	char ifname[IFNAMSIZ];	/* the TAP: "vnet0" */
+	char bridge[16];	/* --bridge: the bridge it is on */
+	uint8_t mac[NET_MAC_LEN];
+	unsigned pairs;
+	int fds[TAP_MAX_QUEUES];
+	unsigned offload;	/* TUN_F_* the TAP takes */
+	struct vpci *dev;
+};
+
+struct vm_nics {
+	unsigned n;
+	struct vm_nic nic[CLI_MAX_NICS];
+};
+
+/* The default MAC's key (net_mac.h): the first disk's real path, else
+ * the kernel's; as given when it cannot be resolved. */
+static void mac_key(const struct vm_config *cfg, char key[PATH_MAX])
+{
+	const char *path = cfg->kernel ? cfg->kernel : "";
+	char spec[PATH_MAX];
+	struct disk_opts o;
+
+	if (cfg->ndisks && snprintf(spec, sizeof(spec), "%s", cfg->disks[0]) < (int)sizeof(spec) &&
+	    disk_opts_parse(spec, &o) == 0)
+		path = o.path;
+	if (!realpath(path, key))
+		snprintf(key, PATH_MAX, "%s", path);
+}
+
+static int open_tap(struct vm_nic *v, const struct cli_nic *c, const struct net_opts *o)
+{
+	int r;
+
+	if (c->kind == CLI_NIC_BRIDGE) {
+		if ((r = net_resolve_bridge(NULL, o->name, v->bridge)) < 0)
+			return r;	/* "not active: run `minivmm net start`" etc. */
+		r = tap_open_next("vnet", v->bridge, TAP_VNET_HDR, v->pairs, v->fds, v->ifname);
+	} else {
+		r = tap_attach(o->name, TAP_VNET_HDR, &v->pairs, v->fds);	/* checks the length */
+		if (r == 0)
+			memcpy(v->ifname, o->name, strlen(o->name) + 1);
+	}
+	if (r < 0)
+		return r;
+	/* virtio 1.x's header, num_buffers included: the TAP reads and writes
+	 * exactly what the guest's buffers hold. */
+	if ((r = tap_set_vnet_hdr_size(v->fds[0], NET_HDR_LEN)) < 0) {
+		log_error("%s %s: TUNSETVNETHDRSZ on %s: %s", c->kind == CLI_NIC_BRIDGE ? "--bridge"
+			  : "--tap", c->spec, v->ifname, strerror(-r));
+		return r;
+	}
+	int probe = tap_probe_offload(v->fds[0]);
+	v->offload = probe < 0 ? 0 : (unsigned)probe;
+	return 0;
+}
+
+int vm_nics_open(const struct vm_config *cfg, struct vm_nics **out)
+{
+	struct vm_nics *n = calloc(1, sizeof(*n));
+	char key[PATH_MAX];
+
+	if (!n) {
+		log_error("--bridge/--tap: out of memory");
+		return -ENOMEM;
+	}
+	*out = n;
+	if (cfg->nnics)
+		mac_key(cfg, key);
+	for (unsigned i = 0; i < cfg->nnics && i < CLI_MAX_NICS; i++) {
+		const struct cli_nic *c = &cfg->nics[i];
+		struct vm_nic *v = &n->nic[n->n];
+		struct net_opts o;
+		int r;
+
+		if ((r = net_opts_parse(c->kind == CLI_NIC_BRIDGE ? "--bridge" : "--tap", c->spec,
+					&o)) < 0)
+			return r;
+		for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
+			v->fds[q] = -1;
+		/* One queue pair per vCPU, as the disks have a queue per vCPU. */
+		v->pairs = cfg->ncpus < VNET_MAX_PAIRS ? cfg->ncpus : VNET_MAX_PAIRS;
+		if (o.has_mac)
+			memcpy(v->mac, o.mac, NET_MAC_LEN);
+		else
+			net_mac_default(key, i, v->mac);
+		n->n++;
+		if ((r = open_tap(v, c, &o)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int vm_nics_attach(struct vm_nics *n, struct vm_pci *vp)
+{
+	for (unsigned i = 0; i < n->n; i++) {
+		struct vm_nic *v = &n->nic[i];
+		char mac[NET_MAC_STRLEN];
+		const struct vpci_machine m = vm_pci_machine(vp, &v->port);
+		struct vnet_opts o = {
+			.name = v->ifname, .pairs = v->pairs, .tap_fds = v->fds,
+			.tap_offload = v->offload, .set_offload = tap_set_offload,
+			.set_queue = tap_set_queue,
+		};
+
+		memcpy(o.mac, v->mac, NET_MAC_LEN);
+		v->dev = vpci_net_create(&m, &o);
+		for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
+			v->fds[q] = -1;	/* the device's now, even on failure */
+		if (!v->dev)
+			return -EIO;	/* logged */
+		log_debug("eth%u: TAP %s%s%s, MAC %s, %u queue pair%s, at PCI 00:%02x.0", i,
+			  v->ifname, v->bridge[0] ? " on bridge " : "", v->bridge,
+			  net_mac_format(v->mac, mac), v->pairs, v->pairs > 1 ? "s" : "",
+			  vpci_slot(v->dev));
+	}
+	return 0;
+}
+
+void vm_nics_print_stats(const struct vm_nics *n)
+{
+	for (unsigned i = 0; n && i < n->n; i++)
+		if (n->nic[i].dev)
+			vnet_print_stats(vpci_device(n->nic[i].dev), stderr);
+}
+
+void vm_nics_destroy(struct vm_nics *n)
+{
+	if (!n)
+		return;
+	for (unsigned i = 0; i < n->n; i++) {
+		struct vm_nic *v = &n->nic[i];
+		vpci_net_destroy(v->dev);
+		for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
+			if (v->fds[q] >= 0)
+				close(v->fds[q]);
+	}
+	free(n);
+}
