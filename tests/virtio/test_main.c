@@ -51,6 +51,7 @@ int main(void)
 	suite_add_tcase(s, tcase_net_rx());
 	suite_add_tcase(s, tcase_net_tx());
 	suite_add_tcase(s, tcase_net_ctrl());
+	suite_add_tcase(s, tcase_net_dev());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

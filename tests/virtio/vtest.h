@@ -29,6 +29,7 @@ TCase *tcase_blk_in_memory(void);
 TCase *tcase_net_rx(void);
 TCase *tcase_net_tx(void);
 TCase *tcase_net_ctrl(void);
+TCase *tcase_net_dev(void);
 
 #define ck_assert_last_error(needle) \
 	ck_assert_msg(strstr(log_last_error(), (needle)) != NULL, \
