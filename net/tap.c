@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 int tap_name(int fd, char name[IFNAMSIZ])
@@ -183,6 +184,30 @@ int tap_open_next(const char *prefix, const char *bridge, unsigned flags, unsign
 	return -EBUSY;
 }
 
+/* Sets the TAP behind FD up if it is down. 0, or -errno (EPERM without
+ * CAP_NET_ADMIN). No message: the caller says what to do. */
+static int tap_ensure_up(int fd)
+{
+	struct ifreq ifr;
+	int r = 0;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		r = -errno;
+	else if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			r = -errno;
+	}
+	close(s);
+	return r;
+}
+
 int tap_attach(const char *name, unsigned flags, unsigned *n, int *fds)
 {
 	struct ifreq ifr;
@@ -215,10 +240,10 @@ int tap_attach(const char *name, unsigned flags, unsigned *n, int *fds)
 		return r;
 	*n = want;
 	/* A persistent TAP made for a user is down until someone sets it up;
-	 * without CAP_NET_ADMIN that was the admin's job. */
-	if (nl_link_up(name) < 0)
-		log_warn("tap: %s: cannot set it up; if it is down, run `ip link set %s up`", name,
-			 name);
+	 * without CAP_NET_ADMIN that is the admin's job. */
+	if (tap_ensure_up(fds[0]) < 0)
+		log_warn("tap: %s is down and cannot be set up from here: run `ip link set %s up`",
+			 name, name);
 	return 0;
 }
 

@@ -389,6 +389,7 @@ int vm_run(const struct vm_config *cfg)
 	vm->stopper = (struct vm_stopper){ .request_stop = vm_request_stop_cb, .opaque = vm };
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	int status = 1;
+	bool started = false;
 	if (vm->stop_efd < 0 || console_open(&vm->con, cfg->console) < 0) {
 		if (vm->stop_efd >= 0)
 			close(vm->stop_efd);
@@ -413,6 +414,7 @@ int vm_run(const struct vm_config *cfg)
 	    console_attach(vm->con) < 0)
 		goto out_sig;
 	vm_start_vcpus(vm);	/* on failure a stop is requested: the loop ends at once */
+	started = true;
 	vm_main_loop(vm, sig_fd);
 
 out_sig:
@@ -421,7 +423,9 @@ out_sig:
 	vm_request_stop(&vm->stopper, VM_STOP_ERROR, 1);	/* no-op if already stopping */
 	vm_teardown(vm);	/* joins the vCPU threads */
 	status = vm->stop_status;
-	if (status == 0 || vm->stop_reason == VM_STOP_DEBUG_EXIT)
+	if (!started)
+		;	/* the error that kept it from starting said it all */
+	else if (status == 0 || vm->stop_reason == VM_STOP_DEBUG_EXIT)
 		log_debug("VM %s (exit status %d)", vm_stop_text(vm->stop_reason), status);
 	else
 		log_info("VM %s (exit status %d)", vm_stop_text(vm->stop_reason), status);
