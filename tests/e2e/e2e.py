@@ -174,6 +174,24 @@ def inside(args):
     return 0
 
 
+def cases_type(known):
+    """An argparse type for --cases: a comma-separated subset of KNOWN."""
+    def parse(text):
+        cases = text.split(',')
+        bad = [c for c in cases if c not in known]
+        if bad or not cases:
+            raise argparse.ArgumentTypeError(f'unknown case(s) {bad}; known: {",".join(known)}')
+        return cases
+    return parse
+
+
+def vmm_missing(prog, vmm):
+    """An error line if VMM (a path, or qemu / qemu-microvm) cannot run."""
+    if vmm not in ('qemu', 'qemu-microvm') and not os.access(vmm, os.X_OK):
+        return f'{prog}: FAIL: VMM {vmm} is not an executable (build it first)'
+    return None
+
+
 def outside(args):
     try:
         kver, kernel, initrd = l2guest.prepare()
@@ -182,9 +200,8 @@ def outside(args):
     if args.prepare_only:
         print(f'kernel={kernel}\ninitrd={initrd}\nversion={kver}\ncmdline={l2guest.CMDLINE}')
         return 0
-    if args.vmm not in ('qemu', 'qemu-microvm') and not os.access(args.vmm, os.X_OK):
-        print(f'{PROG}: FAIL: VMM {args.vmm} is not an executable (build it first)',
-              file=sys.stderr)
+    if vmm_missing(PROG, args.vmm):
+        print(vmm_missing(PROG, args.vmm), file=sys.stderr)
         return 1
     cmd = [l2guest.RUN_KVM, '--timeout', str(args.timeout), '--',
            sys.executable, os.path.realpath(__file__), '--inside', '--vmm', args.vmm,

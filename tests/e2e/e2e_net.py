@@ -35,7 +35,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import l2guest  # noqa: E402
 from l2guest import dk  # noqa: E402
-from e2e import Console, Failure, command, stage  # noqa: E402
+from e2e import Console, Failure, cases_type, command, stage, vmm_missing  # noqa: E402
 
 PROG = 'e2e_net'
 H, O = 'mve2eh', 'mve2eo'
@@ -346,8 +346,8 @@ def outside(args):
         kver, kernel, initrd = l2guest.prepare()
     except dk.Skip as e:
         return dk.skip_or_fail(PROG, str(e))
-    if not os.access(args.vmm, os.X_OK):
-        print(f'{PROG}: FAIL: VMM {args.vmm} is not an executable', file=sys.stderr)
+    if vmm_missing(PROG, args.vmm):
+        print(vmm_missing(PROG, args.vmm), file=sys.stderr)
         return 1
     cmd = [l2guest.RUN_KVM, '--timeout', str(args.timeout), '--',
            sys.executable, os.path.realpath(__file__), '--inside', '--vmm', args.vmm,
@@ -359,20 +359,12 @@ def outside(args):
 CASES = ('basic', 'abrupt')
 
 
-def cases_arg(text):
-    cases = text.split(',')
-    bad = [c for c in cases if c not in CASES]
-    if bad or not cases:
-        raise argparse.ArgumentTypeError(f'unknown case(s) {bad}; known: {",".join(CASES)}')
-    return cases
-
-
 def main():
     ap = argparse.ArgumentParser(prog=PROG)
     ap.add_argument('--vmm', default='minivmm', help="minivmm's path")
     ap.add_argument('--timeout', type=int, default=900, help='limit for the whole L1 run')
     ap.add_argument('--boot-timeout', type=int, default=180)
-    ap.add_argument('--cases', type=cases_arg, default=list(CASES),
+    ap.add_argument('--cases', type=cases_type(CASES), default=list(CASES),
                     help=f'comma-separated subset of {",".join(CASES)} (default: all)')
     ap.add_argument('--inside', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--kernel', help=argparse.SUPPRESS)

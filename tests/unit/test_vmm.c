@@ -63,6 +63,24 @@ static int parse(struct vm_config *cfg, const char *a1, const char *a2, const ch
 	return cli_parse(argc, argv, cfg);
 }
 
+/* minivmm --kernel=k, then N times FLAG1 VALUE / FLAG2 VALUE alternating. */
+static int parse_n(struct vm_config *cfg, const char *flag1, const char *flag2, const char *value,
+		   int n)
+{
+	char *argv[2 + 2 * 64 + 1];
+	int argc = 0;
+
+	ck_assert_int_le(n, 64);
+	argv[argc++] = "minivmm";
+	argv[argc++] = "--kernel=k";
+	for (int i = 0; i < n; i++) {
+		argv[argc++] = (char *)(i % 2 ? flag2 : flag1);
+		argv[argc++] = (char *)value;
+	}
+	argv[argc] = NULL;
+	return cli_parse(argc, argv, cfg);
+}
+
 START_TEST(cli_flags)
 {
 	struct vm_config cfg;
@@ -110,18 +128,9 @@ START_TEST(cli_disk_errors)
 	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--disk", NULL), -EINVAL);
 	ck_assert_last_error("--disk needs a value");
 
-	char *argv[2 + 2 * (CLI_MAX_DISKS + 1) + 1];
-	int argc = 0;
-	argv[argc++] = "minivmm";
-	argv[argc++] = "--kernel=k";
-	for (int i = 0; i <= CLI_MAX_DISKS; i++) {
-		argv[argc++] = "--disk";
-		argv[argc++] = "d.img";
-	}
-	argv[argc] = NULL;
-	ck_assert_int_eq(cli_parse(argc - 2, argv, &cfg), CLI_RUN);	/* exactly 16 */
+	ck_assert_int_eq(parse_n(&cfg, "--disk", "--disk", "d.img", CLI_MAX_DISKS), CLI_RUN);
 	ck_assert_uint_eq(cfg.ndisks, CLI_MAX_DISKS);
-	ck_assert_int_eq(cli_parse(argc, argv, &cfg), -EINVAL);
+	ck_assert_int_eq(parse_n(&cfg, "--disk", "--disk", "d.img", CLI_MAX_DISKS + 1), -EINVAL);
 	ck_assert_last_error("--disk 'd.img': at most 16 disks");
 }
 END_TEST
@@ -181,18 +190,9 @@ START_TEST(cli_nic_errors)
 	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--tap", NULL), -EINVAL);
 	ck_assert_last_error("--tap needs a value");
 
-	char *argv[2 + 2 * (CLI_MAX_NICS + 1) + 1];
-	int argc = 0;
-	argv[argc++] = "minivmm";
-	argv[argc++] = "--kernel=k";
-	for (int i = 0; i <= CLI_MAX_NICS; i++) {
-		argv[argc++] = i % 2 ? "--tap" : "--bridge";
-		argv[argc++] = "n";
-	}
-	argv[argc] = NULL;
-	ck_assert_int_eq(cli_parse(argc - 2, argv, &cfg), CLI_RUN);	/* exactly 8 */
+	ck_assert_int_eq(parse_n(&cfg, "--bridge", "--tap", "n", CLI_MAX_NICS), CLI_RUN);
 	ck_assert_uint_eq(cfg.nnics, CLI_MAX_NICS);
-	ck_assert_int_eq(cli_parse(argc, argv, &cfg), -EINVAL);
+	ck_assert_int_eq(parse_n(&cfg, "--bridge", "--tap", "n", CLI_MAX_NICS + 1), -EINVAL);
 	ck_assert_last_error("--bridge 'n': at most 8 NICs");
 }
 END_TEST
