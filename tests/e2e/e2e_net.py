@@ -257,6 +257,16 @@ def vm1_vm2(args, net, t):
         leases = open(os.path.join(net.state, 'leases', 'vbr.leases')).read()
         if f'{mac1} {ip1}' not in leases:
             raise Failure(f'lease file has no "{mac1} {ip1}": {leases!r}')
+        # The driver resets the device and starts it again (threads,
+        # offloads and queue pairs anew): the same lease, traffic flows.
+        out = command(vm1.con, 'rmmod virtio_net && insmod /lib/modules/virtio_net.ko; echo rc=$?; '
+                      'sleep 1; ls /sys/class/net', 60)
+        if 'rc=0' not in out or not any('eth0' in ln for ln in out):
+            raise Failure(f'reloading virtio_net: {out}')
+        if vm1.dhcp() != ip1:
+            raise Failure('after the driver reload the lease changed')
+        vm1.ping('192.168.100.254')
+        t = stage('driver reloaded (device reset and started again): same lease, ping', t)
         vm2 = Vm(args, net, [('--bridge', f'vbr,mac={VM2_MAC}')])
         vm2.boot(args)
         if vm2.mac() != VM2_MAC:
