@@ -369,12 +369,15 @@ void vnet_get_stats(const struct vnet *n, struct vnet_stats *o)
 		const struct vnet_pair *p = &n->p[i];
 		o->rx_frames += p->rxs.frames;
 		o->rx_bytes += p->rxs.bytes;
+		o->rx_gso += p->rxs.gso;
+		o->rx_merged += p->rxs.merged;
 		o->rx_runts += p->rxs.runts;
 		o->rx_bad_buffers += p->rxs.bad_buffers;
 		o->rx_small_buffers += p->rxs.small_buffers;
 		o->rx_waits += p->rx_waits;
 		o->tx_frames += p->txs.frames;
 		o->tx_bytes += p->txs.bytes;
+		o->tx_gso += p->txs.gso;
 		o->tx_bad_chains += p->txs.bad_chains;
 		o->tx_runts += p->txs.runts;
 		o->tx_oversized += p->txs.oversized;
@@ -391,10 +394,12 @@ void vnet_print_stats(const struct vnet *n, FILE *out)
 	struct vnet_stats s;
 
 	vnet_get_stats(n, &s);
-	fprintf(out, "%s: rx %llu frames %llu bytes, tx %llu frames %llu bytes, %llu interrupts\n",
+	fprintf(out, "%s: rx %llu frames %llu bytes (%llu GSO, %llu in several buffers), "
+		"tx %llu frames %llu bytes (%llu GSO), %llu interrupts\n",
 		n->name, (unsigned long long)s.rx_frames, (unsigned long long)s.rx_bytes,
+		(unsigned long long)s.rx_gso, (unsigned long long)s.rx_merged,
 		(unsigned long long)s.tx_frames, (unsigned long long)s.tx_bytes,
-		(unsigned long long)s.notifies);
+		(unsigned long long)s.tx_gso, (unsigned long long)s.notifies);
 	fprintf(out, "%s: dropped: rx runts %llu, rx bad buffers %llu, rx small buffers %llu, "
 		"tx bad chains %llu, tx runts %llu, tx oversized %llu, tx refused by TAP %llu; "
 		"rx waits for buffers %llu; control commands %llu (bad %llu); broken rings %llu\n",

@@ -54,11 +54,13 @@ struct vnet_opts {
 
 struct vnet_stats {
 	uint64_t rx_frames, rx_bytes;	/* into the guest (bytes without vnet header) */
+	uint64_t rx_gso, rx_merged;	/* ... GSO frames, frames in several buffers */
 	uint64_t rx_runts;		/* from the TAP, shorter than an Ethernet header */
 	uint64_t rx_bad_buffers;	/* RX chains with readable or unusable buffers */
 	uint64_t rx_small_buffers;	/* a chain too small for a frame (no MRG_RXBUF) */
 	uint64_t rx_waits;		/* times the guest had no RX buffers posted */
 	uint64_t tx_frames, tx_bytes;	/* from the guest to the TAP */
+	uint64_t tx_gso;		/* ... GSO frames (TSO in the guest) */
 	uint64_t tx_bad_chains;		/* writable or unusable buffers, too many */
 	uint64_t tx_runts, tx_oversized;
 	uint64_t tx_errors;		/* the TAP refused a frame (e.g. bad GSO header) */

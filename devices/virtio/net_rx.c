@@ -110,5 +110,7 @@ int net_rx_deliver(struct virtq *vq, const uint8_t *frame, size_t len, bool merg
 		return -EIO;
 	st->frames++;
 	st->bytes += len - NET_HDR_LEN;
+	st->gso += frame[NET_HDR_GSO_TYPE] != 0;
+	st->merged += n > 1;
 	return 1;
 }

@@ -23,11 +23,14 @@
 struct virtq;
 
 #define NET_HDR_LEN 12		/* struct virtio_net_hdr_v1 */
+#define NET_HDR_GSO_TYPE 1	/* offset of gso_type (0: not a GSO frame) */
 #define NET_HDR_NUM_BUFFERS 10	/* offset of num_buffers (le16) */
 #define NET_ETH_HLEN 14
 
 struct net_rx_stats {
 	uint64_t frames, bytes;	/* delivered (bytes without the header) */
+	uint64_t gso;		/* ... of them GSO frames (the TAP's TSO/UFO/USO) */
+	uint64_t merged;	/* ... of them in more than one buffer (MRG_RXBUF) */
 	uint64_t runts;		/* shorter than header + Ethernet header */
 	uint64_t bad_buffers;	/* chains with readable or unusable buffers */
 	uint64_t small_buffers;	/* one chain too small, no MRG_RXBUF */
