@@ -18,6 +18,8 @@ PACKAGES=(
 	qemu-system-x86 qemu-utils busybox-static cpio kmod
 	# network tests and the peers the benchmarks compare with
 	iproute2 nftables dnsmasq-base udhcpc fio hyperfine
+	# tests/images/build-cirros-like: GPT, ext3, vfat and GRUB 2 on a file, no root
+	gdisk e2fsprogs dosfstools mtools grub-pc-bin
 )
 
 SUDO=

@@ -207,37 +207,38 @@ def file_hash(paths, extra=b''):
 
 
 class Cpio:
-    """A newc cpio archive built in memory; every mtime/uid is 0 (reproducible)."""
+    """A newc cpio archive built in memory; every mtime is 0 (reproducible),
+    owners are root unless a caller names another uid/gid."""
 
     def __init__(self):
         self.parts = []
         self.ino = 1
 
-    def _add(self, name, mode, data=b''):
+    def _add(self, name, mode, data=b'', uid=0, gid=0):
         name_b = name.encode() + b'\0'
         hdr = '070701' + ''.join(f'{v:08x}' for v in (
-            self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name_b), 0))
+            self.ino, mode, uid, gid, 1, 0, len(data), 0, 0, 0, 0, len(name_b), 0))
         self.ino += 1
         rec = hdr.encode() + name_b
         rec += b'\0' * (-len(rec) % 4) + data
         rec += b'\0' * (-len(rec) % 4)
         self.parts.append(rec)
 
-    def dir(self, name):
-        self._add(name, stat.S_IFDIR | 0o755)
+    def dir(self, name, mode=0o755, uid=0, gid=0):
+        self._add(name, stat.S_IFDIR | mode, uid=uid, gid=gid)
 
-    def file(self, name, data, mode=0o644):
-        self._add(name, stat.S_IFREG | mode, data)
+    def file(self, name, data, mode=0o644, uid=0, gid=0):
+        self._add(name, stat.S_IFREG | mode, data, uid, gid)
 
     def symlink(self, name, target):
         self._add(name, stat.S_IFLNK | 0o777, target.encode())
 
-    def write_gz(self, path):
+    def write_gz(self, path, compresslevel=6):
         self._add('TRAILER!!!', 0)
         tmp = path + f'.tmp{os.getpid()}'
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(tmp, 'wb') as raw:
-            with gzip.GzipFile(fileobj=raw, mode='wb', mtime=0, compresslevel=6) as gz:
+            with gzip.GzipFile(fileobj=raw, mode='wb', mtime=0, compresslevel=compresslevel) as gz:
                 for p in self.parts:
                     gz.write(p)
         os.rename(tmp, path)
