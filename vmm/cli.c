@@ -2,6 +2,7 @@
 #include "devices/virtio/disk.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
+#include "vmm/uuid.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +34,9 @@ void cli_usage(FILE *out)
 "                    /dev/vda, then vdb, ... (at most 16). The format is read\n"
 "                    from the image header unless format= is given; the image\n"
 "                    is locked (as QEMU does) while the VM runs; direct: O_DIRECT\n"
+"  --uuid UUID       the VM's UUID (SMBIOS system UUID, metadata instance-id);\n"
+"                    default: derived from the first disk's real path, else the\n"
+"                    kernel's, so it is the same on every run\n"
 "  --kvm-device PATH KVM device (default /dev/kvm)\n"
 "  --debug           log debug messages (e.g. guest accesses to absent devices)\n"
 "  --help            this text\n"
@@ -143,7 +147,7 @@ static int cli_add_disk(struct vm_config *cfg, const char *value)
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_CONSOLE,
-       OPT_KVM_DEVICE, OPT_DEBUG, OPT_HELP, OPT_VERSION, OPT_DISK };
+       OPT_KVM_DEVICE, OPT_DEBUG, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_UUID };
 
 static const struct option cli_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -154,6 +158,7 @@ static const struct option cli_options[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "kvm-device", required_argument, NULL, OPT_KVM_DEVICE },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "uuid", required_argument, NULL, OPT_UUID },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -186,6 +191,16 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 			if (cli_add_disk(cfg, optarg) < 0)
 				return -EINVAL;
 			break;
+		case OPT_UUID: {
+			uint8_t u[UUID_LEN];
+			if (uuid_parse(optarg, u) < 0) {
+				log_error("--uuid '%s': not a UUID like "
+					  "00112233-4455-6677-8899-aabbccddeeff", optarg);
+				return -EINVAL;
+			}
+			cfg->uuid = optarg;
+			break;
+		}
 		case OPT_CPUS:
 			if (cli_parse_uint("--cpus", optarg, 1, MAX_VCPUS, &cfg->ncpus) < 0)
 				return -EINVAL;

@@ -19,6 +19,7 @@ struct vm_config {
 	int log_level;
 	const char *disks[CLI_MAX_DISKS];	/* --disk specs, in order: vda, vdb, ... */
 	unsigned ndisks;
+	const char *uuid;	/* --uuid, checked; NULL: derived (vmm/vm_identity.h) */
 };
 
 

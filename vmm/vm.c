@@ -15,6 +15,7 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm_disks.h"
 #include "vmm/vm_hooks.h"
+#include "vmm/vm_identity.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -357,12 +358,13 @@ static const char *vm_stop_text(enum vm_stop_reason why)
 
 int vm_run(const struct vm_config *cfg)
 {
+	uint8_t uuid[UUID_LEN];
 	struct boot_spec spec = {
 		.kernel_path = cfg->kernel, .initrd_path = cfg->initrd,
-		.cmdline = cfg->cmdline, .ncpus = cfg->ncpus,
+		.cmdline = cfg->cmdline, .ncpus = cfg->ncpus, .uuid = uuid,
 	};
 	/* Mistakes the user can fix come first, before /dev/kvm is touched. */
-	if (boot_check(&spec) < 0)
+	if (boot_check(&spec) < 0 || vm_identity_uuid(cfg, uuid) < 0)
 		return 1;
 
 	struct vm *vm = calloc(1, sizeof(*vm));
