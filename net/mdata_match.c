@@ -28,14 +28,17 @@ static void error_reply(struct mdata_reply *out, int status, const char *msg)
 	out->body_len = strlen(msg);
 }
 
-void mdata_answer(const struct dhcp_leases *l, const char *dir, uint32_t src_ip, time_t now,
-		  const char *path, struct mdata_record *rec, struct mdata_reply *out)
+void mdata_answer(const struct dhcp_leases *l, const char *dir, uint32_t src_ip,
+		  const uint8_t *mac_seen, time_t now, const char *path, struct mdata_record *rec,
+		  struct mdata_reply *out)
 {
 	uint8_t mac[6];
 
 	memset(rec, 0, sizeof(*rec));
 	if (mdata_match(l, src_ip, now, mac) < 0)
 		return error_reply(out, 404, "no DHCP lease for this address\n");
+	if (mac_seen && memcmp(mac_seen, mac, 6))
+		return error_reply(out, 404, "this address is leased to another MAC\n");
 	int r = mdata_record_read(dir, mac, rec);
 	if (r == -ENOENT)
 		return error_reply(out, 404, "no metadata for this VM\n");

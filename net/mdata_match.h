@@ -18,12 +18,17 @@
 /* The MAC bound to src_ip (host order) now. 0 or -ENOENT. */
 int mdata_match(const struct dhcp_leases *l, uint32_t src_ip, time_t now, uint8_t mac[6]);
 
-/* Answers GET path from src_ip: match, read the record from dir (the
- * network's record directory), fill local-ipv4, look path up. *rec holds
+/* Answers GET path from src_ip: match, check the MAC the host's neighbour
+ * table holds for src_ip on the bridge (mac_seen; NULL: not checked) is
+ * the lease's, so a guest that took another's address by ARP spoofing
+ * gets nothing, read the record from dir (the network's record
+ * directory), fill local-ipv4, look path up. *rec holds
  * what out's body may point into: mdata_record_free(rec) after sending
  * (also safe when nothing matched). Statuses: those of mdata_tree_get(),
- * 404 without a lease or record, 500 for an unusable record. */
-void mdata_answer(const struct dhcp_leases *l, const char *dir, uint32_t src_ip, time_t now,
-		  const char *path, struct mdata_record *rec, struct mdata_reply *out);
+ * 404 without a lease or record or with another MAC, 500 for an unusable
+ * record. */
+void mdata_answer(const struct dhcp_leases *l, const char *dir, uint32_t src_ip,
+		  const uint8_t *mac_seen, time_t now, const char *path, struct mdata_record *rec,
+		  struct mdata_reply *out);
 
 #endif

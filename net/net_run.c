@@ -2,6 +2,7 @@
 #include "net/net_run.h"
 
 #include "net/dhcp_serve.h"
+#include "net/mdata_record.h"
 #include "net/nft.h"
 #include "net/nl.h"
 #include "vmm/log.h"
@@ -134,6 +135,8 @@ struct helper {
 	struct dhcp_server *dhcp;
 	int fd;
 	struct dns_fwd *dns;
+	struct mdata_server *md;
+	char mdata_dir[PATH_MAX];	/* run/NAME.mdata: the VMs' records */
 };
 
 static void fill_cfg(const struct net_state *st, const struct netdef *d, bool fwd,
@@ -166,8 +169,24 @@ static void helper_free(struct helper *h)
 {
 	if (h->fd >= 0)
 		close(h->fd);
+	mdata_serve_close(h->md);
 	dhcp_server_free(h->dhcp);
 	dns_fwd_close(h->dns);
+}
+
+/* The metadata service, for networks whose table routes 169.254.169.254
+ * to it (not isolated ones: their guests have no route there). Without it
+ * the network still runs, with a warning. */
+static void mdata_setup(const struct net_state *st, const struct netdef *d, struct helper *h)
+{
+	if (d->forward == NET_FWD_NONE ||
+	    mdata_record_dir(st->dir, d->name, h->mdata_dir, sizeof(h->mdata_dir)) < 0)
+		return;
+	struct mdata_serve_cfg cfg = { .listen_ip = d->addr, .port = MDATA_PORT,
+				       .ifname = d->bridge, .record_dir = h->mdata_dir,
+				       .leases = dhcp_server_leases(h->dhcp) };
+	if (mdata_serve_open(&h->md, &cfg) < 0)
+		log_warn("net %s: no metadata service on 169.254.169.254", d->name);
 }
 
 static int serve_setup(const struct net_state *st, const struct netdef *d, struct helper *h)
@@ -191,6 +210,8 @@ static int serve_setup(const struct net_state *st, const struct netdef *d, struc
 		r = dhcp_server_new(&h->dhcp, &cfg, time(NULL));
 	if (!r && (h->fd = dhcp_serve_open(d->bridge)) < 0)
 		r = h->fd;
+	if (!r)
+		mdata_setup(st, d, h);
 	if (r)
 		helper_free(h);
 	return r;
@@ -204,7 +225,13 @@ static int serve_run(struct helper *h, const char *name, const char *bridge)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
 	log_info("dhcp %s: serving", name);
-	int r = dhcp_serve_loop(h->dhcp, h->fd, h->dns, bridge, &stop_flag);
+	int r = dhcp_serve_loop(h->dhcp, h->fd, h->dns, h->md, bridge, &stop_flag);
+	if (h->md) {
+		const struct mdata_stats *m = mdata_serve_stats(h->md);
+		log_info("metadata %s: %llu connections, %llu requests, %llu refused, "
+			 "%llu over the connection cap, %llu timed out",
+			 name, m->conns, m->requests, m->errors, m->refused_full, m->timeouts);
+	}
 	const struct dhcp_stats *t = dhcp_server_stats(h->dhcp);
 	log_info("dhcp %s: stopping; %llu received, %llu malformed, %llu offers, %llu acks, "
 		 "%llu naks",

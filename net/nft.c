@@ -1,5 +1,6 @@
 /* nftables rules for a network, installed as one atomic libnftables batch. */
 #include "net/nft.h"
+#include "net/mdata_serve.h"
 
 #include "vmm/log.h"
 
@@ -8,13 +9,22 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The metadata service (net/mdata_serve.h): guests' 169.254.169.254:80,
+ * only from the bridge, goes to the helper on the bridge address. */
+#define MDATA_DNAT \
+	" chain prerouting {\n" \
+	"  type nat hook prerouting priority dstnat; policy accept;\n" \
+	"  iifname %4$s ip daddr 169.254.169.254 tcp dport 80 dnat to %5$s:%6$u\n" \
+	" }\n"
+
 int nft_net_script(const struct netdef *d, char *buf, size_t size)
 {
-	char net[16], br[32];
+	char net[16], ip[16], br[32];
 	uint32_t mask = netdef_mask(d->prefix);
 	int n;
 
 	netdef_ipstr(d->addr & mask, net);
+	netdef_ipstr(d->addr, ip);
 	snprintf(br, sizeof(br), "\"%s\"", d->bridge);
 	if (d->forward == NET_FWD_NAT) {
 		/* As libvirt: masquerade what leaves the subnet, except
@@ -22,6 +32,7 @@ int nft_net_script(const struct netdef *d, char *buf, size_t size)
 		n = snprintf(
 		    buf, size,
 		    "table ip minivmm-%1$s {\n"
+		    MDATA_DNAT
 		    " chain postrouting {\n"
 		    "  type nat hook postrouting priority srcnat; policy accept;\n"
 		    "  ip saddr %2$s/%3$u ip daddr 224.0.0.0/24 return\n"
@@ -37,10 +48,11 @@ int nft_net_script(const struct netdef *d, char *buf, size_t size)
 		    "  oifname %4$s reject\n"
 		    " }\n"
 		    "}\n",
-		    d->name, net, d->prefix, br);
+		    d->name, net, d->prefix, br, ip, MDATA_PORT);
 	} else if (d->forward == NET_FWD_ROUTE) {
 		n = snprintf(buf, size,
 			     "table ip minivmm-%1$s {\n"
+			     MDATA_DNAT
 			     " chain forward {\n"
 			     "  type filter hook forward priority filter; policy accept;\n"
 			     "  iifname %4$s oifname %4$s accept\n"
@@ -50,7 +62,7 @@ int nft_net_script(const struct netdef *d, char *buf, size_t size)
 			     "  oifname %4$s reject\n"
 			     " }\n"
 			     "}\n",
-			     d->name, net, d->prefix, br);
+			     d->name, net, d->prefix, br, ip, MDATA_PORT);
 	} else {
 		n = snprintf(buf, size, "%s", "");
 	}
