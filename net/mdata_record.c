@@ -16,9 +16,9 @@ enum { ITEM_KEYS, ITEM_USER, ITEM_VENDOR };
 static const char *const item_names[] = { "ssh-keys", "user-data", "vendor-data" };
 static const size_t item_max[] = { MDATA_KEYS_BYTES, MDATA_DATA_MAX, MDATA_DATA_MAX };
 
-int mdata_record_dir(const char *state_dir, const char *net, char *buf, size_t size)
+int mdata_record_dir(const char *state_dir, const char *bridge, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "%s/run/%s.mdata", state_dir, net);
+	int n = snprintf(buf, size, "%s/run/mdata/%s", state_dir, bridge);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
@@ -115,19 +115,21 @@ static int fill_tmp(const char *tmp, const struct mdata_input *in)
 	return r;
 }
 
-static int make_dir(const char *dir)
+/* dir and the missing ones above it (run/ and run/mdata/ may not exist
+ * yet), up to the state directory, which must. */
+static int make_dir(const char *dir, int depth)
 {
 	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
 		return 0;
-	/* run/ itself may be missing when no network ever started there */
 	char parent[4096];
 	snprintf(parent, sizeof(parent), "%s", dir);
 	char *slash = strrchr(parent, '/');
-	if (errno != ENOENT || !slash)
+	if (errno != ENOENT || !slash || slash == parent || depth == 0)
 		return -errno;
 	*slash = 0;
-	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	int r = make_dir(parent, depth - 1);
+	if (r)
+		return r;
 	return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -errno;
 }
 
@@ -142,7 +144,7 @@ int mdata_record_write(const char *dir, const uint8_t mac[6], const struct mdata
 	    snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-%ld", dir, m, (long)getpid()) >=
 		    (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	if ((r = make_dir(dir)) == 0 && (r = remove_record(tmp)) == 0)
+	if ((r = make_dir(dir, 2)) == 0 && (r = remove_record(tmp)) == 0)
 		r = mkdir(tmp, 0700) < 0 ? -errno : 0;
 	if (!r)
 		r = fill_tmp(tmp, in);
@@ -167,16 +169,19 @@ int mdata_record_remove(const char *dir, const uint8_t mac[6])
 	return remove_record(path);
 }
 
-/* One item into a malloc'd buffer (NUL-terminated). -ENOENT when absent. */
-static int read_item(int dfd, const char *name, size_t max, char **out, size_t *len)
+/* A file into a malloc'd buffer (NUL-terminated): regular files only, at
+ * most max bytes (-EFBIG beyond). -ENOENT when absent. */
+static int read_bounded(int dfd, const char *name, int flags, size_t max, char **out,
+			size_t *len)
 {
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = openat(dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | flags);
 	struct stat st;
 	if (fd < 0)
 		return errno == ELOOP ? -EPERM : -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		int e = S_ISREG(st.st_mode) ? -EFBIG : -EPERM;
 		close(fd);
-		return -EPERM;
+		return e;
 	}
 	char *buf = malloc(max + 2);
 	size_t n = 0;
@@ -187,12 +192,19 @@ static int read_item(int dfd, const char *name, size_t max, char **out, size_t *
 	close(fd);
 	if (!buf || got < 0 || n > max) {
 		free(buf);
-		return !buf ? -ENOMEM : got < 0 ? -EIO : -EPERM;
+		return !buf ? -ENOMEM : got < 0 ? -EIO : -EFBIG;
 	}
 	buf[n] = 0;
 	*out = buf;
 	*len = n;
 	return 0;
+}
+
+/* A record's item: never through a symlink. */
+static int read_item(int dfd, const char *name, size_t max, char **out, size_t *len)
+{
+	int r = read_bounded(dfd, name, O_NOFOLLOW, max, out, len);
+	return r == -EFBIG ? -EPERM : r;
 }
 
 /* instance-id or hostname: one line, checked. */
@@ -261,4 +273,45 @@ void mdata_record_free(struct mdata_record *rec)
 		free(rec->bufs[i]);
 		rec->bufs[i] = NULL;
 	}
+}
+
+/* One --flag FILE into *buf (NULL path: nothing). */
+static int publish_file(const char *flag, const char *path, size_t max, char **buf, size_t *len)
+{
+	*buf = NULL;
+	*len = 0;
+	if (!path)
+		return 0;
+	int r = read_bounded(AT_FDCWD, path, 0, max, buf, len);
+	if (r == -EFBIG)
+		log_error("%s %s: larger than %zu bytes", flag, path, max);
+	else if (r == -EPERM)
+		log_error("%s %s: not a regular file", flag, path);
+	else if (r)
+		log_error("%s %s: %s", flag, path, strerror(-r));
+	return r;
+}
+
+int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mdata_files *f)
+{
+	char *bufs[3] = { NULL, NULL, NULL };
+	size_t lens[3];
+	const char *flags[] = { "--ssh-key", "--user-data", "--vendor-data" };
+	const char *paths[] = { f->ssh_key_path, f->user_data_path, f->vendor_data_path };
+	int r = 0;
+
+	for (int i = 0; i < 3 && !r; i++)
+		r = publish_file(flags[i], paths[i], item_max[i], &bufs[i], &lens[i]);
+	if (!r) {
+		struct mdata_input in = {
+			.instance_id = f->instance_id, .hostname = f->hostname,
+			.ssh_keys = bufs[0], .ssh_keys_len = lens[0],
+			.user_data = bufs[1], .user_data_len = lens[1],
+			.vendor_data = bufs[2], .vendor_data_len = lens[2],
+		};
+		r = mdata_record_write(dir, mac, &in);
+	}
+	for (int i = 0; i < 3; i++)
+		free(bufs[i]);
+	return r;
 }

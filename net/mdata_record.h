@@ -1,9 +1,10 @@
 /* Per-VM metadata records: how a VM's hostname, SSH keys, user-data and
  * instance-id reach the network's helper process.
  *
- * The VM process writes, when its NIC joins network NET with MAC, the
- * directory STATE/run/NET.mdata/MAC/ (MAC as "52:54:00:12:34:56", lower
- * case) holding one file per item:
+ * The VM process writes, when its NIC with MAC joins bridge BRIDGE (the
+ * one net_resolve_bridge() gave it), the directory
+ * STATE/run/mdata/BRIDGE/MAC/ (MAC as "52:54:00:12:34:56", lower case)
+ * holding one file per item:
  *
  *   instance-id   the VM's UUID (required; [0-9A-Za-z-], < 64 bytes)
  *   hostname      [0-9A-Za-z.-], < 64 bytes (default "minivmm-" and the
@@ -45,14 +46,29 @@ struct mdata_record {
 	char *bufs[3];			/* ssh keys, user-data, vendor-data */
 };
 
-/* The directory of network NET's records, STATE/run/NET.mdata, into buf.
- * 0 or -ENAMETOOLONG. */
-int mdata_record_dir(const char *state_dir, const char *net, char *buf, size_t size);
+/* The directory of the records of the VMs on BRIDGE,
+ * STATE/run/mdata/BRIDGE, into buf. 0 or -ENAMETOOLONG. */
+int mdata_record_dir(const char *state_dir, const char *bridge, char *buf, size_t size);
 
 /* Writes (or replaces) MAC's record under dir (created if missing).
  * Checks every item against the limits above. 0 or -errno (logged, naming
  * the item or file). */
 int mdata_record_write(const char *dir, const uint8_t mac[6], const struct mdata_input *in);
+
+/* What `--hostname`, `--ssh-key FILE`, `--user-data FILE` (and a vendor
+ * data file) give a VM; NULL for what was not given. */
+struct mdata_files {
+	const char *instance_id;	/* the VM's UUID as text */
+	const char *hostname;
+	const char *ssh_key_path;
+	const char *user_data_path;
+	const char *vendor_data_path;
+};
+
+/* Reads the files (regular files within the limits; errors name the flag
+ * and the file) and writes MAC's record: what the VM process calls when
+ * its NIC is on the bridge. 0 or -errno (logged). */
+int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mdata_files *f);
 
 /* Removes MAC's record; 0 when it is gone (also when there was none). */
 int mdata_record_remove(const char *dir, const uint8_t mac[6]);

@@ -136,7 +136,7 @@ struct helper {
 	int fd;
 	struct dns_fwd *dns;
 	struct mdata_server *md;
-	char mdata_dir[PATH_MAX];	/* run/NAME.mdata: the VMs' records */
+	char mdata_dir[PATH_MAX];	/* run/mdata/BRIDGE: the VMs' records */
 };
 
 static void fill_cfg(const struct net_state *st, const struct netdef *d, bool fwd,
@@ -180,7 +180,7 @@ static void helper_free(struct helper *h)
 static void mdata_setup(const struct net_state *st, const struct netdef *d, struct helper *h)
 {
 	if (d->forward == NET_FWD_NONE ||
-	    mdata_record_dir(st->dir, d->name, h->mdata_dir, sizeof(h->mdata_dir)) < 0)
+	    mdata_record_dir(st->dir, d->bridge, h->mdata_dir, sizeof(h->mdata_dir)) < 0)
 		return;
 	struct mdata_serve_cfg cfg = { .listen_ip = d->addr, .port = MDATA_PORT,
 				       .ifname = d->bridge, .record_dir = h->mdata_dir,

@@ -108,7 +108,7 @@ ip netns exec $G3 ip addr add 192.168.123.149/24 dev eth0
 ip netns exec $G3 ip route add default via 192.168.123.1
 
 # The records, as a VM process writes them (net/mdata_record.h).
-REC=$STATE/run/$NET.mdata
+REC=$STATE/run/mdata/$NET	# the bridge is named after the network
 record() { # MAC ID HOST KEY USERDATA
 	mkdir -p "$REC/.tmp" && printf '%s\n' "$2" > "$REC/.tmp/instance-id" &&
 		printf '%s\n' "$3" > "$REC/.tmp/hostname" &&

@@ -149,13 +149,14 @@ static void setup_dir(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/mvmdata-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	strcat(dir, "/run");	/* not there yet: written on the first record */
+	strcat(dir, "/run/mdata/vbr");	/* not there yet: made by the first record */
 }
 
 static void teardown_dir(void)
 {
 	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'", (int)(strlen(dir) - 4), dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'", (int)(strlen(dir) - strlen("/run/mdata/vbr")),
+		 dir);
 	ck_assert_int_eq(system(cmd), 0);
 }
 
@@ -176,7 +177,7 @@ START_TEST(record_round_trip_and_replace)
 				  .ssh_keys_len = strlen(KEYS), .user_data = "ud\0bin", .user_data_len = 6 };
 	char d[128];
 	ck_assert_int_eq(mdata_record_dir("/var/lib/minivmm", "vbr", d, sizeof(d)), 0);
-	ck_assert_str_eq(d, "/var/lib/minivmm/run/vbr.mdata");
+	ck_assert_str_eq(d, "/var/lib/minivmm/run/mdata/vbr");
 
 	ck_assert_int_eq(mdata_record_read(dir, mac_a, &rec), -ENOENT);
 	ck_assert_int_eq(mdata_record_write(dir, mac_a, &in), 0);
@@ -280,6 +281,53 @@ START_TEST(record_hostile_files)
 }
 END_TEST
 
+
+/* What the VM process calls: the user's files read (symlinks followed,
+ * bounded), errors naming the flag and file. */
+START_TEST(record_publish_from_files)
+{
+	char keys[128], keylink[128], ud[128], big[128], p[160];
+	snprintf(p, sizeof(p), "mkdir -p '%s'", dir);	/* so dir/../.. resolves */
+	ck_assert_int_eq(system(p), 0);
+	snprintf(keys, sizeof(keys), "%s/../../keys.pub", dir);
+	snprintf(keylink, sizeof(keylink), "%s/../../link.pub", dir);
+	snprintf(ud, sizeof(ud), "%s/../../ud.yaml", dir);
+	snprintf(big, sizeof(big), "%s/../../big", dir);
+	put_file("../../keys.pub", "ssh-ed25519 AAAA k@h\n", 21);
+	ck_assert_int_eq(symlink(keys, keylink), 0);
+	put_file("../../ud.yaml", "#cloud-config\n", 14);
+	static char blob[MDATA_DATA_MAX + 1];
+	put_file("../../big", blob, sizeof(blob));
+
+	struct mdata_files f = { .instance_id = UUID_A, .hostname = "h1", .ssh_key_path = keylink,
+				 .user_data_path = ud };
+	ck_assert_int_eq(mdata_record_publish(dir, mac_a, &f), 0);
+	struct mdata_record rec;
+	ck_assert_int_eq(mdata_record_read(dir, mac_a, &rec), 0);
+	ck_assert_uint_eq(rec.vm.ssh_keys_len, 21);
+	ck_assert_mem_eq(rec.vm.ssh_keys, "ssh-ed25519 AAAA k@h\n", 21);
+	ck_assert_uint_eq(rec.vm.user_data_len, 14);
+	ck_assert_ptr_null(rec.vm.vendor_data);
+	mdata_record_free(&rec);
+
+	f.user_data_path = big;
+	ck_assert_int_eq(mdata_record_publish(dir, mac_a, &f), -EFBIG);
+	snprintf(p, sizeof(p), "--user-data %s: larger than", big);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), p));
+	f.user_data_path = "/nonexistent/ud";
+	ck_assert_int_eq(mdata_record_publish(dir, mac_a, &f), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "--user-data /nonexistent/ud"));
+	f.user_data_path = NULL;
+	f.ssh_key_path = "/tmp";
+	ck_assert_int_eq(mdata_record_publish(dir, mac_a, &f), -EPERM);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "--ssh-key /tmp: not a regular file"));
+	/* the failed publishes left the earlier record as it was */
+	ck_assert_int_eq(mdata_record_read(dir, mac_a, &rec), 0);
+	ck_assert_uint_eq(rec.vm.user_data_len, 14);
+	mdata_record_free(&rec);
+}
+END_TEST
+
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
 
 START_TEST(matching_by_lease)
@@ -364,6 +412,7 @@ int main(void)
 	tcase_add_test(files, record_round_trip_and_replace);
 	tcase_add_test(files, record_input_checked);
 	tcase_add_test(files, record_hostile_files);
+	tcase_add_test(files, record_publish_from_files);
 	tcase_add_test(files, matching_by_lease);
 	suite_add_tcase(s, files);
 	SRunner *sr = srunner_create(s);
