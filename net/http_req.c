@@ -68,17 +68,24 @@ static void decode_path(struct head_state *h, const char *t, size_t n)
 		if (c == '%') {
 			int hi = i + 2 < n ? hex_value(t[i + 1]) : -1;
 			int lo = hi < 0 ? -1 : hex_value(t[i + 2]);
-			if (hi < 0 || lo < 0)
-				return fail(h, 400, "malformed percent-escape in the path");
+			if (hi < 0 || lo < 0) {
+				fail(h, 400, "malformed percent-escape in the path");
+				return;
+			}
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;
-			if (c == '.' || c == '/' || c == '\\' || c == '%' || c < 0x20 || c >= 0x7f)
-				return fail(h, 400, "encoded dot, slash or control byte in the path");
+			if (c == '.' || c == '/' || c == '\\' || c == '%' || c < 0x20 || c >= 0x7f) {
+				fail(h, 400, "encoded dot, slash or control byte in the path");
+				return;
+			}
 		} else if (c == '\\' || c == '#' || c < 0x21 || c >= 0x7f) {
-			return fail(h, 400, "backslash, '#' or non-ASCII byte in the path");
+			fail(h, 400, "backslash, '#' or non-ASCII byte in the path");
+			return;
 		}
-		if (o + 1 >= HTTP_PATH_MAX)
-			return fail(h, 414, "path too long");
+		if (o + 1 >= HTTP_PATH_MAX) {
+			fail(h, 414, "path too long");
+			return;
+		}
 		out[o++] = (char)c;
 	}
 	out[o] = 0;
@@ -86,25 +93,33 @@ static void decode_path(struct head_state *h, const char *t, size_t n)
 	for (const char *seg = out; seg; seg = strchr(seg + 1, '/')) {
 		const char *s = seg + 1;
 		size_t len = strcspn(s, "/");
-		if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
-			return fail(h, 400, "'.' or '..' in the path");
+		if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.')) {
+			fail(h, 400, "'.' or '..' in the path");
+			return;
+		}
 	}
 }
 
 /* origin-form "/path?query", or absolute-form "http://authority/path". */
 static void parse_target(struct head_state *h, const char *t, size_t n)
 {
-	if (n > TARGET_MAX)
-		return fail(h, 414, "request target too long");
+	if (n > TARGET_MAX) {
+		fail(h, 414, "request target too long");
+		return;
+	}
 	if (n > 7 && !strncasecmp(t, "http://", 7)) {
 		const char *slash = memchr(t + 7, '/', n - 7);
-		if (!slash)
-			return fail(h, 400, "absolute request target without a path");
+		if (!slash) {
+			fail(h, 400, "absolute request target without a path");
+			return;
+		}
 		n -= (size_t)(slash - t);
 		t = slash;
 	}
-	if (n == 0 || t[0] != '/')
-		return fail(h, 400, "request target is not a path");
+	if (n == 0 || t[0] != '/') {
+		fail(h, 400, "request target is not a path");
+		return;
+	}
 	decode_path(h, t, n);
 }
 
@@ -112,20 +127,26 @@ static void parse_request_line(struct head_state *h, const char *l, size_t n)
 {
 	const char *sp1 = memchr(l, ' ', n);
 	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - l)) : NULL;
-	if (!sp1 || !sp2 || memchr(sp2 + 1, ' ', n - (size_t)(sp2 + 1 - l)))
-		return fail(h, 400, "request line is not METHOD TARGET VERSION");
+	if (!sp1 || !sp2 || memchr(sp2 + 1, ' ', n - (size_t)(sp2 + 1 - l))) {
+		fail(h, 400, "request line is not METHOD TARGET VERSION");
+		return;
+	}
 	size_t mlen = (size_t)(sp1 - l), vlen = n - (size_t)(sp2 + 1 - l);
 	const char *v = sp2 + 1;
 
-	if (vlen == 8 && !memcmp(v, "HTTP/1.", 7) && (v[7] == '0' || v[7] == '1'))
+	if (vlen == 8 && !memcmp(v, "HTTP/1.", 7) && (v[7] == '0' || v[7] == '1')) {
 		h->minor = v[7] - '0';
-	else if (vlen == 8 && !memcmp(v, "HTTP/", 5) && v[5] >= '0' && v[5] <= '9' &&
-		 v[6] == '.' && v[7] >= '0' && v[7] <= '9')
-		return fail(h, 505, "HTTP version not supported");
-	else
-		return fail(h, 400, "malformed HTTP version");
-	if (!is_token(l, mlen))
-		return fail(h, 400, "malformed method");
+	} else {
+		bool other = vlen == 8 && !memcmp(v, "HTTP/", 5) && v[5] >= '0' && v[5] <= '9' &&
+			     v[6] == '.' && v[7] >= '0' && v[7] <= '9';
+		fail(h, other ? 505 : 400,
+		     other ? "HTTP version not supported" : "malformed HTTP version");
+		return;
+	}
+	if (!is_token(l, mlen)) {
+		fail(h, 400, "malformed method");
+		return;
+	}
 	if (mlen == 3 && !memcmp(l, "GET", 3))
 		h->req->method = HTTP_GET;
 	else if (mlen == 4 && !memcmp(l, "HEAD", 4))
@@ -162,11 +183,15 @@ static bool name_is(const char *name, size_t n, const char *want)
 
 static void parse_header(struct head_state *h, const char *l, size_t n)
 {
-	if (l[0] == ' ' || l[0] == '\t')
-		return fail(h, 400, "obsolete header line folding");
+	if (l[0] == ' ' || l[0] == '\t') {
+		fail(h, 400, "obsolete header line folding");
+		return;
+	}
 	const char *colon = memchr(l, ':', n);
-	if (!colon || !is_token(l, (size_t)(colon - l)))
-		return fail(h, 400, "malformed header line");
+	if (!colon || !is_token(l, (size_t)(colon - l))) {
+		fail(h, 400, "malformed header line");
+		return;
+	}
 	size_t nlen = (size_t)(colon - l);
 	const char *v = colon + 1;
 	size_t vlen = n - nlen - 1;

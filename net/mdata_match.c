@@ -35,15 +35,23 @@ void mdata_answer(const struct dhcp_leases *l, const char *dir, uint32_t src_ip,
 	uint8_t mac[6];
 
 	memset(rec, 0, sizeof(*rec));
-	if (mdata_match(l, src_ip, now, mac) < 0)
-		return error_reply(out, 404, "no DHCP lease for this address\n");
-	if (mac_seen && memcmp(mac_seen, mac, 6))
-		return error_reply(out, 404, "this address is leased to another MAC\n");
+	if (mdata_match(l, src_ip, now, mac) < 0) {
+		error_reply(out, 404, "no DHCP lease for this address\n");
+		return;
+	}
+	if (mac_seen && memcmp(mac_seen, mac, 6)) {
+		error_reply(out, 404, "this address is leased to another MAC\n");
+		return;
+	}
 	int r = mdata_record_read(dir, mac, rec);
-	if (r == -ENOENT)
-		return error_reply(out, 404, "no metadata for this VM\n");
-	if (r < 0)
-		return error_reply(out, 500, "this VM's metadata record is unusable\n");
+	if (r == -ENOENT) {
+		error_reply(out, 404, "no metadata for this VM\n");
+		return;
+	}
+	if (r < 0) {
+		error_reply(out, 500, "this VM's metadata record is unusable\n");
+		return;
+	}
 	struct in_addr a = { .s_addr = htonl(src_ip) };
 	inet_ntop(AF_INET, &a, rec->vm.local_ipv4, sizeof(rec->vm.local_ipv4));
 	mdata_tree_get(&rec->vm, path, out);

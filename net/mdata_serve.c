@@ -10,6 +10,7 @@
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,8 +204,10 @@ static void conn_parse(struct mdata_server *s, struct conn *c, time_t now)
 
 	if (r == HTTP_PARSE_MORE)
 		return;
-	if (r == HTTP_PARSE_ERROR)
-		return conn_error(s, c, req.status, req.why);
+	if (r == HTTP_PARSE_ERROR) {
+		conn_error(s, c, req.status, req.why);
+		return;
+	}
 	conn_request(s, c, &req, now);
 	/* keep what follows (a pipelined request) for after this reply */
 	memmove(c->in, c->in + req.head_len, c->in_len - req.head_len);
@@ -275,15 +278,19 @@ static void conn_drain(struct mdata_server *s, struct conn *c)
 
 static void conn_readable(struct mdata_server *s, struct conn *c, time_t now)
 {
-	if (c->draining)
-		return conn_drain(s, c);
+	if (c->draining) {
+		conn_drain(s, c);
+		return;
+	}
 	if (c->sending)
 		return;
 	ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0)
-		return conn_close(s, c);
+	if (n <= 0) {
+		conn_close(s, c);
+		return;
+	}
 	if (c->in_len == 0)	/* the clock for this head starts now */
 		c->deadline = now + MDATA_HEAD_TIMEOUT;
 	c->in_len += (size_t)n;

@@ -107,8 +107,10 @@ static void from_text(struct mdata_reply *out, struct text *t)
 
 static void value(struct mdata_reply *out, const char *s)
 {
-	if (!s[0])
-		return not_found(out);
+	if (!s[0]) {
+		not_found(out);
+		return;
+	}
 	reply(out, 200, TEXT, s, strlen(s));
 }
 
@@ -133,20 +135,31 @@ static void ec2_keys(const struct mdata_vm *vm, const char *rest, struct mdata_r
 			snprintf(line, sizeof(line), "%s%u=minivmm-%u", i ? "\n" : "", i, i);
 			puts_(&t, line);
 		}
-		return n ? from_text(out, &t) : not_found(out);
+		if (n)
+			from_text(out, &t);
+		else
+			not_found(out);
+		return;
 	}
 	char *end;
-	if (rest[0] < '0' || rest[0] > '9' || (rest[0] == '0' && rest[1] >= '0' && rest[1] <= '9'))
-		return not_found(out);
+	if (rest[0] < '0' || rest[0] > '9' || (rest[0] == '0' && rest[1] >= '0' && rest[1] <= '9')) {
+		not_found(out);
+		return;
+	}
 	unsigned long idx = strtoul(rest, &end, 10);
-	if (idx >= MDATA_KEYS_MAX || !key_at(vm, (unsigned)idx, &key, &len))
-		return not_found(out);
+	if (idx >= MDATA_KEYS_MAX || !key_at(vm, (unsigned)idx, &key, &len)) {
+		not_found(out);
+		return;
+	}
 	if (!*end || !strcmp(end, "/")) {
 		puts_(&t, "openssh-key");
-		return from_text(out, &t);
+		from_text(out, &t);
+		return;
 	}
-	if (strcmp(end, "/openssh-key"))
-		return not_found(out);
+	if (strcmp(end, "/openssh-key")) {
+		not_found(out);
+		return;
+	}
 	put(&t, key, len);
 	put(&t, "\n", 1);
 	from_text(out, &t);
@@ -162,18 +175,29 @@ static void ec2_meta(const struct mdata_vm *vm, const char *rest, struct mdata_r
 			puts_(&t, "\nlocal-ipv4");
 		if (key_count(vm))
 			puts_(&t, "\npublic-keys/");
-		return from_text(out, &t);
+		from_text(out, &t);
+		return;
 	}
-	if (!strcmp(rest, "/instance-id"))
-		return value(out, vm->instance_id);
-	if (!strcmp(rest, "/hostname") || !strcmp(rest, "/local-hostname"))
-		return value(out, vm->hostname);
-	if (!strcmp(rest, "/local-ipv4"))
-		return value(out, vm->local_ipv4);
-	if (is_dir(rest, "/public-keys"))
-		return ec2_keys(vm, "", out);
-	if (!strncmp(rest, "/public-keys/", 13))
-		return ec2_keys(vm, rest + 13, out);
+	if (!strcmp(rest, "/instance-id")) {
+		value(out, vm->instance_id);
+		return;
+	}
+	if (!strcmp(rest, "/hostname") || !strcmp(rest, "/local-hostname")) {
+		value(out, vm->hostname);
+		return;
+	}
+	if (!strcmp(rest, "/local-ipv4")) {
+		value(out, vm->local_ipv4);
+		return;
+	}
+	if (is_dir(rest, "/public-keys")) {
+		ec2_keys(vm, "", out);
+		return;
+	}
+	if (!strncmp(rest, "/public-keys/", 13)) {
+		ec2_keys(vm, rest + 13, out);
+		return;
+	}
 	not_found(out);
 }
 
@@ -183,17 +207,25 @@ static void ec2(const struct mdata_vm *vm, const char *rest, struct mdata_reply 
 	static const char with_ud[] = "meta-data/\nuser-data", without_ud[] = "meta-data/";
 
 	if (!*rest || !strcmp(rest, "/")) {
-		if (vm->user_data)
-			return reply(out, 200, TEXT, with_ud, sizeof(with_ud) - 1);
-		return reply(out, 200, TEXT, without_ud, sizeof(without_ud) - 1);
+		if (vm->user_data) {
+			reply(out, 200, TEXT, with_ud, sizeof(with_ud) - 1);
+			return;
+		}
+		reply(out, 200, TEXT, without_ud, sizeof(without_ud) - 1);
+		return;
 	}
 	if (!strcmp(rest, "/user-data")) {
-		if (!vm->user_data)
-			return not_found(out);
-		return reply(out, 200, BYTES, vm->user_data, vm->user_data_len);
+		if (!vm->user_data) {
+			not_found(out);
+			return;
+		}
+		reply(out, 200, BYTES, vm->user_data, vm->user_data_len);
+		return;
 	}
-	if (!strncmp(rest, "/meta-data", 10) && (!rest[10] || rest[10] == '/'))
-		return ec2_meta(vm, rest + 10, out);
+	if (!strncmp(rest, "/meta-data", 10) && (!rest[10] || rest[10] == '/')) {
+		ec2_meta(vm, rest + 10, out);
+		return;
+	}
 	not_found(out);
 }
 
@@ -223,16 +255,24 @@ static void nocloud(const struct mdata_vm *vm, const char *rest, struct mdata_re
 {
 	static const char list[] = "meta-data\nuser-data\nvendor-data";
 
-	if (!*rest || !strcmp(rest, "/"))
-		return reply(out, 200, TEXT, list, sizeof(list) - 1);
-	if (!strcmp(rest, "/meta-data"))
-		return nocloud_meta(vm, out);
-	if (!strcmp(rest, "/user-data"))
-		return reply(out, 200, BYTES, vm->user_data ? vm->user_data : "",
-			     vm->user_data ? vm->user_data_len : 0);
-	if (!strcmp(rest, "/vendor-data"))
-		return reply(out, 200, BYTES, vm->vendor_data ? vm->vendor_data : "",
-			     vm->vendor_data ? vm->vendor_data_len : 0);
+	if (!*rest || !strcmp(rest, "/")) {
+		reply(out, 200, TEXT, list, sizeof(list) - 1);
+		return;
+	}
+	if (!strcmp(rest, "/meta-data")) {
+		nocloud_meta(vm, out);
+		return;
+	}
+	if (!strcmp(rest, "/user-data")) {
+		reply(out, 200, BYTES, vm->user_data ? vm->user_data : "",
+		      vm->user_data ? vm->user_data_len : 0);
+		return;
+	}
+	if (!strcmp(rest, "/vendor-data")) {
+		reply(out, 200, BYTES, vm->vendor_data ? vm->vendor_data : "",
+		      vm->vendor_data ? vm->vendor_data_len : 0);
+		return;
+	}
 	not_found(out);
 }
 
@@ -250,11 +290,17 @@ void mdata_tree_get(const struct mdata_vm *vm, const char *path, struct mdata_re
 	static const char versions[] = "2009-04-04\nlatest";
 	const char *rest;
 
-	if (!strcmp(path, "/"))
-		return reply(out, 200, TEXT, versions, sizeof(versions) - 1);
-	if ((rest = under(path, "/2009-04-04")) || (rest = under(path, "/latest")))
-		return ec2(vm, rest, out);
-	if ((rest = under(path, "/nocloud")))
-		return nocloud(vm, rest, out);
+	if (!strcmp(path, "/")) {
+		reply(out, 200, TEXT, versions, sizeof(versions) - 1);
+		return;
+	}
+	if ((rest = under(path, "/2009-04-04")) || (rest = under(path, "/latest"))) {
+		ec2(vm, rest, out);
+		return;
+	}
+	if ((rest = under(path, "/nocloud"))) {
+		nocloud(vm, rest, out);
+		return;
+	}
 	not_found(out);
 }
