@@ -263,14 +263,6 @@ static int sm_spec_check(const struct smbios_spec *spec)
 	return 0;
 }
 
-static uint8_t sm_checksum(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < len; i++)
-		s = (uint8_t)(s + p[i]);
-	return (uint8_t)-s;
-}
-
 int smbios_build(uint8_t *buf, size_t cap, uint64_t base, const struct smbios_spec *spec)
 {
 	int r = sm_spec_check(spec);
@@ -293,7 +285,7 @@ int smbios_build(uint8_t *buf, size_t cap, uint64_t base, const struct smbios_sp
 	buf[0x0A] = 1;			/* entry point revision: 3.0 */
 	put32(buf + 0x0C, (uint32_t)w.len);	/* maximum table size */
 	put64(buf + 0x10, base + SMBIOS_TABLE_OFFSET);
-	buf[5] = sm_checksum(buf, SM3_ENTRY_LEN);
+	buf[5] = acpi_checksum(buf, SM3_ENTRY_LEN);	/* the same byte sum */
 	return (int)(SMBIOS_TABLE_OFFSET + w.len);
 }
 

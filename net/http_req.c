@@ -3,6 +3,7 @@
  * remembered (the first one wins) and reported once the head is complete,
  * so the client has finished sending when it gets its error reply. */
 #include "net/http_req.h"
+#include "vmm/hex.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,17 +46,6 @@ static bool is_token(const char *s, size_t n)
 	return true;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes the path part of target into req->path, refusing what
  * could step outside the tree or smuggle a separator. */
 static void decode_path(struct head_state *h, const char *t, size_t n)
@@ -66,8 +56,8 @@ static void decode_path(struct head_state *h, const char *t, size_t n)
 	for (size_t i = 0; i < n && t[i] != '?'; i++) {
 		unsigned char c = (unsigned char)t[i];
 		if (c == '%') {
-			int hi = i + 2 < n ? hex_value(t[i + 1]) : -1;
-			int lo = hi < 0 ? -1 : hex_value(t[i + 2]);
+			int hi = i + 2 < n ? hex_digit_value(t[i + 1]) : -1;
+			int lo = hi < 0 ? -1 : hex_digit_value(t[i + 2]);
 			if (hi < 0 || lo < 0) {
 				fail(h, 400, "malformed percent-escape in the path");
 				return;

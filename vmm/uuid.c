@@ -1,20 +1,10 @@
 /* UUID text and the derived default (rule in uuid.h). */
 #include "vmm/uuid.h"
 #include "vmm/fnv.h"
+#include "vmm/hex.h"
 
 #include <errno.h>
 #include <stdio.h>
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int uuid_parse(const char *text, uint8_t out[UUID_LEN])
 {
@@ -24,7 +14,7 @@ int uuid_parse(const char *text, uint8_t out[UUID_LEN])
 		/* dashes after bytes 4, 6, 8 and 10 */
 		if ((i == 4 || i == 6 || i == 8 || i == 10) && *p++ != '-')
 			return -EINVAL;
-		int hi = hex_value(p[0]), lo = hi < 0 ? -1 : hex_value(p[1]);
+		int hi = hex_digit_value(p[0]), lo = hi < 0 ? -1 : hex_digit_value(p[1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -183,21 +183,13 @@ START_TEST(bad_spec_and_small_buffer)
 }
 END_TEST
 
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s = (uint8_t)(s + p[i]);
-	return s;
-}
-
 /* Linux's non-EFI scan: 16-byte steps over 0xF0000..0xFFFFF, "_SM3_" with
  * a length of 24..32 and a zero checksum over that length. */
 static uint64_t find_sm3(struct test_ram *ram)
 {
 	for (uint64_t a = 0xF0000; a + 32 <= 0x100000; a += 16) {
 		const uint8_t *p = ram_at(ram, a);
-		if (!memcmp(p, "_SM3_", 5) && p[6] >= 24 && p[6] <= 32 && sum(p, p[6]) == 0)
+		if (!memcmp(p, "_SM3_", 5) && p[6] >= 24 && p[6] <= 32 && byte_sum(p, p[6]) == 0)
 			return a;
 	}
 	return 0;
@@ -249,7 +241,7 @@ START_TEST(guest_finds_tables_in_reserved_bios_area)
 	ck_assert_uint_eq(cpus, 3);
 	/* the MP floating pointer before it is intact */
 	ck_assert_mem_eq(ram_at(&ram, BOOT_MPTABLE_ADDR), "_MP_", 4);
-	ck_assert_uint_eq(sum(ram_at(&ram, BOOT_MPTABLE_ADDR), 16), 0);
+	ck_assert_uint_eq(byte_sum(ram_at(&ram, BOOT_MPTABLE_ADDR), 16), 0);
 	ram_fini(&ram);
 }
 END_TEST
