@@ -109,6 +109,15 @@ const struct mdata_stats *mdata_serve_stats(const struct mdata_server *s)
 	return &s->stats;
 }
 
+uint16_t mdata_serve_port(const struct mdata_server *s)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	if (getsockname(s->listen_fd, (struct sockaddr *)&sa, &len) < 0)
+		return 0;
+	return ntohs(sa.sin_port);
+}
+
 static void conn_close(struct mdata_server *s, struct conn *c)
 {
 	for (unsigned i = 0; i < s->nconns; i++)
@@ -291,7 +300,9 @@ static void conn_readable(struct mdata_server *s, struct conn *c, time_t now)
 		conn_close(s, c);
 		return;
 	}
-	if (c->in_len == 0)	/* the clock for this head starts now */
+	/* on a kept-alive connection the next head's clock starts with its
+	 * first byte (a new connection's started at accept) */
+	if (c->in_len == 0 && c->nreqs > 0)
 		c->deadline = now + MDATA_HEAD_TIMEOUT;
 	c->in_len += (size_t)n;
 	conn_pump(s, c, now);

@@ -53,6 +53,8 @@ int mdata_serve_fd(const struct mdata_server *s);
  * deadline; call when the fd is readable and about once a second. */
 void mdata_serve_poll(struct mdata_server *s, time_t now);
 const struct mdata_stats *mdata_serve_stats(const struct mdata_server *s);
+/* The port listened on (cfg.port, or the one the kernel chose for 0). */
+uint16_t mdata_serve_port(const struct mdata_server *s);
 void mdata_serve_close(struct mdata_server *s);
 
 #endif

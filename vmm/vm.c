@@ -364,7 +364,7 @@ int vm_run(const struct vm_config *cfg)
 		.cmdline = cfg->cmdline, .ncpus = cfg->ncpus, .uuid = uuid,
 	};
 	/* Mistakes the user can fix come first, before /dev/kvm is touched. */
-	if (boot_check(&spec) < 0 || vm_identity_uuid(cfg, uuid) < 0)
+	if (boot_check(&spec) < 0)
 		return 1;
 
 	struct vm *vm = calloc(1, sizeof(*vm));
@@ -396,7 +396,9 @@ int vm_run(const struct vm_config *cfg)
 	int sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 
 	/* Images are opened and locked before /dev/kvm (vm_build). */
-	if (sig_fd < 0 || vm_disks_open(cfg, &vm->disks) < 0 || vm_build(vm, &spec) < 0 ||
+	/* The UUID after the disks: a missing disk is reported as such. */
+	if (sig_fd < 0 || vm_disks_open(cfg, &vm->disks) < 0 || vm_identity_uuid(cfg, uuid) < 0 ||
+	    vm_build(vm, &spec) < 0 ||
 	    console_attach(vm->con) < 0)
 		goto out_sig;
 	vm_start_vcpus(vm);	/* on failure a stop is requested: the loop ends at once */
