@@ -147,6 +147,7 @@ static void fill_cfg(const struct net_state *st, const struct netdef *d, bool fw
 	c->server_ip = d->addr;
 	c->netmask = netdef_mask(d->prefix);
 	c->router = d->forward != NET_FWD_NONE ? d->addr : 0;
+	c->mdata_gateway = d->forward == NET_FWD_NONE ? d->addr : 0;
 	if (fwd) {
 		c->dns[0] = d->addr; /* the forwarder on the bridge address */
 		c->ndns = 1;
@@ -174,13 +175,12 @@ static void helper_free(struct helper *h)
 	dns_fwd_close(h->dns);
 }
 
-/* The metadata service, for networks whose table routes 169.254.169.254
- * to it (not isolated ones: their guests have no route there). Without it
- * the network still runs, with a warning. */
+/* The metadata service (every network's table routes 169.254.169.254 to
+ * it; isolated networks' guests get a route there by DHCP). Without it the
+ * network still runs, with a warning. */
 static void mdata_setup(const struct net_state *st, const struct netdef *d, struct helper *h)
 {
-	if (d->forward == NET_FWD_NONE ||
-	    mdata_record_dir(st->dir, d->bridge, h->mdata_dir, sizeof(h->mdata_dir)) < 0)
+	if (mdata_record_dir(st->dir, d->bridge, h->mdata_dir, sizeof(h->mdata_dir)) < 0)
 		return;
 	struct mdata_serve_cfg cfg = { .listen_ip = d->addr, .port = MDATA_PORT,
 				       .ifname = d->bridge, .record_dir = h->mdata_dir,
@@ -394,7 +394,7 @@ static int teardown(struct net_state *st, const struct netdef *d, const struct n
 	int err = 0;
 
 	stop_helper(r->pid, d->name);
-	if (d->forward != NET_FWD_NONE && nft_net_del(d->name) < 0)
+	if (nft_net_del(d->name) < 0)
 		err = -EIO;
 	if (r->forward_prev == 0 && !other_forwarding(st, d->name, NULL))
 		write_forward(d->name, 0);
@@ -420,9 +420,10 @@ static void clean_stale(struct net_state *st, const struct netdef *d)
 		return;
 	}
 	stop_helper(old.pid, d->name);
-	if (d->forward != NET_FWD_NONE && nft_net_exists(d->name)) {
+	if (nft_net_exists(d->name)) {
 		nft_net_del(d->name);
-		if (old.forward_prev == 0 && !other_forwarding(st, d->name, NULL))
+		if (d->forward != NET_FWD_NONE && old.forward_prev == 0 &&
+		    !other_forwarding(st, d->name, NULL))
 			write_forward(d->name, 0);
 	}
 	net_state_run_remove(st, d->name);
@@ -448,9 +449,9 @@ static int bring_up(struct net_state *st, const struct netdef *d, struct net_run
 		if (now == 0 && (r = write_forward(d->name, 1)) < 0)
 			return r;
 		run->forward_prev = prev;
-		if ((r = nft_net_add(d)) < 0)
-			return r;
 	}
+	if ((r = nft_net_add(d)) < 0)
+		return r;
 	if (d->has_ip && (d->has_dhcp || d->nhosts) && (r = spawn_helper(st, d, &run->pid)) < 0)
 		return r;
 	return net_state_run_write(st, d->name, run);

@@ -24,9 +24,11 @@ busybox udhcpc --help >/dev/null 2>&1 || skip "busybox has no udhcpc"
 busybox wget --help >/dev/null 2>&1 || skip "busybox has no wget"
 
 SFX=$$
-H=mdh$SFX G1=mdg1$SFX G2=mdg2$SFX G3=mdg3$SFX O=mdo$SFX
+H=mdh$SFX G1=mdg1$SFX G2=mdg2$SFX G3=mdg3$SFX G4=mdg4$SFX O=mdo$SFX
 NET=mdn$SFX
 NET=${NET:0:12}
+ISO=mdi$SFX
+ISO=${ISO:0:12}
 STATE=$(mktemp -d /tmp/mvmdata-state.XXXXXX)
 WORK=$(mktemp -d /tmp/mvmdata-work.XXXXXX)
 fails=0
@@ -34,7 +36,8 @@ ip netns add $H 2>/dev/null || skip "cannot create network namespaces"
 
 cleanup() {
 	ip netns exec $H "$MVNET" net --state-dir "$STATE" stop $NET >/dev/null 2>&1
-	for n in $H $G1 $G2 $G3 $O; do ip netns del $n 2>/dev/null; done
+	ip netns exec $H "$MVNET" net --state-dir "$STATE" stop $ISO >/dev/null 2>&1
+	for n in $H $G1 $G2 $G3 $G4 $O; do ip netns del $n 2>/dev/null; done
 	rm -rf "$STATE" "$WORK" "/etc/netns/$H"
 }
 trap cleanup EXIT
@@ -61,7 +64,7 @@ raw() { # NS REQUEST
 
 mkdir -p /etc/netns/$H
 echo "nameserver 127.0.0.1" > /etc/netns/$H/resolv.conf	# no DNS needed here
-for n in $G1 $G2 $G3 $O; do ip netns add $n; done
+for n in $G1 $G2 $G3 $G4 $O; do ip netns add $n; done
 inh ip link set lo up
 check "create the network" mv create $NET --subnet 192.168.123.1/24 \
 	--dhcp 192.168.123.100-192.168.123.150 --nat
@@ -74,7 +77,10 @@ case "$1" in
 deconfig) ip addr flush dev $interface ;;
 bound|renew)
 	ip addr add $ip/$mask dev $interface
-	ip route replace default via $router
+	[ -z "$router" ] || ip route replace default via $router
+	# RFC 3442 routes: "DEST/LEN GATEWAY" pairs
+	set -- $staticroutes
+	while [ $# -ge 2 ]; do ip route replace $1 via $2 dev $interface; shift 2; done
 	echo "$ip" > "$LEASE_FILE" ;;
 esac
 EOF2
@@ -183,6 +189,29 @@ wait $hog
 check "a slow client is cut off (408) after its head timeout" sh -c \
 	"ip netns exec $G1 timeout 15 bash -c 'exec 3<>/dev/tcp/169.254.169.254/80; printf \"GET / HT\" >&3; head -n 1 <&3' | grep -q '408'"
 check "guest 1 still served" is $G1 /latest/meta-data/hostname vm-one
+
+# An isolated network: no router for its guests, but DHCP gives them a
+# route to 169.254.169.254 (option 121) via the bridge, where the table's
+# DNAT takes it to the helper.
+check "create an isolated network" mv create $ISO --subnet 192.168.124.1/24 \
+	--dhcp 192.168.124.100-192.168.124.150 --isolated
+ip link add m0-$SFX type veth peer name m1-$SFX
+ip link set m1-$SFX netns $H name vm4; inh ip link set vm4 master $ISO; inh ip link set vm4 up
+ip link set m0-$SFX netns $G4 name eth0
+ip netns exec $G4 ip link set eth0 address 52:54:00:ab:00:04
+ip netns exec $G4 ip link set eth0 up
+ip4=$(lease $G4)
+check "isolated guest leased $ip4" [ -n "$ip4" ]
+check "isolated guest: no default route, a route to 169.254.169.254" sh -c \
+	"! ip netns exec $G4 ip route | grep -q default &&
+	 ip netns exec $G4 ip route | grep -q '^169.254.169.254 via 192.168.124.1'"
+REC4=$STATE/run/mdata/$ISO
+mkdir -p "$REC4/52:54:00:ab:00:04" && echo iso-vm-4 > "$REC4/52:54:00:ab:00:04/instance-id"
+check "isolated guest: its instance-id" is $G4 /latest/meta-data/instance-id iso-vm-4
+check "isolated guest: hostname defaults from the instance-id" \
+	is $G4 /latest/meta-data/hostname minivmm-iso-vm-4
+check "stop the isolated network" mv stop $ISO
+check "its table is gone" sh -c "! ip netns exec $H nft list table ip minivmm-$ISO >/dev/null 2>&1"
 
 check "stop" mv stop $NET
 check "helper's metadata counters logged" grep -q "metadata $NET: .* requests" "$STATE/run/$NET.log"
