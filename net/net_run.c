@@ -450,8 +450,13 @@ static int bring_up(struct net_state *st, const struct netdef *d, struct net_run
 			return r;
 		run->forward_prev = prev;
 	}
-	if ((r = nft_net_add(d)) < 0)
+	/* An isolated network's table only routes to the metadata service:
+	 * without it (no nftables NAT on this host) the network still runs. */
+	if ((r = nft_net_add(d)) < 0 && d->forward != NET_FWD_NONE)
 		return r;
+	if (r < 0)
+		log_warn("net %s: isolated network started without its metadata route",
+			 d->name);
 	if (d->has_ip && (d->has_dhcp || d->nhosts) && (r = spawn_helper(st, d, &run->pid)) < 0)
 		return r;
 	return net_state_run_write(st, d->name, run);
