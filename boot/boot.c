@@ -321,8 +321,9 @@ static int pvh_info_write(struct guest_mem *gm, const struct layout *l)
 	return 0;
 }
 
-static int firmware_tables(struct guest_mem *gm, unsigned ncpus, struct layout *l)
+static int firmware_tables(struct guest_mem *gm, const struct boot_spec *spec, struct layout *l)
 {
+	unsigned ncpus = spec->ncpus;
 	int n = e820_build(gm, l->e820, E820_MAX_ENTRIES);
 	if (n < 0) {
 		log_error("boot: e820 map has more than %d entries", E820_MAX_ENTRIES);
@@ -332,6 +333,8 @@ static int firmware_tables(struct guest_mem *gm, unsigned ncpus, struct layout *
 	int r = acpi_build(gm, ncpus, &l->rsdp);
 	if (r == 0)
 		r = mptable_build(gm, ncpus);
+	if (r == 0)
+		r = smbios_load(gm, ncpus, spec->uuid);
 	return r;
 }
 
@@ -351,7 +354,7 @@ static int boot_load_kernel(struct guest_mem *gm, const struct boot_spec *spec,
 	if (r == 0 && spec->initrd_path)
 		r = initrd_load(gm, k, spec->initrd_path, l);
 	if (r == 0)
-		r = firmware_tables(gm, spec->ncpus, l);
+		r = firmware_tables(gm, spec, l);
 	if (r)
 		return r;
 	bool pvh = k->is_elf && k->elf.has_pvh;

@@ -26,7 +26,8 @@
  *
  * Guest memory used (boot/boot_internal.h): GDT 0x500, PVH start info
  * 0x6000, zero page 0x7000, page tables 0x9000-0xEFFF, command line
- * 0x20000, ACPI 0xE0000-0xEFFFF, MP table 0xF0000. */
+ * 0x20000, ACPI 0xE0000-0xEFFFF, MP table 0xF0000, SMBIOS 0xF1000-0xFFFFF
+ * (all inside the e820 map's reserved EBDA..1 MiB window). */
 #ifndef MINIVMM_BOOT_H
 #define MINIVMM_BOOT_H
 
@@ -39,6 +40,8 @@ struct boot_spec {
 	const char *initrd_path;	/* may be NULL */
 	const char *cmdline;		/* may be NULL/"" */
 	unsigned ncpus;			/* 1..MAX_VCPUS; APIC IDs are 0..ncpus-1 */
+	const uint8_t *uuid;		/* 16 bytes in text order, SMBIOS's system
+					 * UUID; NULL: the nil UUID */
 };
 
 enum boot_cpu_mode { BOOT_CPU_LONG64, BOOT_CPU_PROT32 };
@@ -81,7 +84,7 @@ int boot_check(const struct boot_spec *spec);
 /* Loads kernel, initrd (page aligned, as high as allowed below
  * initrd_addr_max and low RAM end), command line, zero page (setup header,
  * e820) or PVH start info, page tables, GDT, ACPI tables and MP table into
- * guest memory and fills *entry. 0 or -errno (after log_error). */
+ * guest memory (and the SMBIOS tables) and fills *entry. 0 or -errno (after log_error). */
 int boot_load(struct guest_mem *gm, const struct boot_spec *spec, struct boot_entry *entry);
 
 #endif

@@ -26,6 +26,9 @@
 #define BOOT_ACPI_ADDR      MEM_BIOS_START	/* RSDP first: scanned by Linux */
 #define BOOT_ACPI_MAX       0x10000ULL
 #define BOOT_MPTABLE_ADDR   0xF0000ULL	/* Linux scans 0xF0000..0xFFFFF for _MP_ */
+#define BOOT_SMBIOS_ADDR    0xF1000ULL	/* ... and for _SM3_: the entry point, then
+					 * the structure table, up to 1 MiB */
+#define BOOT_SMBIOS_MAX     (MEM_BIOS_END - BOOT_SMBIOS_ADDR)
 
 #define BOOT_PAGE 4096ULL
 
@@ -232,6 +235,9 @@ uint8_t acpi_checksum(const void *p, size_t len);
 
 /* MP floating pointer + configuration table at BOOT_MPTABLE_ADDR. */
 int mptable_build(struct guest_mem *gm, unsigned ncpus);
+
+/* SMBIOS entry point and tables at BOOT_SMBIOS_ADDR for gm's RAM regions. */
+int smbios_load(struct guest_mem *gm, unsigned ncpus, const uint8_t *uuid);
 
 /* GDT, page tables; fills the mode-dependent parts of *entry. */
 int entry_setup(struct guest_mem *gm, enum boot_cpu_mode mode, struct boot_entry *entry);

@@ -78,8 +78,8 @@ enum { MP_INT = 0, MP_NMI = 1, MP_EXTINT = 3 };
 #define MP_ENTRIES_MAX   (MAX_VCPUS + 2 + 1 + MP_ISA_IRQS + MP_PCI_IRQS + 2)
 #define MP_TABLE_MAX     (sizeof(struct mpc_table) + MAX_VCPUS * sizeof(struct mpc_cpu) + \
 			  (MP_ENTRIES_MAX - MAX_VCPUS) * 8)
-_Static_assert(BOOT_MPTABLE_ADDR + sizeof(struct mpf_intel) + MP_TABLE_MAX <= MEM_BIOS_END,
-	       "the MP table must end inside the BIOS area Linux scans");
+_Static_assert(BOOT_MPTABLE_ADDR + sizeof(struct mpf_intel) + MP_TABLE_MAX <= BOOT_SMBIOS_ADDR,
+	       "the MP table must end before the SMBIOS tables (in the area Linux scans)");
 _Static_assert(PCI_INTX_GSI_BASE + PCI_INTX_GSIS <= 24, "INTx GSIs are IOAPIC pins");
 
 static void mp_put(uint8_t **p, const void *entry, size_t len, uint16_t *count)

@@ -89,20 +89,22 @@ static void serve_batch(struct dhcp_server *s, int fd, time_t now)
 		send_reply(fd, &reps[i]);
 }
 
-int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns, const char *ifname,
-		    volatile sig_atomic_t *stop)
+int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns,
+		    struct mdata_server *md, const char *ifname, volatile sig_atomic_t *stop)
 {
 	time_t last_flush = time(NULL);
 	unsigned ifindex = if_nametoindex(ifname);
-	struct pollfd p[3] = {{.fd = fd, .events = POLLIN}};
+	struct pollfd p[4] = {{.fd = fd, .events = POLLIN}};
 	int dfd[2] = {-1, -1};
 
 	if (dns)
 		dns_fwd_fds(dns, dfd);
+	/* poll() skips negative fds: absent services cost nothing */
 	p[1] = (struct pollfd){.fd = dfd[0], .events = POLLIN};
 	p[2] = (struct pollfd){.fd = dfd[1], .events = POLLIN};
+	p[3] = (struct pollfd){.fd = md ? mdata_serve_fd(md) : -1, .events = POLLIN};
 	while (!*stop) {
-		int n = poll(p, dns ? 3 : 1, 1000);
+		int n = poll(p, 4, 1000);
 		time_t now = time(NULL);
 
 		if (n < 0 && errno != EINTR) {
@@ -115,6 +117,8 @@ int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns, const ch
 			dns_fwd_on_query(dns, now);
 		if (n > 0 && dns && (p[2].revents & POLLIN))
 			dns_fwd_on_answer(dns, now);
+		if (md)	/* also when idle: its connections have deadlines */
+			mdata_serve_poll(md, now);
 		if (now - last_flush >= FLUSH_INTERVAL) {
 			dhcp_server_flush(s);
 			last_flush = now;

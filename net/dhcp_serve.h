@@ -5,6 +5,7 @@
 
 #include "net/dhcp_server.h"
 #include "net/dns_fwd.h"
+#include "net/mdata_serve.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -12,9 +13,9 @@
 
 /* Open the server socket on IFNAME; returns the fd or -errno. */
 int dhcp_serve_open(const char *ifname);
-/* Serve DHCP on FD (and relay DNS through DNS if not NULL) until *STOP
- * becomes non-zero or IFNAME disappears; leases are flushed before
- * returning. */
-int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns, const char *ifname,
-		    volatile sig_atomic_t *stop);
+/* Serve DHCP on FD (and relay DNS through DNS, and metadata through MD,
+ * when not NULL) until *STOP becomes non-zero or IFNAME disappears; leases
+ * are flushed before returning. */
+int dhcp_serve_loop(struct dhcp_server *s, int fd, struct dns_fwd *dns,
+		    struct mdata_server *md, const char *ifname, volatile sig_atomic_t *stop);
 #endif

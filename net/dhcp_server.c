@@ -68,6 +68,13 @@ static void put_config(struct dhcp_server *s, struct dhcp_builder *b, const uint
 	dhcp_opt_u32(b, DHCP_OPT_BROADCAST, (c->server_ip & c->netmask) | ~c->netmask);
 	if (c->router)
 		dhcp_opt_u32(b, DHCP_OPT_ROUTER, c->router);
+	if (c->mdata_gateway) {
+		/* RFC 3442: prefix length, the significant octets, the router */
+		const uint32_t g = c->mdata_gateway;
+		const uint8_t route[9] = { 32, 169, 254, 169, 254, (uint8_t)(g >> 24),
+					   (uint8_t)(g >> 16), (uint8_t)(g >> 8), (uint8_t)g };
+		dhcp_opt_put(b, DHCP_OPT_CLASSLESS_ROUTE, route, sizeof(route));
+	}
 	dhcp_opt_ips(b, DHCP_OPT_DNS, c->dns, c->ndns);
 	if (c->mtu)
 		dhcp_opt_u16(b, DHCP_OPT_MTU, c->mtu);

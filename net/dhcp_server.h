@@ -17,6 +17,10 @@ struct dhcp_server_cfg {
 	uint32_t server_ip; /* the bridge address: server id and router */
 	uint32_t netmask;
 	uint32_t router; /* 0: no router option (forward mode none) */
+	/* Not 0: a classless static route (option 121) for 169.254.169.254/32
+	 * via this address, so guests without a router reach the metadata
+	 * service (net/mdata_serve.h). */
+	uint32_t mdata_gateway;
 	uint32_t dns[DHCP_DNS_MAX];
 	size_t ndns;
 	uint32_t lease_secs;

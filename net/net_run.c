@@ -2,6 +2,7 @@
 #include "net/net_run.h"
 
 #include "net/dhcp_serve.h"
+#include "net/mdata_record.h"
 #include "net/nft.h"
 #include "net/nl.h"
 #include "vmm/log.h"
@@ -134,6 +135,8 @@ struct helper {
 	struct dhcp_server *dhcp;
 	int fd;
 	struct dns_fwd *dns;
+	struct mdata_server *md;
+	char mdata_dir[PATH_MAX];	/* run/mdata/BRIDGE: the VMs' records */
 };
 
 static void fill_cfg(const struct net_state *st, const struct netdef *d, bool fwd,
@@ -144,6 +147,7 @@ static void fill_cfg(const struct net_state *st, const struct netdef *d, bool fw
 	c->server_ip = d->addr;
 	c->netmask = netdef_mask(d->prefix);
 	c->router = d->forward != NET_FWD_NONE ? d->addr : 0;
+	c->mdata_gateway = d->forward == NET_FWD_NONE ? d->addr : 0;
 	if (fwd) {
 		c->dns[0] = d->addr; /* the forwarder on the bridge address */
 		c->ndns = 1;
@@ -166,8 +170,23 @@ static void helper_free(struct helper *h)
 {
 	if (h->fd >= 0)
 		close(h->fd);
+	mdata_serve_close(h->md);
 	dhcp_server_free(h->dhcp);
 	dns_fwd_close(h->dns);
+}
+
+/* The metadata service (every network's table routes 169.254.169.254 to
+ * it; isolated networks' guests get a route there by DHCP). Without it the
+ * network still runs, with a warning. */
+static void mdata_setup(const struct net_state *st, const struct netdef *d, struct helper *h)
+{
+	if (mdata_record_dir(st->dir, d->bridge, h->mdata_dir, sizeof(h->mdata_dir)) < 0)
+		return;
+	struct mdata_serve_cfg cfg = { .listen_ip = d->addr, .port = MDATA_PORT,
+				       .ifname = d->bridge, .record_dir = h->mdata_dir,
+				       .leases = dhcp_server_leases(h->dhcp) };
+	if (mdata_serve_open(&h->md, &cfg) < 0)
+		log_warn("net %s: no metadata service on 169.254.169.254", d->name);
 }
 
 static int serve_setup(const struct net_state *st, const struct netdef *d, struct helper *h)
@@ -191,6 +210,8 @@ static int serve_setup(const struct net_state *st, const struct netdef *d, struc
 		r = dhcp_server_new(&h->dhcp, &cfg, time(NULL));
 	if (!r && (h->fd = dhcp_serve_open(d->bridge)) < 0)
 		r = h->fd;
+	if (!r)
+		mdata_setup(st, d, h);
 	if (r)
 		helper_free(h);
 	return r;
@@ -204,7 +225,13 @@ static int serve_run(struct helper *h, const char *name, const char *bridge)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
 	log_info("dhcp %s: serving", name);
-	int r = dhcp_serve_loop(h->dhcp, h->fd, h->dns, bridge, &stop_flag);
+	int r = dhcp_serve_loop(h->dhcp, h->fd, h->dns, h->md, bridge, &stop_flag);
+	if (h->md) {
+		const struct mdata_stats *m = mdata_serve_stats(h->md);
+		log_info("metadata %s: %llu connections, %llu requests, %llu refused, "
+			 "%llu over the connection cap, %llu timed out",
+			 name, m->conns, m->requests, m->errors, m->refused_full, m->timeouts);
+	}
 	const struct dhcp_stats *t = dhcp_server_stats(h->dhcp);
 	log_info("dhcp %s: stopping; %llu received, %llu malformed, %llu offers, %llu acks, "
 		 "%llu naks",
@@ -367,7 +394,7 @@ static int teardown(struct net_state *st, const struct netdef *d, const struct n
 	int err = 0;
 
 	stop_helper(r->pid, d->name);
-	if (d->forward != NET_FWD_NONE && nft_net_del(d->name) < 0)
+	if (nft_net_del(d->name) < 0)
 		err = -EIO;
 	if (r->forward_prev == 0 && !other_forwarding(st, d->name, NULL))
 		write_forward(d->name, 0);
@@ -393,9 +420,10 @@ static void clean_stale(struct net_state *st, const struct netdef *d)
 		return;
 	}
 	stop_helper(old.pid, d->name);
-	if (d->forward != NET_FWD_NONE && nft_net_exists(d->name)) {
+	if (nft_net_exists(d->name)) {
 		nft_net_del(d->name);
-		if (old.forward_prev == 0 && !other_forwarding(st, d->name, NULL))
+		if (d->forward != NET_FWD_NONE && old.forward_prev == 0 &&
+		    !other_forwarding(st, d->name, NULL))
 			write_forward(d->name, 0);
 	}
 	net_state_run_remove(st, d->name);
@@ -421,9 +449,14 @@ static int bring_up(struct net_state *st, const struct netdef *d, struct net_run
 		if (now == 0 && (r = write_forward(d->name, 1)) < 0)
 			return r;
 		run->forward_prev = prev;
-		if ((r = nft_net_add(d)) < 0)
-			return r;
 	}
+	/* An isolated network's table only routes to the metadata service:
+	 * without it (no nftables NAT on this host) the network still runs. */
+	if ((r = nft_net_add(d)) < 0 && d->forward != NET_FWD_NONE)
+		return r;
+	if (r < 0)
+		log_warn("net %s: isolated network started without its metadata route",
+			 d->name);
 	if (d->has_ip && (d->has_dhcp || d->nhosts) && (r = spawn_helper(st, d, &run->pid)) < 0)
 		return r;
 	return net_state_run_write(st, d->name, run);

@@ -1,5 +1,6 @@
 /* nftables rules for a network, installed as one atomic libnftables batch. */
 #include "net/nft.h"
+#include "net/mdata_serve.h"
 
 #include "vmm/log.h"
 
@@ -8,20 +9,32 @@
 #include <stdio.h>
 #include <string.h>
 
+
 int nft_net_script(const struct netdef *d, char *buf, size_t size)
 {
-	char net[16], br[32];
+	char net[16], ip[16], br[32], dnat[256];
 	uint32_t mask = netdef_mask(d->prefix);
 	int n;
 
 	netdef_ipstr(d->addr & mask, net);
+	netdef_ipstr(d->addr, ip);
 	snprintf(br, sizeof(br), "\"%s\"", d->bridge);
+	/* The metadata service (net/mdata_serve.h), in every network's table:
+	 * guests' 169.254.169.254:80, only from the bridge, goes to the helper
+	 * on the bridge address. */
+	snprintf(dnat, sizeof(dnat),
+		 " chain prerouting {\n"
+		 "  type nat hook prerouting priority dstnat; policy accept;\n"
+		 "  iifname %s ip daddr 169.254.169.254 tcp dport 80 dnat to %s:%u\n"
+		 " }\n",
+		 br, ip, MDATA_PORT);
 	if (d->forward == NET_FWD_NAT) {
 		/* As libvirt: masquerade what leaves the subnet, except
 		 * multicast and limited broadcast; let replies back in. */
 		n = snprintf(
 		    buf, size,
 		    "table ip minivmm-%1$s {\n"
+		    "%5$s"
 		    " chain postrouting {\n"
 		    "  type nat hook postrouting priority srcnat; policy accept;\n"
 		    "  ip saddr %2$s/%3$u ip daddr 224.0.0.0/24 return\n"
@@ -37,10 +50,11 @@ int nft_net_script(const struct netdef *d, char *buf, size_t size)
 		    "  oifname %4$s reject\n"
 		    " }\n"
 		    "}\n",
-		    d->name, net, d->prefix, br);
+		    d->name, net, d->prefix, br, dnat);
 	} else if (d->forward == NET_FWD_ROUTE) {
 		n = snprintf(buf, size,
 			     "table ip minivmm-%1$s {\n"
+			     "%5$s"
 			     " chain forward {\n"
 			     "  type filter hook forward priority filter; policy accept;\n"
 			     "  iifname %4$s oifname %4$s accept\n"
@@ -50,9 +64,9 @@ int nft_net_script(const struct netdef *d, char *buf, size_t size)
 			     "  oifname %4$s reject\n"
 			     " }\n"
 			     "}\n",
-			     d->name, net, d->prefix, br);
+			     d->name, net, d->prefix, br, dnat);
 	} else {
-		n = snprintf(buf, size, "%s", "");
+		n = snprintf(buf, size, "table ip minivmm-%s {\n%s}\n", d->name, dnat);
 	}
 	return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
 }

@@ -16,6 +16,8 @@ PACKAGES=(
 	acpica-tools
 	# test harness: the L1 VM (QEMU TCG) and its initramfs
 	qemu-system-x86 qemu-utils busybox-static cpio kmod
+	# SMBIOS tables are checked by dmidecode --from-dump
+	dmidecode
 	# network tests and the peers the benchmarks compare with
 	iproute2 nftables dnsmasq-base udhcpc fio hyperfine
 	# tests/images/build-cirros-like: GPT, ext3, vfat and GRUB 2 on a file, no root

@@ -3,6 +3,7 @@
 #include "devices/virtio/net_opts.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
+#include "vmm/uuid.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -47,6 +48,9 @@ void cli_usage(FILE *out)
 "                    16). Without mac=, a NIC's MAC is 52:54:00 plus 3 bytes\n"
 "                    hashed from the first disk's (else the kernel's) real\n"
 "                    path and the NIC's index: the same on every run\n"
+"  --uuid UUID       the VM's UUID (SMBIOS system UUID, metadata instance-id);\n"
+"                    default: derived from the first disk's real path, else the\n"
+"                    kernel's, so it is the same on every run\n"
 "  --kvm-device PATH KVM device (default /dev/kvm)\n"
 "  --debug           log debug messages (e.g. guest accesses to absent devices)\n"
 "  --help            this text\n"
@@ -176,7 +180,8 @@ static int cli_add_nic(struct vm_config *cfg, enum cli_nic_kind kind, const char
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_CONSOLE,
-       OPT_KVM_DEVICE, OPT_DEBUG, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_BRIDGE, OPT_TAP };
+       OPT_KVM_DEVICE, OPT_DEBUG, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_BRIDGE, OPT_TAP,
+       OPT_UUID };
 
 static const struct option cli_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -189,6 +194,7 @@ static const struct option cli_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "bridge", required_argument, NULL, OPT_BRIDGE },
 	{ "tap", required_argument, NULL, OPT_TAP },
+	{ "uuid", required_argument, NULL, OPT_UUID },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -227,6 +233,16 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 					optarg) < 0)
 				return -EINVAL;
 			break;
+		case OPT_UUID: {
+			uint8_t u[UUID_LEN];
+			if (uuid_parse(optarg, u) < 0) {
+				log_error("--uuid '%s': not a UUID like "
+					  "00112233-4455-6677-8899-aabbccddeeff", optarg);
+				return -EINVAL;
+			}
+			cfg->uuid = optarg;
+			break;
+		}
 		case OPT_CPUS:
 			if (cli_parse_uint("--cpus", optarg, 1, MAX_VCPUS, &cfg->ncpus) < 0)
 				return -EINVAL;

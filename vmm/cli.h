@@ -29,6 +29,7 @@ struct vm_config {
 	unsigned ndisks;
 	struct cli_nic nics[CLI_MAX_NICS];	/* --bridge/--tap in order: eth0, eth1, ... */
 	unsigned nnics;
+	const char *uuid;	/* --uuid, checked; NULL: derived (vmm/vm_identity.h) */
 };
 
 

@@ -17,6 +17,7 @@
 #include "vmm/vm_nics.h"
 #include "vmm/vm_pci.h"
 #include "vmm/vm_hooks.h"
+#include "vmm/vm_identity.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -371,9 +372,10 @@ static const char *vm_stop_text(enum vm_stop_reason why)
 
 int vm_run(const struct vm_config *cfg)
 {
+	uint8_t uuid[UUID_LEN];
 	struct boot_spec spec = {
 		.kernel_path = cfg->kernel, .initrd_path = cfg->initrd,
-		.cmdline = cfg->cmdline, .ncpus = cfg->ncpus,
+		.cmdline = cfg->cmdline, .ncpus = cfg->ncpus, .uuid = uuid,
 	};
 	/* Mistakes the user can fix come first, before /dev/kvm is touched. */
 	if (boot_check(&spec) < 0)
@@ -408,8 +410,10 @@ int vm_run(const struct vm_config *cfg)
 	sigdelset(&sigs, VCPU_KICK_SIGNAL);
 	int sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 
-	/* Images are opened and locked, TAPs opened, before /dev/kvm (vm_build). */
-	if (sig_fd < 0 || vm_disks_open(cfg, &vm->disks) < 0 || vm_nics_open(cfg, &vm->nics) < 0 ||
+	/* Images are opened and locked, TAPs opened, before /dev/kvm (vm_build);
+	 * the UUID after the disks: a missing disk is reported as such. */
+	if (sig_fd < 0 || vm_disks_open(cfg, &vm->disks) < 0 || vm_identity_uuid(cfg, uuid) < 0 ||
+	    vm_nics_open(cfg, &vm->nics) < 0 ||
 	    vm_build(vm, &spec) < 0 ||
 	    console_attach(vm->con) < 0)
 		goto out_sig;

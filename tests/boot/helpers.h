@@ -30,6 +30,16 @@ static inline void ram_init(struct test_ram *r, uint64_t size)
 	ck_assert_ptr_nonnull(r->gm);
 }
 
+/* The byte sum every firmware table checksum makes zero. */
+static inline uint8_t byte_sum(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint8_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s = (uint8_t)(s + b[i]);
+	return s;
+}
+
 static inline void ram_fini(struct test_ram *r)
 {
 	gmem_destroy(r->gm);

@@ -9,15 +9,6 @@
 
 #define RAM_SIZE (32 * MIB)
 
-static uint8_t sum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint8_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s = (uint8_t)(s + b[i]);
-	return s;
-}
-
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
@@ -26,7 +17,7 @@ static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v;
 static const uint8_t *find_rsdp(struct test_ram *ram)
 {
 	for (uint64_t a = 0xE0000; a < 0x100000; a += 16)
-		if (!memcmp(ram_at(ram, a), "RSD PTR ", 8) && sum(ram_at(ram, a), 20) == 0)
+		if (!memcmp(ram_at(ram, a), "RSD PTR ", 8) && byte_sum(ram_at(ram, a), 20) == 0)
 			return ram_at(ram, a);
 	return NULL;
 }
@@ -39,7 +30,7 @@ static const uint8_t *find_table(struct test_ram *ram, const char sig[4])
 	const uint8_t *xsdt = ram_at(ram, rd64(rsdp + 24));
 	ck_assert_mem_eq(xsdt, "XSDT", 4);
 	uint32_t len = rd32(xsdt + 4);
-	ck_assert_uint_eq(sum(xsdt, len), 0);
+	ck_assert_uint_eq(byte_sum(xsdt, len), 0);
 	for (uint32_t off = 36; off + 8 <= len; off += 8) {
 		const uint8_t *t = ram_at(ram, rd64(xsdt + off));
 		if (!memcmp(t, sig, 4))
@@ -66,12 +57,12 @@ START_TEST(rsdp_and_xsdt_checksums)
 	ck_assert_ptr_nonnull(rsdp);
 	ck_assert_uint_eq(rsdp[15], 2);			/* revision: XSDT present */
 	ck_assert_uint_eq(rd32(rsdp + 20), 36);
-	ck_assert_uint_eq(sum(rsdp, 36), 0);		/* extended checksum */
+	ck_assert_uint_eq(byte_sum(rsdp, 36), 0);		/* extended checksum */
 	const char *sigs[] = { "FACP", "APIC" };
 	for (int i = 0; i < 2; i++) {
 		const uint8_t *t = find_table(&ram, sigs[i]);
 		ck_assert_msg(t != NULL, "no %s", sigs[i]);
-		ck_assert_uint_eq(sum(t, rd32(t + 4)), 0);
+		ck_assert_uint_eq(byte_sum(t, rd32(t + 4)), 0);
 	}
 	ram_fini(&ram);
 }
@@ -89,7 +80,7 @@ START_TEST(madt_lists_every_vcpu)
 		const uint8_t *m = find_table(&ram, "APIC");
 		ck_assert_ptr_nonnull(m);
 		uint32_t len = rd32(m + 4);
-		ck_assert_uint_eq(sum(m, len), 0);
+		ck_assert_uint_eq(byte_sum(m, len), 0);
 		ck_assert_uint_eq(rd32(m + 36), MEM_LAPIC_BASE);
 		ck_assert_uint_eq(rd32(m + 40) & 1, 1);		/* PCAT_COMPAT: 8259s exist */
 		for (uint32_t off = 44; off < len; off += m[off + 1]) {
@@ -166,7 +157,7 @@ START_TEST(fadt_pm1a_reset_and_dsdt)
 	const uint8_t *d = ram_at(&ram, dsdt);
 	ck_assert_mem_eq(d, "DSDT", 4);
 	uint32_t len = rd32(d + 4);
-	ck_assert_uint_eq(sum(d, len), 0);
+	ck_assert_uint_eq(byte_sum(d, len), 0);
 	const uint8_t *s5 = memmem(d + 36, len - 36, "\x08_S5_\x12", 6);
 	ck_assert_ptr_nonnull(s5);
 	ck_assert_uint_eq(s5[7], 4);				/* NumElements */
@@ -195,7 +186,7 @@ END_TEST
 static const uint8_t *find_mpf(struct test_ram *ram)
 {
 	for (uint64_t a = 0xF0000; a < 0x100000; a += 16)
-		if (!memcmp(ram_at(ram, a), "_MP_", 4) && sum(ram_at(ram, a), 16) == 0)
+		if (!memcmp(ram_at(ram, a), "_MP_", 4) && byte_sum(ram_at(ram, a), 16) == 0)
 			return ram_at(ram, a);
 	return NULL;
 }
@@ -250,7 +241,7 @@ START_TEST(mptable_contents)
 		const uint8_t *mpc = ram_at(&ram, rd32(mpf + 4));
 		ck_assert_mem_eq(mpc, "PCMP", 4);
 		uint16_t len = rd16(mpc + 4), count = rd16(mpc + 34);
-		ck_assert_uint_eq(sum(mpc, len), 0);
+		ck_assert_uint_eq(byte_sum(mpc, len), 0);
 		ck_assert_uint_le(rd32(mpf + 4) + len, 0x100000);	/* inside the scanned area */
 		ck_assert_uint_eq(rd16(mpc + 40), 0);	/* no extended entries */
 		ck_assert_uint_eq(rd32(mpc + 36), MEM_LAPIC_BASE);

@@ -122,7 +122,33 @@ START_TEST(discover_offer_options)
 	ck_assert_ptr_nonnull(mtu);
 	ck_assert_int_eq(mtu[0] << 8 | mtu[1], 1400);
 	ck_assert_ptr_null(dhcp_opt_find(r.buf, r.len, DHCP_OPT_HOSTNAME, &n));
+	ck_assert_ptr_null(dhcp_opt_find(r.buf, r.len, DHCP_OPT_CLASSLESS_ROUTE, &n));
 	ck_assert_uint_eq(dhcp_server_stats(srv)->offers, 1);
+}
+END_TEST
+
+/* An isolated network: no router, but a route to the metadata service. */
+START_TEST(isolated_gets_metadata_route)
+{
+	struct client_pkt p;
+	struct dhcp_reply r;
+	size_t n;
+	struct dhcp_server_cfg cfg = {
+	    .name = "iso", .server_ip = IP(254), .netmask = 0xffffff00,
+	    .mdata_gateway = IP(254), .lease_secs = 3600,
+	    .pool = {.start = IP(128), .end = IP(200), .server_ip = IP(254)},
+	};
+	dhcp_server_free(srv);
+	ck_assert_int_eq(dhcp_server_new(&srv, &cfg, 1000), 0);
+	cpkt_start(&p, DHCPDISCOVER, 7, MAC, 0);
+	ck_assert_int_eq(send_pkt(&p, 1000, &r), 1);
+	ck_assert_ptr_null(dhcp_opt_find(r.buf, r.len, DHCP_OPT_ROUTER, &n));
+	const uint8_t *rt = dhcp_opt_find(r.buf, r.len, DHCP_OPT_CLASSLESS_ROUTE, &n);
+	ck_assert_ptr_nonnull(rt);
+	const uint8_t want[9] = { 32, 169, 254, 169, 254, IP(254) >> 24, (IP(254) >> 16) & 0xff,
+				  (IP(254) >> 8) & 0xff, IP(254) & 0xff };
+	ck_assert_uint_eq(n, sizeof(want));
+	ck_assert_mem_eq(rt, want, sizeof(want));
 }
 END_TEST
 
@@ -366,6 +392,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, discover_offer_options);
+	tcase_add_test(tc, isolated_gets_metadata_route);
 	tcase_add_test(tc, full_exchange_and_renew);
 	tcase_add_test(tc, new_binding_needs_commit);
 	tcase_add_test(tc, static_host_gets_name);

@@ -295,14 +295,21 @@ START_TEST(nft_scripts)
 	ck_assert(strstr(buf, "ip saddr 192.168.100.0/24 ip daddr != 192.168.100.0/24 masquerade"));
 	ck_assert(strstr(buf, "oifname \"vbr\" ip daddr 192.168.100.0/24 ct state "
 			      "established,related accept"));
+	ck_assert(strstr(buf, "iifname \"vbr\" ip daddr 169.254.169.254 tcp dport 80 "
+			      "dnat to 192.168.100.254:8775"));
 	ck_assert_int_eq(nft_net_script(&d, buf, 100), -ENOSPC);
 	d.forward = NET_FWD_ROUTE;
 	ck_assert_int_eq(nft_net_script(&d, buf, sizeof(buf)), 0);
 	ck_assert(strstr(buf, "masquerade") == NULL);
 	ck_assert(strstr(buf, "oifname \"vbr\" ip daddr 192.168.100.0/24 accept"));
-	d.forward = NET_FWD_NONE;
+	ck_assert(strstr(buf, "iifname \"vbr\" ip daddr 169.254.169.254 tcp dport 80 "
+			      "dnat to 192.168.100.254:8775"));
+	d.forward = NET_FWD_NONE;	/* isolated: only the metadata DNAT */
 	ck_assert_int_eq(nft_net_script(&d, buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "");
+	ck_assert_str_eq(buf, "table ip minivmm-vbr {\n chain prerouting {\n"
+			      "  type nat hook prerouting priority dstnat; policy accept;\n"
+			      "  iifname \"vbr\" ip daddr 169.254.169.254 tcp dport 80 "
+			      "dnat to 192.168.100.254:8775\n }\n}\n");
 }
 END_TEST
 
