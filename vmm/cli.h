@@ -3,6 +3,7 @@
 #ifndef MINIVMM_CLI_H
 #define MINIVMM_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -19,6 +20,7 @@ struct vm_config {
 	int log_level;
 	const char *disks[CLI_MAX_DISKS];	/* --disk specs, in order: vda, vdb, ... */
 	unsigned ndisks;
+	bool boot_info;		/* --boot-info: print what the first disk boots, exit */
 };
 
 
