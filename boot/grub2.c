@@ -13,6 +13,7 @@
 
 #define G2_ENTRIES_MAX 256
 #define G2_DEPTH_MAX 24
+#define G2_FUNCS_MAX 32
 
 enum { G2_RUN = 1, G2_DEFINE = 2 };	/* what a command list does */
 enum { END_EOF, END_RBRACE, END_KW };	/* how a command list ended */
@@ -26,8 +27,16 @@ struct g2_entry {
 	unsigned body_line;
 };
 
+struct g2_func {
+	char name[G2_NAME_MAX];
+	size_t body;
+	unsigned body_line;
+};
+
 struct g2 {
 	struct g2_lex lx;
+	struct g2_func funcs[G2_FUNCS_MAX];
+	unsigned nfuncs;
 	struct g2_vars vars;
 	const struct grub2_env *env;
 	const char *name;
@@ -299,6 +308,59 @@ static int g2_linux(struct g2 *g, const struct g2_cmd *c, bool initrd)
 	return 0;
 }
 
+/* `function NAME { ... }`: remembered when run, its body skipped. */
+static int g2_function(struct g2 *g, const struct g2_cmd *c, unsigned flags, int parent)
+{
+	struct g2_cmd *k = malloc(sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	int r = g2_open_block(g, c, k);
+	free(k);
+	if (r)
+		return r;
+	if ((flags & G2_RUN) && c->argc > 1 && g->nfuncs < G2_FUNCS_MAX &&
+	    g2_is_name(c->argv[1], strlen(c->argv[1]))) {
+		struct g2_func *f = &g->funcs[g->nfuncs++];
+		snprintf(f->name, sizeof(f->name), "%s", c->argv[1]);
+		f->body = g->lx.pos;
+		f->body_line = g->lx.line;
+	}
+	struct g2_cmd nobrace = { .term = G2_LBRACE, .line = c->line };
+	return g2_block(g, &nobrace, 0, parent);
+}
+
+/* A call of a script function: its body runs with $1.. set to the
+ * arguments, then reading resumes after the call. */
+static int g2_call(struct g2 *g, const struct g2_func *f, const struct g2_cmd *c, int parent)
+{
+	struct g2_cmd *k = malloc(sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	size_t pos = g->lx.pos;
+	unsigned line = g->lx.line;
+	for (unsigned i = 1; i < 10; i++) {
+		char n[2] = { (char)('0' + i), 0 };
+		g2_var_set(&g->vars, n, i < c->argc ? c->argv[i] : "");
+	}
+	g->lx.pos = f->body;
+	g->lx.line = f->body_line;
+	int r = g2_list(g, G2_RUN, parent, k);
+	free(k);
+	g->lx.pos = pos;
+	g->lx.line = line;
+	if (r >= 0 && r != END_RBRACE)
+		return g2_fail(g, f->body_line, "function has no closing '}'");
+	return r < 0 ? r : 0;
+}
+
+static const struct g2_func *g2_find_func(const struct g2 *g, const char *name)
+{
+	for (unsigned i = 0; i < g->nfuncs; i++)
+		if (strcmp(g->funcs[i].name, name) == 0)
+			return &g->funcs[i];
+	return NULL;
+}
+
 static int g2_exec(struct g2 *g, const struct g2_cmd *c, unsigned flags, int parent)
 {
 	const char *cmd = c->argv[0];
@@ -307,17 +369,20 @@ static int g2_exec(struct g2 *g, const struct g2_cmd *c, unsigned flags, int par
 	if (is_cmd(c, "menuentry") || is_cmd(c, "submenu"))
 		return g2_menuentry(g, c, flags, parent);
 	if (is_cmd(c, "function"))
-		return g2_block(g, c, 0, parent);
+		return g2_function(g, c, flags, parent);
 	if (is_cmd(c, "for") || is_cmd(c, "while") || is_cmd(c, "until"))
 		return g2_loop(g, c, parent);
 	if (c->term == G2_LBRACE)
 		return g2_block(g, c, flags, parent);
 	if (!(flags & G2_RUN))
 		return 0;
+	const struct g2_func *f = c->quoted[0] ? NULL : g2_find_func(g, cmd);
+	if (f)
+		return g2_call(g, f, c, parent);
 	if (is_cmd(c, "set")) {
 		for (unsigned i = 1; i < c->argc; i++)
 			g2_set(g, c->argv[i]);
-	} else if (c->argc == 1 && strchr(cmd, '=') && !c->quoted[0]) {
+	} else if (c->argc == 1 && strchr(cmd, '=')) {	/* NAME=value, value maybe quoted */
 		g2_set(g, cmd);
 	} else if (!strncmp(cmd, "search", 6) && (!cmd[6] || cmd[6] == '.')) {
 		g2_search(g, c);

@@ -46,7 +46,7 @@ int g2_var_set(struct g2_vars *vars, const char *name, const char *value)
 
 static int lex_fail(struct g2_lex *lx, const char *why)
 {
-	snprintf(lx->err, sizeof(lx->err), "line %u: %s", lx->line, why);
+	snprintf(lx->err, sizeof(lx->err), "%s", why);
 	return -EINVAL;
 }
 
