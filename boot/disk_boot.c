@@ -296,7 +296,9 @@ static int db_no_kernel(struct disk_boot *b)
 			  b->dev->name, b->searched);
 		return -ENOTSUP;
 	}
-	log_error("boot: %s: no kernel found; searched %s", b->dev->name, b->searched);
+	log_error("boot: %s: no kernel found; searched %s; then /boot/vmlinuz, /vmlinuz and "
+		  "/boot/vmlinuz-* on each ext2/3/4 file system (or give --kernel)", b->dev->name,
+		  b->searched);
 	return -ENOENT;
 }
 

@@ -32,7 +32,7 @@ static int db_resolve_dev(struct disk_boot *b, struct db_cand *cfg, const struct
 		}
 	log_error("boot: %s: the configuration names (%s), %s", b->dev->name, name,
 		  part < 0 ? "which is no GRUB device name" : "a partition outside the disk's table");
-	return -ENOENT;
+	return part < 0 ? -EINVAL : -ENXIO;	/* not -ENOENT: the search stops here */
 }
 
 /* Reads one file; "path -> resolved" goes to desc. */
