@@ -114,7 +114,7 @@ static int bls_fill(const struct bls_entry *e, const char *env, size_t envlen,
 int bls_choose(const struct bls_file *files, unsigned n, const char *grubenv, size_t envlen,
 	       struct bootcfg_choice *out)
 {
-	struct bls_entry *e = calloc(BLS_ENTRIES_MAX, sizeof(*e));
+	struct bls_entry *e = calloc(n < BLS_ENTRIES_MAX ? (n ? n : 1) : BLS_ENTRIES_MAX, sizeof(*e));
 	char *line = malloc(BLS_LINE_MAX);
 	unsigned count = 0;
 	int r = -ENOMEM;
