@@ -96,10 +96,18 @@ static int db_check_kernel(struct disk_boot *b)
 {
 	struct boot_spec spec = { .kernel_path = b->kernel_name, .kernel_data = b->kernel,
 				  .kernel_size = b->kernel_size, .cmdline = b->cmdline, .ncpus = 1 };
+	/* One line: boot/'s own reason, folded into ours. */
+	bool quiet = log_get_quiet();
+	log_set_quiet(true);
+	log_clear_last_error();
 	int r = boot_check(&spec);
-	if (r)
-		log_error("boot: %s: %s is not bootable on x86_64 (above: why); --kernel boots "
-			  "another kernel", b->dev->name, b->kernel_name);
+	log_set_quiet(quiet);
+	if (r) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", log_last_error());
+		log_error("boot: %s is not bootable on x86_64: %s", b->kernel_name,
+			  strncmp(why, "boot: ", 6) ? why : why + 6);
+	}
 	return r;
 }
 

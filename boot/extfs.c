@@ -118,7 +118,7 @@ int extfs_open(const struct blkdev *dev, const char *what, struct extfs **out)
 				     &blkdev_io_manager, &e->fs);
 	extfs_pending_dev = NULL;
 	if (err) {
-		log_error("boot: %s: cannot read the ext2/3/4 file system: %s", what,
+		log_warn("boot: %s: cannot read the ext2/3/4 file system: %s", what,
 			  error_message(err));
 		free(e);
 		return -EINVAL;

@@ -17,7 +17,7 @@
 struct extfs;
 
 /* Opens the file system on dev (which must outlive it); what names it in
- * messages ("vmhost.img partition 1"). 0 or -errno (logged). */
+ * messages ("vmhost.img partition 1"). 0 or -errno (a warning logged). */
 int extfs_open(const struct blkdev *dev, const char *what, struct extfs **out);
 void extfs_close(struct extfs *fs);
 

@@ -61,53 +61,6 @@ static bool is_cmd(const struct g2_cmd *c, const char *name)
 	return c->argc && !c->quoted[0] && strcmp(c->argv[0], name) == 0;
 }
 
-static bool is_number(const char *s, long *v)
-{
-	char *end;
-	if (!*s)
-		return false;
-	errno = 0;
-	*v = strtol(s, &end, 10);
-	return !*end && !errno;
-}
-
-/* `[ ... ]` / `test ...` with n arguments (brackets removed). */
-static bool g2_test_args(char **a, unsigned n)
-{
-	long x, y;
-	if (n >= 1 && strcmp(a[0], "!") == 0)
-		return !g2_test_args(a + 1, n - 1);
-	if (n == 1)
-		return a[0][0] != '\0';
-	if (n == 2)
-		return strcmp(a[0], "-n") == 0 ? a[1][0] != '\0' :
-		       strcmp(a[0], "-z") == 0 ? a[1][0] == '\0' : false;	/* -s/-f/-e/-d: no files here */
-	if (n != 3)
-		return false;
-	if (!strcmp(a[1], "=") || !strcmp(a[1], "=="))
-		return strcmp(a[0], a[2]) == 0;
-	if (!strcmp(a[1], "!="))
-		return strcmp(a[0], a[2]) != 0;
-	if (!is_number(a[0], &x) || !is_number(a[2], &y))
-		return false;
-	return !strcmp(a[1], "-eq") ? x == y : !strcmp(a[1], "-ne") ? x != y :
-	       !strcmp(a[1], "-lt") ? x < y : !strcmp(a[1], "-gt") ? x > y :
-	       !strcmp(a[1], "-le") ? x <= y : !strcmp(a[1], "-ge") ? x >= y : false;
-}
-
-static bool g2_condition(const struct g2_cmd *c, unsigned first)
-{
-	if (c->argc <= first)
-		return false;
-	char *const *a = c->argv + first;
-	unsigned n = c->argc - first;
-	if (strcmp(a[0], "[") == 0 && n >= 2 && strcmp(a[n - 1], "]") == 0)
-		return g2_test_args((char **)a + 1, n - 2);
-	if (strcmp(a[0], "test") == 0)
-		return g2_test_args((char **)a + 1, n - 1);
-	return strcmp(a[0], "true") == 0;
-}
-
 static int g2_expect_kw(struct g2 *g, int r, const struct g2_cmd *k, const char *want,
 			unsigned line)
 {
@@ -465,7 +418,7 @@ static int g2_list(struct g2 *g, unsigned flags, int parent, struct g2_cmd *end)
 static int g2_match(const struct g2 *g, int parent, const char *want)
 {
 	long n;
-	bool numeric = is_number(want, &n) && n >= 0;
+	bool numeric = g2_is_number(want, &n) && n >= 0;
 	long pos = 0;
 	for (unsigned i = 0; i < g->nentries; i++) {
 		const struct g2_entry *e = &g->entries[i];

@@ -57,4 +57,11 @@ struct g2_lex {
  * 0 or -EINVAL (lx->err says why). */
 int g2_read_cmd(struct g2_lex *lx, struct g2_cmd *c);
 
+/* A decimal number (strtol), the whole string. */
+bool g2_is_number(const char *s, long *v);
+/* The truth of the condition c->argv[first..]: `[ ... ]`/`test ...`
+ * (= == != -n -z -eq -ne -lt -gt -le -ge, !), `true`; file tests and any
+ * other command are false (nothing is run). */
+bool g2_condition(const struct g2_cmd *c, unsigned first);
+
 #endif

@@ -1,8 +1,9 @@
-/* GRUB 2 script words: quoting ('...', "...", backslash), $name and
+/* GRUB 2 script words and conditions: quoting ('...', "...", backslash), $name and
  * ${name} expansion, comments, line continuation. */
 #include "boot/grub2_internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -261,4 +262,53 @@ int g2_read_cmd(struct g2_lex *lx, struct g2_cmd *c)
 			return 0;
 		}
 	}
+}
+
+/* ---- conditions ---- */
+
+bool g2_is_number(const char *s, long *v)
+{
+	char *end;
+	if (!*s)
+		return false;
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return !*end && !errno;
+}
+
+/* `[ ... ]` / `test ...` with n arguments (brackets removed). */
+static bool g2_test_args(char **a, unsigned n)
+{
+	long x, y;
+	if (n >= 1 && strcmp(a[0], "!") == 0)
+		return !g2_test_args(a + 1, n - 1);
+	if (n == 1)
+		return a[0][0] != '\0';
+	if (n == 2)
+		return strcmp(a[0], "-n") == 0 ? a[1][0] != '\0' :
+		       strcmp(a[0], "-z") == 0 ? a[1][0] == '\0' : false;	/* -s/-f/-e/-d: no files here */
+	if (n != 3)
+		return false;
+	if (!strcmp(a[1], "=") || !strcmp(a[1], "=="))
+		return strcmp(a[0], a[2]) == 0;
+	if (!strcmp(a[1], "!="))
+		return strcmp(a[0], a[2]) != 0;
+	if (!g2_is_number(a[0], &x) || !g2_is_number(a[2], &y))
+		return false;
+	return !strcmp(a[1], "-eq") ? x == y : !strcmp(a[1], "-ne") ? x != y :
+	       !strcmp(a[1], "-lt") ? x < y : !strcmp(a[1], "-gt") ? x > y :
+	       !strcmp(a[1], "-le") ? x <= y : !strcmp(a[1], "-ge") ? x >= y : false;
+}
+
+bool g2_condition(const struct g2_cmd *c, unsigned first)
+{
+	if (c->argc <= first)
+		return false;
+	char *const *a = c->argv + first;
+	unsigned n = c->argc - first;
+	if (strcmp(a[0], "[") == 0 && n >= 2 && strcmp(a[n - 1], "]") == 0)
+		return g2_test_args((char **)a + 1, n - 2);
+	if (strcmp(a[0], "test") == 0)
+		return g2_test_args((char **)a + 1, n - 1);
+	return strcmp(a[0], "true") == 0;
 }
