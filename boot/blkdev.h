@@ -26,6 +26,17 @@ static inline int blkdev_read(const struct blkdev *d, uint64_t off, void *buf, s
 	return len ? d->read(d->ctx, off, buf, len) : 0;
 }
 
+/* Little-endian fields of on-disk structures. */
+static inline uint32_t blk_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t blk_le64(const uint8_t *p)
+{
+	return (uint64_t)blk_le32(p) | (uint64_t)blk_le32(p + 4) << 32;
+}
+
 /* A device over a memory buffer (tests, fuzzer). */
 struct blkdev_mem {
 	const uint8_t *data;

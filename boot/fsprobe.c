@@ -30,14 +30,9 @@ static const struct { const char *type; uint64_t off; const char *magic; size_t 
 	{ "exfat", 3, "EXFAT   ", 8 },
 };
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void ext_fill(const uint8_t *sb, struct fs_probe *p)
 {
-	uint32_t compat = le32(sb + 0x5c), incompat = le32(sb + 0x60), ro = le32(sb + 0x64);
+	uint32_t compat = blk_le32(sb + 0x5c), incompat = blk_le32(sb + 0x60), ro = blk_le32(sb + 0x64);
 	if ((incompat & (EXT4_INCOMPAT_EXT4_ONLY | EXT4_INCOMPAT_MORE)) ||
 	    (ro & EXT4_RO_COMPAT_EXT4_ONLY))
 		p->type = "ext4";

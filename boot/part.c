@@ -15,16 +15,6 @@
 #define GPT_ENTRIES_MAX_BYTES (1u << 20)
 #define GPT_ATTR_LEGACY_BOOT (1ull << 2)
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 const char *part_scheme_name(enum part_scheme s)
 {
 	return s == PART_MBR ? "MBR" : s == PART_GPT ? "GPT" : "none";
@@ -62,8 +52,8 @@ static void mbr_entry(const uint8_t *e, uint8_t *type, bool *active, uint32_t *l
 {
 	*active = e[0] == 0x80;
 	*type = e[4];
-	*lba = le32(e + 8);
-	*sectors = le32(e + 12);
+	*lba = blk_le32(e + 8);
+	*sectors = blk_le32(e + 12);
 }
 
 /* Logical partitions: each EBR's first entry is a partition relative to
@@ -177,7 +167,7 @@ static int gpt_read_header(const struct blkdev *dev, uint64_t lba, struct gpt_he
 		*why = "has no 'EFI PART' signature";
 		return -EINVAL;
 	}
-	uint32_t hsize = le32(b + 12), crc = le32(b + 16);
+	uint32_t hsize = blk_le32(b + 12), crc = blk_le32(b + 16);
 	if (hsize < 92 || hsize > PART_SECTOR) {
 		*why = "has a bad header size";
 		return -EINVAL;
@@ -187,10 +177,10 @@ static int gpt_read_header(const struct blkdev *dev, uint64_t lba, struct gpt_he
 		*why = "has a bad header CRC32";
 		return -EINVAL;
 	}
-	*h = (struct gpt_header){ .my_lba = le64(b + 24), .alternate_lba = le64(b + 32),
-		.first_usable = le64(b + 40), .last_usable = le64(b + 48),
-		.entries_lba = le64(b + 72), .entries = le32(b + 80),
-		.entry_size = le32(b + 84), .entries_crc = le32(b + 88) };
+	*h = (struct gpt_header){ .my_lba = blk_le64(b + 24), .alternate_lba = blk_le64(b + 32),
+		.first_usable = blk_le64(b + 40), .last_usable = blk_le64(b + 48),
+		.entries_lba = blk_le64(b + 72), .entries = blk_le32(b + 80),
+		.entry_size = blk_le32(b + 84), .entries_crc = blk_le32(b + 88) };
 	if (h->my_lba != lba) {
 		*why = "names another sector as its own";
 		return -EINVAL;
@@ -250,10 +240,10 @@ static void gpt_add_entries(const struct blkdev *dev, const struct gpt_header *h
 		const uint8_t *e = a + (size_t)i * h->entry_size;
 		if (memcmp(e, zero, 16) == 0)
 			continue;
-		struct part p = { .number = i + 1, .bootable = le64(e + 48) & GPT_ATTR_LEGACY_BOOT };
+		struct part p = { .number = i + 1, .bootable = blk_le64(e + 48) & GPT_ATTR_LEGACY_BOOT };
 		memcpy(p.gpt_type, e, 16);
 		gpt_name(e + 56, p.name, sizeof(p.name));
-		uint64_t first = le64(e + 32), last = le64(e + 40);
+		uint64_t first = blk_le64(e + 32), last = blk_le64(e + 40);
 		if (last < first || last == UINT64_MAX) {
 			log_warn("boot: %s: GPT entry %u ends (sector %llu) before it starts "
 				 "(%llu): ignored", dev->name, i + 1, (unsigned long long)last,

@@ -18,11 +18,6 @@
 
 #define GPT_DISK_BYTES (64u * 512u)
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void wr32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -47,11 +42,11 @@ static void scan_gpt(const uint8_t *data, size_t size)
 	disk[510] = 0x55;
 	disk[511] = 0xaa;
 	uint8_t *h = disk + 512;
-	uint64_t entries_lba = rd32(h + 72);
-	uint64_t bytes = (uint64_t)rd32(h + 80) * rd32(h + 84);
+	uint64_t entries_lba = blk_le32(h + 72);
+	uint64_t bytes = (uint64_t)blk_le32(h + 80) * blk_le32(h + 84);
 	if (entries_lba < 64 && bytes <= sizeof(disk) - entries_lba * 512)
 		wr32(h + 88, (uint32_t)crc32(0, disk + entries_lba * 512, (uInt)bytes));
-	uint32_t hsize = rd32(h + 12);
+	uint32_t hsize = blk_le32(h + 12);
 	if (hsize >= 92 && hsize <= 512) {
 		wr32(h + 16, 0);
 		wr32(h + 16, (uint32_t)crc32(0, h, hsize));

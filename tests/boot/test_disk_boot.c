@@ -257,6 +257,35 @@ START_TEST(extlinux_and_bls)
 }
 END_TEST
 
+START_TEST(logical_partition_and_damaged_gpt)
+{
+	/* MBR: p1 primary (empty ext4), p2 extended, p5 logical holding the
+	 * grub.cfg that names its kernel on (hd0,msdos5). */
+	root_reset();
+	sh("mkfs.ext4 -q -F -d root p1.img 4M");
+	root_kernel("/boot/vmlinuz-lg");
+	root_file("/boot/grub/grub.cfg", "menuentry logical {\n linux (hd0,msdos5)/boot/vmlinuz-lg "
+		  "root=/dev/vda5\n}\n");
+	sh("mkfs.ext4 -q -F -d root p5.img 8M && rm -f disk.img && truncate -s 24M disk.img && "
+	   "printf 'label: dos\nstart=2048, size=8192, type=83\nstart=10240, type=5\n"
+	   "start=12288, size=16384, type=83\n' | sfdisk -q disk.img && "
+	   "sfdisk -d disk.img | grep -q 'disk.img5 : start=       12288' && "
+	   "dd if=p1.img of=disk.img bs=512 seek=2048 conv=notrunc status=none && "
+	   "dd if=p5.img of=disk.img bs=512 seek=12288 conv=notrunc status=none");
+	ck_assert_int_eq(find("disk.img", NULL), 0);
+	has("partition: 5 (Linux");
+	has("kernel: /boot/vmlinuz-lg (");
+	has("command line: BOOT_IMAGE=(hd0,msdos5)/boot/vmlinuz-lg root=/dev/vda5 console=ttyS0\n");
+	/* GPT whose primary header is overwritten: the backup still finds p1. */
+	cirros_like_root();
+	make_disk("gpt", "mkfs.ext3 -b 1024 -L cirros-rootfs", 1);
+	sh("printf 'garbage!' | dd of=disk.img bs=1 seek=512 conv=notrunc status=none");
+	ck_assert_int_eq(find("disk.img", NULL), 0);
+	has("partition table: GPT (primary header damaged: backup used)\n");
+	has("kernel: /vmlinuz -> /boot/vmlinuz-5.15.0-117-generic (");
+}
+END_TEST
+
 START_TEST(errors_are_one_clear_line)
 {
 	sh("rm -f disk.img && truncate -s 8M disk.img");
@@ -358,6 +387,7 @@ int main(void)
 	tcase_add_test(tc, order_grub2_before_legacy_and_bootable_first);
 	tcase_add_test(tc, fallbacks_newest_vmlinuz);
 	tcase_add_test(tc, extlinux_and_bls);
+	tcase_add_test(tc, logical_partition_and_damaged_gpt);
 	tcase_add_test(tc, errors_are_one_clear_line);
 	tcase_add_test(tc, minivmm_boot_info);
 	suite_add_tcase(s, tc);
