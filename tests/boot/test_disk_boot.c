@@ -184,6 +184,19 @@ START_TEST(order_grub2_before_legacy_and_bootable_first)
 	has("kernel: /boot/k-grub2 (");
 	has("command line: BOOT_IMAGE=/boot/k-grub2 ro console=ttyS0\n");
 	has("console: console=ttyS0 added");
+	/* initrd with several files: concatenated, each 4-byte aligned (cpio). */
+	root_file("/boot/grub/grub.cfg", "menuentry one {\n linux /boot/k-grub2\n"
+		  " initrd /boot/ucode.img /boot/main.img\n}\n");
+	root_file("/boot/ucode.img", "abc");
+	root_file("/boot/main.img", "XYZ");
+	make_disk("none", "mkfs.ext2", 0);
+	ck_assert_int_eq(find("disk.img", NULL), 0);
+	has("initrd: /boot/ucode.img (");
+	has(" + /boot/main.img (");
+	struct boot_spec spec = { .ncpus = 1 };
+	disk_boot_spec(found, &spec);
+	ck_assert_uint_eq(spec.initrd_size, 7);
+	ck_assert_int_eq(memcmp(spec.initrd_data, "abc\0XYZ", 7), 0);
 	/* Two partitions with a configuration each: the active one (2) wins. */
 	root_reset();
 	root_kernel("/boot/k1");
