@@ -149,6 +149,25 @@ static int bls_collect(void *opaque, const char *name)
 	return 0;
 }
 
+/* Entries in /boot/loader/entries of a root file system name their files
+ * from /boot's point of view when /boot is not a partition of its own: if
+ * the kernel is not at its path but is under /boot, every path gets /boot. */
+static void bls_under_boot(struct db_cand *c, struct bootcfg_choice *ch)
+{
+	char alt[BOOTCFG_PATH_MAX + 8];
+	snprintf(alt, sizeof(alt), "/boot%s", ch->kernel.path);
+	if (extfs_is_file(c->ext, ch->kernel.path) || !extfs_is_file(c->ext, alt))
+		return;
+	struct bootcfg_file *files[1 + BOOTCFG_INITRD_MAX] = { &ch->kernel };
+	for (unsigned i = 0; i < ch->ninitrd; i++)
+		files[1 + i] = &ch->initrd[i];
+	for (unsigned i = 0; i < 1 + ch->ninitrd; i++) {
+		snprintf(alt, sizeof(alt), "/boot%s", files[i]->path);
+		if (strlen(alt) < sizeof(files[i]->path))
+			strcpy(files[i]->path, alt);
+	}
+}
+
 static int db_try_bls(struct disk_boot *b, struct db_cand *c, struct bootcfg_choice *ch,
 		      const char *env, size_t envlen)
 {
@@ -169,6 +188,8 @@ static int db_try_bls(struct disk_boot *b, struct db_cand *c, struct bootcfg_cho
 		free(d);
 		if (r == 0) {
 			char where[BOOTCFG_PATH_MAX + 16];
+			if (i == 1)
+				bls_under_boot(c, ch);
 			snprintf(where, sizeof(where), "%s/*.conf (Boot Loader Spec)", bls_dirs[i]);
 			return db_take_choice(b, c, ch, where);
 		}

@@ -19,6 +19,8 @@
  *        /boot/extlinux.conf, /extlinux.conf, /boot/syslinux/syslinux.cfg,
  *        /syslinux/syslinux.cfg, /boot/syslinux.cfg, /syslinux.cfg.
  *     d. Boot Loader Spec: /loader/entries/NAME.conf, /boot/loader/entries/NAME.conf.
+ *        (entries in /boot/loader/entries whose files are not at their path
+ *        but under /boot, as when /boot is no partition of its own, get /boot).
  *     The configuration's default entry is booted; its files are looked up
  *     on the device it names ((hd0,gpt1), search --label/--fs-uuid/--file)
  *     or on the configuration's own partition.

@@ -47,7 +47,9 @@ static int db_read(struct disk_boot *b, struct db_cand *c, const char *path, uin
 			  c->fs.type ? c->fs.type : "no known file system");
 		return -ENOTSUP;
 	}
-	int r = fs ? extfs_read(fs, path, max, data, size, resolved, sizeof(resolved)) : -ENOENT;
+	int r = extfs_read(fs, path, max, data, size, resolved, sizeof(resolved));
+	if (r == -ENOTDIR)
+		r = -ENOENT;	/* a path component is a file: the path is not there */
 	if (r == 0) {
 		bool link = strcmp(path, resolved) != 0;
 		snprintf(desc, cap, "%s%s%s (%s, %llu bytes)", path, link ? " -> " : "",

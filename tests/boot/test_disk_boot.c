@@ -267,6 +267,14 @@ START_TEST(extlinux_and_bls)
 	has("configuration: /loader/entries/*.conf (Boot Loader Spec)\n");
 	has("kernel: /vmlinuz-6.7.4-200.fc39.x86_64 (");
 	has("initrd: /initramfs-6.7.4-200.fc39.x86_64.img (");
+	/* The same entries on a root file system: /boot/loader/entries, the
+	 * files under /boot. */
+	sh("mkdir -p root2/boot && mv root/* root2/boot/ && rm -rf root && mv root2 root");
+	make_disk("gpt", "mkfs.ext4", 2);
+	ck_assert_int_eq(find("disk.img", NULL), 0);
+	has("configuration: /boot/loader/entries/*.conf (Boot Loader Spec)\n");
+	has("kernel: /boot/vmlinuz-6.7.4-200.fc39.x86_64 (");
+	has("initrd: /boot/initramfs-6.7.4-200.fc39.x86_64.img (");
 }
 END_TEST
 
@@ -296,6 +304,43 @@ START_TEST(logical_partition_and_damaged_gpt)
 	ck_assert_int_eq(find("disk.img", NULL), 0);
 	has("partition table: GPT (primary header damaged: backup used)\n");
 	has("kernel: /vmlinuz -> /boot/vmlinuz-5.15.0-117-generic (");
+}
+END_TEST
+
+/* A CirrOS-like disk with random bytes written over its file system's
+ * metadata (superblock, group descriptors, inode tables, directories):
+ * every run ends with a result or an error, never a crash (ASan/UBSan). */
+START_TEST(corrupted_file_system_never_crashes)
+{
+	cirros_like_root();
+	make_disk("gpt", "mkfs.ext3 -b 1024 -L cirros-rootfs", 1);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/disk.img", tmp);
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	static uint8_t img[20 << 20], work[20 << 20];
+	size_t n = fread(img, 1, sizeof(img), f);
+	fclose(f);
+	ck_assert_uint_eq(n, 20u << 20);
+	struct blkdev_mem mem = { .data = work };
+	struct blkdev dev = { .read = blkdev_mem_read, .ctx = &mem, .size = n, .name = "fuzzed.img" };
+	log_set_quiet(true);
+	srand(7);
+	unsigned ok = 0;
+	for (int round = 0; round < 150; round++) {
+		memcpy(work, img, n);
+		/* The first 600 KiB of the partition hold the metadata. */
+		for (int k = 0; k < 1 + round % 40; k++) {
+			size_t at = 2048 * 512 + (size_t)rand() % (600 << 10);
+			work[at] = (uint8_t)rand();
+		}
+		struct disk_boot *b = NULL;
+		if (disk_boot_find(&dev, NULL, &b) == 0)
+			ok++;
+		disk_boot_free(b);
+	}
+	log_set_quiet(false);
+	ck_assert_uint_gt(ok, 0);	/* most small damage still boots */
 }
 END_TEST
 
@@ -401,6 +446,7 @@ int main(void)
 	tcase_add_test(tc, fallbacks_newest_vmlinuz);
 	tcase_add_test(tc, extlinux_and_bls);
 	tcase_add_test(tc, logical_partition_and_damaged_gpt);
+	tcase_add_test(tc, corrupted_file_system_never_crashes);
 	tcase_add_test(tc, errors_are_one_clear_line);
 	tcase_add_test(tc, minivmm_boot_info);
 	suite_add_tcase(s, tc);
