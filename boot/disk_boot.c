@@ -311,6 +311,11 @@ static int db_no_kernel(struct disk_boot *b)
 			  "with --kernel", b->dev->name);
 		return -ENOENT;
 	}
+	if (b->ncands == 0) {
+		log_error("boot: %s: the %s partition table lists no partition: give the kernel "
+			  "with --kernel", b->dev->name, part_scheme_name(b->table.scheme));
+		return -ENOENT;
+	}
 	if (!readable) {
 		log_error("boot: %s: no ext2/3/4 file system to read the kernel from (%s): "
 			  "minivmm reads only ext2/3/4; --kernel works with any disk",
@@ -334,8 +339,11 @@ static int db_search_all(struct disk_boot *b)
 				if (c->fs.type && !c->fs.readable)
 					db_note_searched(b, ": not read");
 			}
-			if (!db_ext(b, c))
+			if (!db_ext(b, c)) {
+				if (pass == 0 && c->fs.readable)
+					db_note_searched(b, ": cannot be read (damaged?)");
 				continue;
+			}
 			db_describe(b, c);
 			int r = pass == 0 ? db_try_configs(b, c) : db_fallbacks(b, c);
 			if (pass == 0 && r == -ENOENT)
