@@ -98,16 +98,20 @@ static int g2_if(struct g2 *g, const struct g2_cmd *c, unsigned flags, int paren
 }
 
 /* A block whose '{' ended c (or comes as the next command). */
-static int g2_open_block(struct g2 *g, const struct g2_cmd *c, struct g2_cmd *k)
+static int g2_open_block(struct g2 *g, const struct g2_cmd *c)
 {
 	if (c->term == G2_LBRACE)
 		return 0;
+	struct g2_cmd *k = malloc(sizeof(*k));
+	if (!k)
+		return -ENOMEM;
 	int r = c->term == G2_SEP ? g2_read_cmd(&g->lx, k) : 0;
 	if (r)
-		return g2_fail(g, g->lx.line, g->lx.err);
-	if (c->term != G2_SEP || k->argc || k->term != G2_LBRACE)
-		return g2_fail(g, c->line, "'{' expected");
-	return 0;
+		r = g2_fail(g, g->lx.line, g->lx.err);
+	else if (c->term != G2_SEP || k->argc || k->term != G2_LBRACE)
+		r = g2_fail(g, c->line, "'{' expected");
+	free(k);
+	return r;
 }
 
 static int g2_block(struct g2 *g, const struct g2_cmd *c, unsigned flags, int parent)
@@ -115,7 +119,7 @@ static int g2_block(struct g2 *g, const struct g2_cmd *c, unsigned flags, int pa
 	struct g2_cmd *k = malloc(sizeof(*k));
 	if (!k)
 		return -ENOMEM;
-	int r = g2_open_block(g, c, k);
+	int r = g2_open_block(g, c);
 	if (r == 0) {
 		r = g2_list(g, flags, parent, k);
 		if (r >= 0 && r != END_RBRACE)
@@ -149,11 +153,7 @@ static int g2_menuentry(struct g2 *g, const struct g2_cmd *c, unsigned flags, in
 {
 	struct g2_entry e = { .parent = parent, .submenu = is_cmd(c, "submenu") };
 	g2_entry_args(c, &e);
-	struct g2_cmd *k = malloc(sizeof(*k));
-	if (!k)
-		return -ENOMEM;
-	int r = g2_open_block(g, c, k);
-	free(k);
+	int r = g2_open_block(g, c);
 	if (r)
 		return r;
 	int idx = parent;
@@ -264,11 +264,7 @@ static int g2_linux(struct g2 *g, const struct g2_cmd *c, bool initrd)
 /* `function NAME { ... }`: remembered when run, its body skipped. */
 static int g2_function(struct g2 *g, const struct g2_cmd *c, unsigned flags, int parent)
 {
-	struct g2_cmd *k = malloc(sizeof(*k));
-	if (!k)
-		return -ENOMEM;
-	int r = g2_open_block(g, c, k);
-	free(k);
+	int r = g2_open_block(g, c);
 	if (r)
 		return r;
 	if ((flags & G2_RUN) && c->argc > 1 && g->nfuncs < G2_FUNCS_MAX &&
