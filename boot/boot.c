@@ -64,15 +64,30 @@ int boot_file_map(struct boot_file *f, const char *path, const char *what)
 
 void boot_file_unmap(struct boot_file *f)
 {
-	if (f->data)
+	if (f->data && !f->borrowed)
 		munmap((void *)f->data, f->size);
 	f->data = NULL;
 }
 
-static int kernel_open(struct kernel *k, const char *path)
+/* The kernel from spec: mapped from its file, or borrowed from memory. */
+static int kernel_file(struct boot_file *f, const struct boot_spec *spec)
 {
+	if (!spec->kernel_data)
+		return boot_file_map(f, spec->kernel_path, "kernel");
+	*f = (struct boot_file){ .path = spec->kernel_path, .data = spec->kernel_data,
+				 .size = spec->kernel_size, .borrowed = true };
+	if (f->size == 0) {
+		log_error("boot: kernel %s: file is empty", f->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int kernel_open(struct kernel *k, const struct boot_spec *spec)
+{
+	const char *path = spec->kernel_path;
 	memset(k, 0, sizeof(*k));
-	int r = boot_file_map(&k->file, path, "kernel");
+	int r = kernel_file(&k->file, spec);
 	if (r)
 		return r;
 	if (elf_detect(&k->file)) {
@@ -106,9 +121,20 @@ static int cmdline_check(const struct kernel *k, const char *cmdline)
 	return 0;
 }
 
-static int initrd_stat(const char *path, uint64_t *size)
+static int initrd_stat(const struct boot_spec *spec, uint64_t *size)
 {
+	const char *path = spec->initrd_path;
 	struct stat st;
+
+	if (spec->initrd_data) {
+		if (spec->initrd_size == 0 || spec->initrd_size > UINT32_MAX) {
+			log_error("boot: initrd %s: %s", path, spec->initrd_size == 0 ?
+				  "file is empty" : "larger than 4 GiB");
+			return -EINVAL;
+		}
+		*size = spec->initrd_size;
+		return 0;
+	}
 
 	if (stat(path, &st) < 0) {
 		int e = errno;
@@ -150,13 +176,13 @@ int boot_check(const struct boot_spec *spec)
 
 	int r = spec_check(spec);
 	if (r == 0)
-		r = kernel_open(&k, spec->kernel_path);
+		r = kernel_open(&k, spec);
 	if (r)
 		return r;
 	r = cmdline_check(&k, spec->cmdline);
 	boot_file_unmap(&k.file);
 	if (r == 0 && spec->initrd_path)
-		r = initrd_stat(spec->initrd_path, &isize);
+		r = initrd_stat(spec, &isize);
 	return r;
 }
 
@@ -221,11 +247,12 @@ static int initrd_read(struct guest_mem *gm, const char *path, uint64_t addr, ui
 	return 0;
 }
 
-static int initrd_load(struct guest_mem *gm, const struct kernel *k, const char *path,
-		       struct layout *l)
+static int initrd_load(struct guest_mem *gm, const struct kernel *k,
+		       const struct boot_spec *spec, struct layout *l)
 {
+	const char *path = spec->initrd_path;
 	uint64_t size;
-	int r = initrd_stat(path, &size);
+	int r = initrd_stat(spec, &size);
 	if (r)
 		return r;
 	uint64_t min = (l->kernel_end + BOOT_PAGE - 1) & ~(BOOT_PAGE - 1);
@@ -239,6 +266,14 @@ static int initrd_load(struct guest_mem *gm, const struct kernel *k, const char 
 		return -ENOMEM;
 	}
 	l->initrd_size = size;
+	if (spec->initrd_data) {
+		if (gmem_write(gm, l->initrd_addr, spec->initrd_data, size)) {
+			log_error("boot: initrd %s: no RAM at %#llx", path,
+				  (unsigned long long)l->initrd_addr);
+			return -EFAULT;
+		}
+		return 0;
+	}
 	return initrd_read(gm, path, l->initrd_addr, size);
 }
 
@@ -352,7 +387,7 @@ static int boot_load_kernel(struct guest_mem *gm, const struct boot_spec *spec,
 	if (r == 0)
 		r = cmdline_write(gm, spec->cmdline);
 	if (r == 0 && spec->initrd_path)
-		r = initrd_load(gm, k, spec->initrd_path, l);
+		r = initrd_load(gm, k, spec, l);
 	if (r == 0)
 		r = firmware_tables(gm, spec, l);
 	if (r)
@@ -395,7 +430,7 @@ int boot_load(struct guest_mem *gm, const struct boot_spec *spec, struct boot_en
 		log_error("boot: out of memory");
 		return -ENOMEM;
 	}
-	r = kernel_open(&k, spec->kernel_path);
+	r = kernel_open(&k, spec);
 	if (r == 0) {
 		r = boot_load_kernel(gm, spec, &k, l, entry);
 		if (r == 0)

@@ -38,6 +38,13 @@
 struct boot_spec {
 	const char *kernel_path;	/* bzImage, or ELF vmlinux (64-bit entry, or PVH note) */
 	const char *initrd_path;	/* may be NULL */
+	/* From memory instead of files (a kernel read out of a disk image):
+	 * when kernel_data/initrd_data is set, the *_path only names it in
+	 * messages. The buffers must outlive boot_check()/boot_load(). */
+	const void *kernel_data;
+	uint64_t kernel_size;
+	const void *initrd_data;
+	uint64_t initrd_size;
 	const char *cmdline;		/* may be NULL/"" */
 	unsigned ncpus;			/* 1..MAX_VCPUS; APIC IDs are 0..ncpus-1 */
 	const uint8_t *uuid;		/* 16 bytes in text order, SMBIOS's system

@@ -164,6 +164,7 @@ struct boot_file {
 	const char *path;
 	const uint8_t *data;
 	uint64_t size;
+	bool borrowed;		/* data belongs to the caller: not unmapped */
 };
 int boot_file_map(struct boot_file *f, const char *path, const char *what);
 void boot_file_unmap(struct boot_file *f);

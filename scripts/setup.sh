@@ -11,6 +11,8 @@ PACKAGES=(
 	libclang-rt-14-dev	# libFuzzer and sanitizer runtimes for clang
 	# libraries
 	check liburing-dev zlib1g-dev libzstd-dev libfdt-dev
+	libext2fs-dev	# boot/: reading the kernel out of an ext2/3/4 disk
+	fdisk	# sfdisk: tests assemble partitioned disks
 	libmnl-dev libnftables-dev libnftnl-dev
 	# ACPI tables are compiled from ASL at build time
 	acpica-tools

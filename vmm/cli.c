@@ -15,6 +15,7 @@ void cli_usage(FILE *out)
 {
 	fputs(
 "usage: minivmm --kernel FILE [options]     run a VM\n"
+"       minivmm --disk IMAGE [options]       run a VM booting the kernel inside IMAGE\n"
 "       minivmm img COMMAND ...              disk images (minivmm img --help)\n"
 "       minivmm net COMMAND ...              host networks (minivmm net --help)\n"
 "\n"
@@ -22,9 +23,15 @@ void cli_usage(FILE *out)
 "machine with its serial console on this terminal.\n"
 "\n"
 "options:\n"
-"  --kernel FILE     kernel to boot (required)\n"
+"  --kernel FILE     kernel to boot; without it the first --disk's own kernel,\n"
+"                    initrd and command line are found as its boot loader\n"
+"                    would (GRUB 2, GRUB legacy, extlinux, BLS; ext2/3/4)\n"
 "  --initrd FILE     initial ramdisk\n"
-"  --cmdline TEXT    kernel command line (e.g. \"console=ttyS0\")\n"
+"  --cmdline TEXT    kernel command line (e.g. \"console=ttyS0\"); with a kernel\n"
+"                    found on the disk, appended to the one its boot loader uses\n"
+"  --boot-info       print what the first --disk boots (partition, file system,\n"
+"                    configuration, entry, kernel, initrd, command line) and why;\n"
+"                    exit without starting a VM\n"
 "  --memory SIZE     guest RAM: 512M, 1G, ... (a bare number is MiB; default 512M)\n"
 "  --cpus N          vCPUs, 1 to 64 (default 1)\n"
 "  --console WHERE   default: this terminal (raw mode; Ctrl+] stops the VM);\n"
@@ -181,7 +188,7 @@ static int cli_add_nic(struct vm_config *cfg, enum cli_nic_kind kind, const char
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_CONSOLE,
        OPT_KVM_DEVICE, OPT_DEBUG, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_BRIDGE, OPT_TAP,
-       OPT_UUID };
+       OPT_UUID, OPT_BOOT_INFO };
 
 static const struct option cli_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -196,6 +203,7 @@ static const struct option cli_options[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },
 	{ "uuid", required_argument, NULL, OPT_UUID },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
+	{ "boot-info", no_argument, NULL, OPT_BOOT_INFO },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -218,6 +226,7 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 		case OPT_CONSOLE: cfg->console = optarg; break;
 		case OPT_KVM_DEVICE: cfg->kvm_path = optarg; break;
 		case OPT_DEBUG: cfg->log_level = LOG_DEBUG; break;
+		case OPT_BOOT_INFO: cfg->boot_info = true; break;
 		case OPT_MEMORY:
 			if (cli_parse_size("--memory", optarg, &cfg->mem_size) < 0 ||
 			    cli_check_memory(cfg->mem_size, optarg) < 0)
@@ -265,8 +274,13 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 		log_error("unexpected argument '%s' (see minivmm --help)", argv[optind]);
 		return -EINVAL;
 	}
-	if (!cfg->kernel) {
-		log_error("no --kernel given: minivmm needs a kernel to boot (see minivmm --help)");
+	if (!cfg->kernel && !cfg->ndisks) {
+		log_error("no --kernel and no --disk given: minivmm needs a kernel to boot, or a "
+			  "disk to find one on (see minivmm --help)");
+		return -EINVAL;
+	}
+	if (cfg->boot_info && !cfg->ndisks) {
+		log_error("--boot-info needs a --disk to look at");
 		return -EINVAL;
 	}
 	return CLI_RUN;

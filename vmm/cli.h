@@ -3,6 +3,7 @@
 #ifndef MINIVMM_CLI_H
 #define MINIVMM_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -30,6 +31,7 @@ struct vm_config {
 	struct cli_nic nics[CLI_MAX_NICS];	/* --bridge/--tap in order: eth0, eth1, ... */
 	unsigned nnics;
 	const char *uuid;	/* --uuid, checked; NULL: derived (vmm/vm_identity.h) */
+	bool boot_info;		/* --boot-info: print what the first disk boots, exit */
 };
 
 

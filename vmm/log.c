@@ -11,6 +11,7 @@ static _Thread_local char last_error[512];
 void log_set_level(enum log_level level) { current_level = level; }
 enum log_level log_get_level(void) { return current_level; }
 void log_set_quiet(bool q) { quiet = q; }
+bool log_get_quiet(void) { return quiet; }
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {

@@ -15,6 +15,7 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Silence stderr output (tests); the last error is still recorded. */
 void log_set_quiet(bool quiet);
+bool log_get_quiet(void);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

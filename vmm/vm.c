@@ -1,5 +1,6 @@
 #include "vmm/vm.h"
 #include "boot/boot.h"
+#include "boot/disk_boot.h"
 #include "devices/platform.h"
 #include "devices/serial.h"
 #include "vmm/bus.h"
@@ -359,6 +360,8 @@ static void vm_teardown(struct vm *vm)
 		close(vm->stop_efd);
 }
 
+static int vm_run_spec(const struct vm_config *cfg, const struct boot_spec *specp);
+
 static const char *vm_stop_text(enum vm_stop_reason why)
 {
 	switch (why) {
@@ -370,13 +373,55 @@ static const char *vm_stop_text(enum vm_stop_reason why)
 	}
 }
 
+/* No --kernel: the first disk's own kernel, initrd and command line
+ * (boot/disk_boot.h), read before the VM opens the disk for itself. */
+static int vm_disk_kernel(const struct vm_config *cfg, struct boot_spec *spec,
+			  struct disk_boot **found)
+{
+	if (cfg->kernel) {
+		printf("kernel: %s (given by --kernel: the disk is not searched)\n", cfg->kernel);
+		return 0;
+	}
+	if (disk_boot_open(cfg->disks[0], cfg->cmdline, found) < 0)
+		return -1;
+	if (cfg->boot_info) {
+		disk_boot_print(*found, stdout);
+		return 0;
+	}
+	disk_boot_spec(*found, spec);
+	if (cfg->initrd) {	/* --initrd replaces the disk's */
+		spec->initrd_path = cfg->initrd;
+		spec->initrd_data = NULL;
+		spec->initrd_size = 0;
+	}
+	log_debug("boot: booting %s from %s", spec->kernel_path, cfg->disks[0]);
+	return 0;
+}
+
 int vm_run(const struct vm_config *cfg)
 {
-	uint8_t uuid[UUID_LEN];
 	struct boot_spec spec = {
 		.kernel_path = cfg->kernel, .initrd_path = cfg->initrd,
-		.cmdline = cfg->cmdline, .ncpus = cfg->ncpus, .uuid = uuid,
+		.cmdline = cfg->cmdline, .ncpus = cfg->ncpus,
 	};
+	struct disk_boot *found = NULL;
+	if ((!cfg->kernel || cfg->boot_info) && vm_disk_kernel(cfg, &spec, &found) < 0)
+		return 1;
+	if (cfg->boot_info) {
+		disk_boot_free(found);
+		return 0;
+	}
+	int status = vm_run_spec(cfg, &spec);
+	disk_boot_free(found);
+	return status;
+}
+
+static int vm_run_spec(const struct vm_config *cfg, const struct boot_spec *specp)
+{
+	uint8_t uuid[UUID_LEN];
+	struct boot_spec spec = *specp;
+
+	spec.uuid = uuid;	/* filled once the disks are open (below) */
 	/* Mistakes the user can fix come first, before /dev/kvm is touched. */
 	if (boot_check(&spec) < 0)
 		return 1;

@@ -387,6 +387,45 @@ static int load_with_initrd(struct test_ram *ram, const struct bz_params *p, siz
 	return r;
 }
 
+/* Kernel and initrd from memory buffers (a kernel read out of a disk
+ * image): the same layout as from files, the buffers left untouched. */
+START_TEST(load_from_memory)
+{
+	struct bz_params p = bz_default();
+	struct test_ram ram;
+	struct boot_entry e;
+	size_t ksize;
+	uint8_t *kernel = bz_build(&p, &ksize);
+	uint8_t initrd[5000];
+	for (size_t i = 0; i < sizeof(initrd); i++)
+		initrd[i] = (uint8_t)(i * 13);
+
+	ram_init(&ram, RAM_64M);
+	struct boot_spec spec = { .kernel_path = "disk.img:/boot/vmlinuz", .kernel_data = kernel,
+				  .kernel_size = ksize, .initrd_path = "disk.img:/boot/initrd.img",
+				  .initrd_data = initrd, .initrd_size = sizeof(initrd),
+				  .cmdline = "ro", .ncpus = 1 };
+	ck_assert_int_eq(boot_check(&spec), 0);
+	ck_assert_int_eq(boot_load(ram.gm, &spec, &e), 0);
+	const struct boot_params *bp = (void *)ram_at(&ram, BOOT_ZERO_PAGE_ADDR);
+	ck_assert_uint_eq(bp->hdr.ramdisk_size, sizeof(initrd));
+	ck_assert_mem_eq(ram_at(&ram, bp->hdr.ramdisk_image), initrd, sizeof(initrd));
+	ck_assert_uint_eq(ram_at(&ram, 0x1000000)[997], (uint8_t)(997 * 7));
+	ck_assert_uint_eq(kernel[0x202], 'H');		/* not unmapped or changed */
+	/* Errors name the in-image path. */
+	spec.kernel_size = 100;
+	log_clear_last_error();
+	ck_assert_int_eq(boot_check(&spec), -EINVAL);
+	assert_error_has("disk.img:/boot/vmlinuz");
+	spec.kernel_size = ksize;
+	spec.initrd_size = 0;
+	ck_assert_int_eq(boot_check(&spec), -EINVAL);
+	assert_error_has("initrd disk.img:/boot/initrd.img: file is empty");
+	ram_fini(&ram);
+	free(kernel);
+}
+END_TEST
+
 START_TEST(initrd_below_addr_max)
 {
 	struct bz_params p = bz_default();
@@ -566,6 +605,7 @@ int main(void)
 	log_set_quiet(true);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, bz_load_fills_zero_page);
+	tcase_add_test(tc, load_from_memory);
 	tcase_add_test(tc, bz_refuses_when_pref_does_not_fit);
 	tcase_add_test(tc, bz_setup_sects_zero_means_four);
 	tcase_add_test(tc, bz_unaligned_pref_address_is_aligned);

@@ -211,7 +211,11 @@ START_TEST(cli_errors)
 	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--memory", "2000G"), -EINVAL);
 	ck_assert_last_error("--memory '2000G': at most 1024G");
 	ck_assert_int_eq(parse(&cfg, "--memory", "1G", NULL, NULL), -EINVAL);
-	ck_assert_last_error("no --kernel given");
+	ck_assert_last_error("no --kernel and no --disk given");
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--boot-info", NULL), -EINVAL);
+	ck_assert_last_error("--boot-info needs a --disk");
+	ck_assert_int_eq(parse(&cfg, "--disk", "d.img", "--boot-info", NULL), CLI_RUN);
+	ck_assert(cfg.boot_info && !cfg.kernel && cfg.ndisks == 1);
 	ck_assert_int_eq(parse(&cfg, "--kernel", NULL, NULL, NULL), -EINVAL);
 	ck_assert_last_error("--kernel needs a value");
 	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "extra", NULL), -EINVAL);
