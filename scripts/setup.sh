@@ -12,6 +12,7 @@ PACKAGES=(
 	# libraries
 	check liburing-dev zlib1g-dev libzstd-dev libfdt-dev
 	libmnl-dev libnftables-dev libnftnl-dev
+	libxml2-dev	# network and domain XML (as libvirt reads it)
 	# ACPI tables are compiled from ASL at build time
 	acpica-tools
 	# test harness: the L1 VM (QEMU TCG) and its initramfs
