@@ -14,6 +14,21 @@
 
 #define ARGS_MAX 64
 
+static const char USAGE[] =
+    "usage: minivmm VERB [--state-dir DIR] [-q] ...   (VMs, as virsh)\n"
+    "  define FILE.xml          define a VM from libvirt domain XML\n"
+    "  define --name NAME [--disk FILE[,readonly][,format=raw|qcow2]]...\n"
+    "         [--bridge BR[,mac=MAC]]... [--network NET[,mac=MAC]]...\n"
+    "         [--memory SIZE] [--cpus N] [--kernel FILE [--initrd FILE] [--cmdline TEXT]]\n"
+    "                           define a VM from flags (defaults: 512M, 1 vCPU)\n"
+    "  undefine NAME            forget a VM (its disk images stay)\n"
+    "  list [--all|--inactive] [--name]\n"
+    "  dominfo NAME | domblklist NAME [--details] | domiflist NAME | dumpxml NAME\n"
+    "  edit NAME                edit the XML in $VISUAL/$EDITOR (vi), validated before saving\n"
+    "  autostart [--disable] NAME\n"
+    "-q: no table header and no trailing blank line. state directory: --state-dir,\n"
+    "else $MINIVMM_STATE_DIR, else " NET_STATE_DEFAULT " (shared with `minivmm net`)\n";
+
 struct args {
 	char *pos[ARGS_MAX]; /* positional arguments */
 	int npos;
@@ -276,6 +291,12 @@ int dom_main(int argc, char **argv)
 	const char *dir = NULL;
 	struct net_state st;
 
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(USAGE, stdout);
+			return 0;
+		}
+	}
 	if (!v || split_args(argc, argv, &a, &dir)) {
 		log_error("%s: unknown command or too many arguments", argv[0]);
 		return 1;

@@ -71,7 +71,8 @@ static void print_row(FILE *f, const struct vsh_table *t, size_t row, const size
 int vsh_table_print(const struct vsh_table *t, FILE *f, bool quiet)
 {
 	size_t width[VSH_COLS_MAX] = {0}, dashes = 0;
-	for (size_t r = 0; r < t->nrows; r++)
+	/* as vsh-table: without the header printed, it does not count */
+	for (size_t r = quiet ? 1 : 0; r < t->nrows; r++)
 		for (unsigned i = 0; i < t->ncols; i++) {
 			size_t w = strlen(t->cells[r * t->ncols + i]);
 			width[i] = w > width[i] ? w : width[i];

@@ -111,9 +111,9 @@ static int disk_target(struct dom_ctx *c, struct xml_node *n, struct dom_disk *k
 	dom_attrs(c, n, attrs);
 	if (bus && strcmp(bus, "virtio"))
 		return dom_fail(c, n,
-				"<target bus='%s'>: minivmm's disks are virtio only (use bus='virtio' "
-				"dev='vdX'; the guest then sees /dev/vdX, not /dev/%s)",
-				bus, dev);
+				"<target bus='%s'>: minivmm's disks are virtio only: use bus='virtio' "
+				"and dev='vdX' (the guest sees /dev/vdX)%s",
+				bus, "");
 	if (!dev || strlen(dev) != 3 || strncmp(dev, "vd", 2) || dev[2] < 'a' ||
 	    dev[2] >= 'a' + DOM_DISKS_MAX)
 		return dom_fail(c, n, "<target dev='%s'>: expected vda to vdp%s", dev, "");

@@ -170,7 +170,7 @@ static int do_current(struct dom_ctx *c, struct xml_node *n)
 
 static int do_vcpu(struct dom_ctx *c, struct xml_node *n)
 {
-	static const char *const attrs[] = {"placement", "cpuset", NULL};
+	static const char *const attrs[] = {"placement", "current", NULL};
 	uint64_t v;
 	dom_attrs(c, n, attrs);
 	if (read_uint(c, n, DOM_VCPUS_MAX, &v) || v == 0)
@@ -261,8 +261,11 @@ static int do_cpu(struct dom_ctx *c, struct xml_node *n)
 	if (mode && strcmp(mode, "host-passthrough") && strcmp(mode, "host-model") &&
 	    strcmp(mode, "custom") && strcmp(mode, "maximum"))
 		return dom_fail(c, n, "<cpu mode='%s'>: unknown mode%s", mode, "");
-	if (mode && strcmp(mode, "host-passthrough"))
-		dom_warn(c, n, "<cpu mode>", "the guest sees the host CPU (as host-passthrough)");
+	if (mode && strcmp(mode, "host-passthrough")) {
+		char what[96];
+		snprintf(what, sizeof(what), "<cpu mode='%s'>", mode);
+		dom_warn(c, n, what, "the guest sees the host CPU (as host-passthrough)");
+	}
 	return dom_walk(c, n, rules);
 }
 
@@ -271,8 +274,11 @@ static int do_clock(struct dom_ctx *c, struct xml_node *n)
 	static const char *const attrs[] = {"offset", NULL};
 	const char *off = xml_attr(n, "offset");
 	dom_attrs(c, n, attrs);
-	if (off && strcmp(off, "utc"))
-		dom_warn(c, n, "<clock offset>", "the guest's RTC runs in UTC");
+	if (off && strcmp(off, "utc")) {
+		char what[96];
+		snprintf(what, sizeof(what), "<clock offset='%.60s'>", off);
+		dom_warn(c, n, what, "the guest's RTC runs in UTC");
+	}
 	for (size_t i = 0; i < n->nkids; i++) {
 		char what[96];
 		const char *tn = xml_attr(n->kids[i], "name");
