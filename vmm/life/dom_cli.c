@@ -236,7 +236,7 @@ static const struct verb VERBS[] = {
     {"autostart", cmd_autostart, 1, true},   {"list", cmd_list, 0, false},
     {"dominfo", cmd_dominfo, 1, false},	     {"domblklist", cmd_domblklist, 1, false},
     {"domiflist", cmd_domiflist, 1, false},  {"dumpxml", cmd_dumpxml, 1, false},
-    {"edit", cmd_edit, 1, true},
+    {"edit", cmd_edit, 1, false}, /* locks only to save */
 };
 
 static const struct verb *find(const char *word)
