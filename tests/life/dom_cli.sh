@@ -87,6 +87,14 @@ mac=$(sed -n "s/.*<mac address='\(.*\)'\/>.*/\1/p" "$T/state/domains/vmhost.xml"
 	[[ $mac =~ ^52:54:00(:[0-9a-f]{2}){3}$ ]] && echo "ok   uuid $uuid and MAC $mac written back" ||
 	{ echo "FAIL uuid '$uuid' / mac '$mac'"; fails=$((fails + 1)); }
 
+# the lab edits node_base.xml (no uuid) and defines it again: same domain
+check "define the lab XML again" 0 "Domain 'vmhost' defined from $T/vmhost.xml"$'\n\n' -- \
+	"$M" define "$T/vmhost.xml"
+grep -q "<uuid>$uuid</uuid>" "$T/state/domains/vmhost.xml" && echo "ok   uuid kept on redefine" ||
+	{ echo "FAIL redefine changed the uuid"; fails=$((fails + 1)); }
+grep -q "<mac address='$mac'/>" "$T/state/domains/vmhost.xml" && echo "ok   MAC kept on redefine" ||
+	{ echo "FAIL redefine changed the MAC"; fails=$((fails + 1)); }
+
 check "list --all" 0 $' Id   Name     State\n-------------------------\n -    vmhost   shut off\n\n' -- \
 	"$M" list --all
 check "list (running only)" 0 $' Id   Name   State\n--------------------\n\n' -- "$M" list
@@ -197,6 +205,20 @@ check "edit: invalid, given up" 1 $'Failed. Try again? [y,n,?]: \n' -- \
 	sh -c "echo n | EDITOR=\"sed -i s/hvm/exe/\" '$M' edit vmhost"
 cmp -s "$T/before.xml" "$T/state/domains/vmhost.xml" && echo "ok   definition unchanged" ||
 	{ echo "FAIL definition changed"; fails=$((fails + 1)); }
+
+# a damaged definition is listed, named with its line when read, and can be undefined
+printf '<domain type="kvm">\n<name>broken</name>\n<memory>1</memory>\n<hostdev/>\n</domain>\n' \
+	>"$T/state/domains/broken.xml"
+check "list shows a damaged definition" 0 $' Id   Name     State\n-------------------------\n -    broken   shut off\n -    vmhost   shut off\n\n' -- \
+	"$M" list --all
+check "dominfo of a damaged definition" 1 $'\n' -- "$M" dominfo broken
+err_has "  names file and line" "domains/broken.xml:4: element <hostdev> in <domain> is not supported"
+check "undefine a damaged definition" 0 $'Domain \'broken\' has been undefined\n\n' -- \
+	"$M" undefine broken
+check "undefine an unknown domain" 1 $'\n' -- "$M" undefine nope
+err_has "  virsh's words" "failed to get domain 'nope'"
+check "a name that is a path" 1 $'\n' -- "$M" dominfo ../../etc/passwd
+err_has "  refused" "'../../etc/passwd' is not a valid domain name"
 
 # undefine: the definition and its autostart mark go, the disk stays
 "$M" autostart vmhost >/dev/null 2>&1

@@ -122,13 +122,24 @@ static int cmd_define(struct net_state *st, struct args *a)
 	return r;
 }
 
+/* Undefine and autostart need the name only: a definition that no longer
+ * parses can still be removed. */
+static int must_exist(const struct net_state *st, const char *name)
+{
+	if (dom_store_exists(st, name))
+		return 0;
+	if (domdef_name_ok(name))
+		log_error("failed to get domain '%s'", name);
+	else
+		log_error("domain: '%s' is not a valid domain name", name);
+	return -ENOENT;
+}
+
 static int cmd_undefine(struct net_state *st, struct args *a)
 {
-	struct domdef d;
-	int r = dom_store_load(st, a->pos[0], &d);
+	int r = must_exist(st, a->pos[0]);
 	if (r)
 		return r;
-	domdef_free(&d);
 	/* A running VM would keep running, as with virsh; there is none yet. */
 	r = dom_store_remove(st, a->pos[0]);
 	if (!r)
@@ -140,11 +151,9 @@ static int cmd_autostart(struct net_state *st, struct args *a)
 {
 	static const char *const known[] = {"--disable", NULL};
 	bool off = has_opt(a, "--disable");
-	struct domdef d;
-	int r = unknown_opts(a, "autostart", known) ?: dom_store_load(st, a->pos[0], &d);
+	int r = unknown_opts(a, "autostart", known) ?: must_exist(st, a->pos[0]);
 	if (r)
 		return r;
-	domdef_free(&d);
 	r = dom_store_set_autostart(st, a->pos[0], !off);
 	if (!r)
 		printf("Domain '%s' %s as autostarted\n", a->pos[0], off ? "unmarked" : "marked");

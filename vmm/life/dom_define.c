@@ -11,7 +11,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int dom_define(const struct net_state *st, const struct domdef *d)
+/* D redefines OLD from a document without uuid: keep what was generated. */
+static int adopt(struct domdef *d, const struct domdef *old)
+{
+	int r = domdef_set_uuid(d, old->uuid);
+	for (unsigned i = 0; !r && i < d->nnics && i < old->nnics; i++)
+		if (d->nics[i].mac_generated)
+			r = domdef_set_mac(d, i, old->nics[i].mac);
+	return r;
+}
+
+int dom_define(const struct net_state *st, struct domdef *d)
 {
 	static char names[DOM_NAMES_MAX][DOM_NAME_MAX + 1];
 	int n = dom_store_list(st, names, DOM_NAMES_MAX);
@@ -25,7 +35,9 @@ int dom_define(const struct net_state *st, const struct domdef *d)
 			continue; /* a damaged definition holds no name or uuid */
 		bool same_name = !strcmp(old.name, d->name), same_uuid = !strcmp(old.uuid, d->uuid);
 		int r = 0;
-		if (same_name != same_uuid) {
+		if (same_name && !same_uuid && d->uuid_generated)
+			r = adopt(d, &old), same_uuid = true;
+		if (!r && same_name != same_uuid) {
 			log_error("domain '%s' already exists with uuid %s", old.name, old.uuid);
 			r = -EEXIST;
 		}

@@ -99,6 +99,7 @@ int dom_complete(struct dom_ctx *c)
 	struct domdef *d = c->d;
 	struct xml_node *root = d->xml, *cur = xml_child(root, "currentMemory");
 	if (!d->uuid[0]) {
+		d->uuid_generated = true;
 		random_uuid(d->uuid);
 		if (!insert_after(root, "name", "uuid", d->uuid))
 			return -ENOMEM;
@@ -138,6 +139,35 @@ const char *domdef_action_name(enum dom_action a)
 const char *domdef_format_name(enum dom_disk_format f) { return f == DOM_FMT_QCOW2 ? "qcow2" : "raw"; }
 
 int domdef_to_xml(const struct domdef *d, char **out) { return xml_format(d->xml, out); }
+
+int domdef_set_uuid(struct domdef *d, const char *uuid)
+{
+	struct xml_node *n = xml_child(d->xml, "uuid");
+	char canon[37];
+	if (!n || dom_uuid_parse(uuid, canon))
+		return -EINVAL;
+	int r = xml_set_text(n, canon);
+	if (!r)
+		strcpy(d->uuid, canon);
+	return r;
+}
+
+int domdef_set_mac(struct domdef *d, unsigned i, const uint8_t mac[6])
+{
+	struct xml_node *devs = xml_child(d->xml, "devices");
+	unsigned seen = 0;
+	char m[NET_MAC_STRLEN];
+	for (size_t k = 0; devs && i < d->nnics && k < devs->nkids; k++) {
+		if (strcmp(devs->kids[k]->name, "interface") || seen++ != i)
+			continue;
+		struct xml_node *n = xml_child(devs->kids[k], "mac");
+		int r = n ? xml_set_attr(n, "address", net_mac_format(mac, m)) : -EINVAL;
+		if (!r)
+			memcpy(d->nics[i].mac, mac, 6);
+		return r;
+	}
+	return -EINVAL;
+}
 
 void domdef_free(struct domdef *d)
 {

@@ -38,6 +38,7 @@ struct dom_nic {
 	enum dom_nic_type type;
 	char source[64]; /* bridge or network name */
 	uint8_t mac[6];
+	bool mac_generated; /* the document had no <mac> */
 };
 
 struct domdef {
@@ -52,6 +53,7 @@ struct domdef {
 	unsigned ndisks;
 	struct dom_nic nics[DOM_NICS_MAX];
 	unsigned nnics;
+	bool uuid_generated;	/* the document had no <uuid> */
 	struct xml_node *xml;	/* the document as stored, generated values included */
 };
 
@@ -61,6 +63,9 @@ struct domdef {
 int domdef_from_xml(const char *buf, size_t len, const char *src, struct domdef *d);
 /* The stored document (malloc'd). */
 int domdef_to_xml(const struct domdef *d, char **out);
+/* Replace the uuid (canonical form) / NIC I's MAC, in the document too. */
+int domdef_set_uuid(struct domdef *d, const char *uuid);
+int domdef_set_mac(struct domdef *d, unsigned i, const uint8_t mac[6]);
 
 struct dom_flags {
 	const char *name;

@@ -16,7 +16,7 @@ static int dup_text(struct dom_ctx *c, struct xml_node *n, char **out)
 		return -ENOMEM;
 	if (n->nkids || xml_text_trim(n, t, strlen(n->text) + 1)) {
 		free(t);
-		return dom_fail(c, n, "<%s> wants text only%s", n->name, "");
+		return dom_fail(c, n, "<%s> wants text only", n->name);
 	}
 	free(*out);
 	*out = t;
@@ -30,9 +30,9 @@ static int do_type(struct dom_ctx *c, struct xml_node *n)
 	char t[16];
 	dom_attrs(c, n, attrs);
 	if (dom_text(c, n, t, sizeof(t)) || strcmp(t, "hvm"))
-		return dom_fail(c, n, "<type>%s</type>: minivmm runs hvm guests%s", n->text, "");
+		return dom_fail(c, n, "<type>%s</type>: minivmm runs hvm guests", n->text);
 	if (arch && strcmp(arch, "x86_64") && strcmp(arch, "i686"))
-		return dom_fail(c, n, "<type arch='%s'>: minivmm runs x86_64 guests%s", arch, "");
+		return dom_fail(c, n, "<type arch='%s'>: minivmm runs x86_64 guests", arch);
 	if (machine)
 		dom_warn(c, n, "<type machine>", "minivmm has one PCI machine of its own");
 	return 0;
@@ -44,8 +44,8 @@ static int do_boot(struct dom_ctx *c, struct xml_node *n)
 	const char *dev = xml_attr(n, "dev");
 	dom_attrs(c, n, attrs);
 	if (!dev || strcmp(dev, "hd"))
-		return dom_fail(c, n, "<boot dev='%s'>: minivmm boots from the first disk (dev='hd')%s",
-				dev, "");
+		return dom_fail(c, n, "<boot dev='%s'>: minivmm boots from the first disk (dev='hd')",
+				DOM_S(dev));
 	return 0;
 }
 
@@ -81,7 +81,7 @@ int dom_read_os(struct dom_ctx *c, struct xml_node *n)
 	static const char *const attrs[] = {NULL};
 	dom_attrs(c, n, attrs);
 	if (!xml_child(n, "type"))
-		return dom_fail(c, n, "<os> needs <type>hvm</type>%s%s", "", "");
+		return dom_fail(c, n, "<os> needs <type>hvm</type>");
 	return dom_walk(c, n, rules);
 }
 
@@ -93,14 +93,14 @@ static int disk_driver(struct dom_ctx *c, struct xml_node *n, struct dom_disk *k
 	const char *name = xml_attr(n, "name"), *type = xml_attr(n, "type");
 	dom_attrs(c, n, attrs);
 	if (name && strcmp(name, "qemu"))
-		return dom_fail(c, n, "<driver name='%s'>: expected name='qemu'%s", name, "");
+		return dom_fail(c, n, "<driver name='%s'>: expected name='qemu'", name);
 	if (!type || !strcmp(type, "raw"))
 		k->format = DOM_FMT_RAW; /* libvirt's default: it never guesses */
 	else if (!strcmp(type, "qcow2"))
 		k->format = DOM_FMT_QCOW2;
 	else
-		return dom_fail(c, n, "<driver type='%s'>: minivmm reads raw and qcow2 images%s",
-				type, "");
+		return dom_fail(c, n, "<driver type='%s'>: minivmm reads raw and qcow2 images",
+				type);
 	return 0;
 }
 
@@ -112,15 +112,15 @@ static int disk_target(struct dom_ctx *c, struct xml_node *n, struct dom_disk *k
 	if (bus && strcmp(bus, "virtio"))
 		return dom_fail(c, n,
 				"<target bus='%s'>: minivmm's disks are virtio only: use bus='virtio' "
-				"and dev='vdX' (the guest sees /dev/vdX)%s",
-				bus, "");
+				"and dev='vdX' (the guest sees /dev/vdX)",
+				bus);
 	if (!dev || strlen(dev) != 3 || strncmp(dev, "vd", 2) || dev[2] < 'a' ||
 	    dev[2] >= 'a' + DOM_DISKS_MAX)
-		return dom_fail(c, n, "<target dev='%s'>: expected vda to vdp%s", dev, "");
+		return dom_fail(c, n, "<target dev='%s'>: expected vda to vdp", DOM_S(dev));
 	for (unsigned i = 0; i < c->d->ndisks; i++)
 		if (!strcmp(c->d->disks[i].target, dev))
-			return dom_fail(c, n, "<target dev='%s'>: two disks with that target%s",
-					dev, "");
+			return dom_fail(c, n, "<target dev='%s'>: two disks with that target",
+					dev);
 	strcpy(k->target, dev);
 	return 0;
 }
@@ -136,8 +136,7 @@ static int disk_child(struct dom_ctx *c, struct xml_node *n, struct dom_disk *k)
 		static const char *const fattrs[] = {"file", NULL}, *const dattrs[] = {"dev", NULL};
 		dom_attrs(c, n, k->block ? dattrs : fattrs);
 		if (!f || !*f)
-			return dom_fail(c, n, "<source>: needs %s='...'%s", k->block ? "dev" : "file",
-					"");
+			return dom_fail(c, n, "<source>: needs %s='...'", k->block ? "dev" : "file");
 		free(k->source);
 		return (k->source = strdup(f)) ? 0 : -ENOMEM;
 	}
@@ -172,7 +171,7 @@ static int disk_child(struct dom_ctx *c, struct xml_node *n, struct dom_disk *k)
 			dom_warn(c, n, what, other[i].why);
 		return 0;
 	}
-	return dom_fail(c, n, "element <%s> in <disk> is not supported%s", n->name, "");
+	return dom_fail(c, n, "element <%s> in <disk> is not supported", n->name);
 }
 
 static int do_disk(struct dom_ctx *c, struct xml_node *n)
@@ -183,22 +182,20 @@ static int do_disk(struct dom_ctx *c, struct xml_node *n)
 	dom_attrs(c, n, attrs);
 	if (device && strcmp(device, "disk"))
 		return dom_fail(c, n, "<disk device='%s'>: minivmm has disks only (no cdrom, "
-				"floppy or lun)%s", device, "");
+				"floppy or lun)", device);
 	if (!type || (strcmp(type, "file") && strcmp(type, "block")))
-		return dom_fail(c, n, "<disk type='%s'>: expected type='file' or 'block'%s", type,
-				"");
+		return dom_fail(c, n, "<disk type='%s'>: expected type='file' or 'block'", DOM_S(type));
 	if (d->ndisks >= DOM_DISKS_MAX)
-		return dom_fail(c, n, "more than %s disks%s", "16", "");
+		return dom_fail(c, n, "more than %d disks", DOM_DISKS_MAX);
 	struct dom_disk *k = &d->disks[d->ndisks++];
 	k->block = !strcmp(type, "block");
 	for (size_t i = 0; i < n->nkids; i++)
 		if (disk_child(c, n->kids[i], k))
 			return -EINVAL;
 	if (!k->source)
-		return dom_fail(c, n, "<disk> without <source>: minivmm has no empty drives%s", "",
-				"");
+		return dom_fail(c, n, "<disk> without <source>: minivmm has no empty drives");
 	if (!k->target[0])
-		return dom_fail(c, n, "<disk> needs <target dev='vdX' bus='virtio'/>%s", "", "");
+		return dom_fail(c, n, "<disk> needs <target dev='vdX' bus='virtio'/>");
 	return 0;
 }
 
@@ -211,8 +208,8 @@ static int nic_child(struct dom_ctx *c, struct xml_node *n, struct dom_nic *k, b
 		const char *key = k->type == DOM_NIC_BRIDGE ? "bridge" : "network";
 		const char *v = xml_attr(n, key);
 		if (!v || !*v || strlen(v) >= sizeof(k->source) || strchr(v, '/'))
-			return dom_fail(c, n, "<source>: needs %s='NAME' (at most 63 characters)%s",
-					key, "");
+			return dom_fail(c, n, "<source>: needs %s='NAME' (at most 63 characters)",
+					key);
 		strcpy(k->source, v);
 		return 0;
 	}
@@ -220,14 +217,14 @@ static int nic_child(struct dom_ctx *c, struct xml_node *n, struct dom_nic *k, b
 		const char *t = xml_attr(n, "type");
 		if (!t || strcmp(t, "virtio"))
 			return dom_fail(c, n, "<model type='%s'>: minivmm's NICs are virtio only "
-					"(use <model type='virtio'/>)%s", t, "");
+					"(use <model type='virtio'/>)", DOM_S(t));
 		*has_model = true;
 		return 0;
 	}
 	if (!strcmp(n->name, "mac")) {
 		const char *a = xml_attr(n, "address"), *why = NULL;
 		if (!a || net_mac_parse(a, k->mac, &why))
-			return dom_fail(c, n, "<mac address='%s'>: %s", a, why ? why : "missing");
+			return dom_fail(c, n, "<mac address='%s'>: %s", DOM_S(a), why ? why : "missing");
 		*has_mac = true;
 		return 0;
 	}
@@ -238,7 +235,7 @@ static int nic_child(struct dom_ctx *c, struct xml_node *n, struct dom_nic *k, b
 	static const char *const fail[] = {"virtualport", "vlan", "backend", "rom", NULL};
 	for (const char *const *q = fail; *q; q++)
 		if (!strcmp(n->name, *q))
-			return dom_fail(c, n, "<%s> in <interface> is not supported%s", n->name, "");
+			return dom_fail(c, n, "<%s> in <interface> is not supported", n->name);
 	char what[64];
 	snprintf(what, sizeof(what), "<interface><%s>", n->name);
 	dom_warn(c, n, what, "not implemented for minivmm's virtio-net");
@@ -254,25 +251,25 @@ static int do_interface(struct dom_ctx *c, struct xml_node *n)
 	dom_attrs(c, n, attrs);
 	if (!type || (strcmp(type, "bridge") && strcmp(type, "network")))
 		return dom_fail(c, n, "<interface type='%s'>: minivmm connects NICs to a bridge or "
-				"a network (type='bridge' or 'network')%s", type, "");
+				"a network (type='bridge' or 'network')", DOM_S(type));
 	if (d->nnics >= DOM_NICS_MAX)
-		return dom_fail(c, n, "more than %s interfaces%s", "8", "");
+		return dom_fail(c, n, "more than %d interfaces", DOM_NICS_MAX);
 	struct dom_nic *k = &d->nics[d->nnics++];
 	k->type = !strcmp(type, "bridge") ? DOM_NIC_BRIDGE : DOM_NIC_NETWORK;
 	for (size_t i = 0; i < n->nkids; i++)
 		if (nic_child(c, n->kids[i], k, &has_mac, &has_model))
 			return -EINVAL;
 	if (!k->source[0])
-		return dom_fail(c, n, "<interface> needs <source %s='NAME'/>%s",
-				k->type == DOM_NIC_BRIDGE ? "bridge" : "network", "");
+		return dom_fail(c, n, "<interface> needs <source %s='NAME'/>",
+				k->type == DOM_NIC_BRIDGE ? "bridge" : "network");
 	if (!has_model)
 		return dom_fail(c, n, "<interface> without <model>: libvirt would give the guest "
-				"an rtl8139, minivmm has virtio only (add <model type='virtio'/>)%s",
-				"", "");
+				"an rtl8139, minivmm has virtio only (add <model type='virtio'/>)");
 	if (!has_mac) { /* generated and written back, as libvirt does */
 		char m[NET_MAC_STRLEN];
 		struct xml_node *mac = xml_new("mac", NULL);
 		dom_random_mac(k->mac);
+		k->mac_generated = true;
 		if (!mac || xml_set_attr(mac, "address", net_mac_format(k->mac, m)) ||
 		    xml_insert(n, 0, mac)) {
 			xml_free(mac);
@@ -293,12 +290,11 @@ static int do_serial(struct dom_ctx *c, struct xml_node *n)
 
 	if (console && ttype && strcmp(ttype, "serial"))
 		return dom_fail(c, n, "<console><target type='%s'>: minivmm's console is the "
-				"serial port (type='serial')%s", ttype, "");
+				"serial port (type='serial')", ttype);
 	if ((port && strcmp(port, "0")) || (!console && ++c->serials > 1))
-		return dom_fail(c, n, "a second serial port: minivmm has one (COM1, ttyS0)%s%s", "",
-				"");
+		return dom_fail(c, n, "a second serial port: minivmm has one (COM1, ttyS0)");
 	if (console && ++c->consoles > 1)
-		return dom_fail(c, n, "a second <console>: minivmm has one%s%s", "", "");
+		return dom_fail(c, n, "a second <console>: minivmm has one");
 	if (type && strcmp(type, "pty"))
 		dom_warn(c, n, "<serial/console type>",
 			 "the serial port goes to minivmm's console (as type='pty')");

@@ -25,9 +25,11 @@ struct dom_rule {
 /* Each child of N by RULES (ending with a NULL name); an element no rule
  * names is an error. */
 int dom_walk(struct dom_ctx *c, struct xml_node *n, const struct dom_rule *rules);
-/* "domain: SRC:LINE: " + FMT with up to two strings; returns -EINVAL. */
-int dom_fail(const struct dom_ctx *c, const struct xml_node *n, const char *fmt, const char *a,
-	     const char *b);
+/* Log "domain: SRC:LINE: " + FMT; returns -EINVAL. */
+int dom_fail(const struct dom_ctx *c, const struct xml_node *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* An attribute's value for a message: "" when it is missing. */
+#define DOM_S(s) ((s) ? (s) : "")
 void dom_warn(const struct dom_ctx *c, const struct xml_node *n, const char *what, const char *why);
 /* Warn about each attribute of N not in KNOWN (NULL-terminated). */
 void dom_attrs(const struct dom_ctx *c, const struct xml_node *n, const char *const *known);

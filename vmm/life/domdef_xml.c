@@ -8,15 +8,18 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int dom_fail(const struct dom_ctx *c, const struct xml_node *n, const char *fmt, const char *a,
-		   const char *b)
+int dom_fail(const struct dom_ctx *c, const struct xml_node *n, const char *fmt, ...)
 {
-	char what[256];
-	snprintf(what, sizeof(what), fmt, a ? a : "", b ? b : "");
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	log_error("domain: %s:%u: %s", c->src, n->line, what);
 	return -EINVAL;
 }
@@ -69,7 +72,7 @@ int dom_walk(struct dom_ctx *c, struct xml_node *n, const struct dom_rule *rules
 int dom_text(const struct dom_ctx *c, const struct xml_node *n, char *buf, size_t size)
 {
 	if (n->nkids || xml_text_trim(n, buf, size) || !buf[0])
-		return dom_fail(c, n, "<%s> wants a short text value%s", n->name, "");
+		return dom_fail(c, n, "<%s> wants a short text value", n->name);
 	return 0;
 }
 
@@ -94,8 +97,8 @@ static int do_name(struct dom_ctx *c, struct xml_node *n)
 	if (n->nkids || xml_text_trim(n, t, sizeof(t)) || !domdef_name_ok(t))
 		return dom_fail(c, n,
 			       "domain name '%s' is invalid (1-64 of A-Z a-z 0-9 . _ + -, not "
-			       "starting with . or -)%s",
-			       n->text, "");
+			       "starting with . or -)",
+			       n->text);
 	strcpy(c->d->name, t);
 	return 0;
 }
@@ -104,8 +107,7 @@ static int do_uuid(struct dom_ctx *c, struct xml_node *n)
 {
 	char t[64];
 	if (dom_text(c, n, t, sizeof(t)) || dom_uuid_parse(t, c->d->uuid))
-		return dom_fail(c, n, "<uuid>%s</uuid>: expected 32 hex digits as 8-4-4-4-12%s", t,
-			       "");
+		return dom_fail(c, n, "<uuid>%s</uuid>: expected 32 hex digits as 8-4-4-4-12", t);
 	return xml_set_text(n, c->d->uuid); /* canonical, as libvirt writes it */
 }
 
@@ -171,14 +173,15 @@ static int do_current(struct dom_ctx *c, struct xml_node *n)
 static int do_vcpu(struct dom_ctx *c, struct xml_node *n)
 {
 	static const char *const attrs[] = {"placement", "current", NULL};
-	uint64_t v;
+	uint64_t v = 0;
 	dom_attrs(c, n, attrs);
-	if (read_uint(c, n, DOM_VCPUS_MAX, &v) || v == 0)
-		return v == 0 ? dom_fail(c, n, "<vcpu>: expected 1 to 64 vCPUs%s%s", "", "")
-			      : -EINVAL;
+	if (read_uint(c, n, DOM_VCPUS_MAX, &v))
+		return -EINVAL;
+	if (v == 0)
+		return dom_fail(c, n, "<vcpu>: expected 1 to %d vCPUs", DOM_VCPUS_MAX);
 	const char *cur = xml_attr(n, "current");
 	if (cur && strtoull(cur, NULL, 10) != v)
-		return dom_fail(c, n, "<vcpu current='%s'>: minivmm starts every vCPU%s", cur, "");
+		return dom_fail(c, n, "<vcpu current='%s'>: minivmm starts every vCPU", cur);
 	c->d->vcpus = (unsigned)v;
 	return 0;
 }
@@ -260,7 +263,7 @@ static int do_cpu(struct dom_ctx *c, struct xml_node *n)
 	dom_attrs(c, n, attrs);
 	if (mode && strcmp(mode, "host-passthrough") && strcmp(mode, "host-model") &&
 	    strcmp(mode, "custom") && strcmp(mode, "maximum"))
-		return dom_fail(c, n, "<cpu mode='%s'>: unknown mode%s", mode, "");
+		return dom_fail(c, n, "<cpu mode='%s'>: unknown mode", mode);
 	if (mode && strcmp(mode, "host-passthrough")) {
 		char what[96];
 		snprintf(what, sizeof(what), "<cpu mode='%s'>", mode);
@@ -283,8 +286,8 @@ static int do_clock(struct dom_ctx *c, struct xml_node *n)
 		char what[96];
 		const char *tn = xml_attr(n->kids[i], "name");
 		if (strcmp(n->kids[i]->name, "timer"))
-			return dom_fail(c, n->kids[i], "element <%s> in <clock> is not supported%s",
-				       n->kids[i]->name, "");
+			return dom_fail(c, n->kids[i], "element <%s> in <clock> is not supported",
+				       n->kids[i]->name);
 		snprintf(what, sizeof(what), "<timer name='%s'>", tn ? tn : "");
 		dom_warn(c, n->kids[i], what, "minivmm's timers are fixed");
 	}
@@ -341,7 +344,7 @@ static int once(const struct dom_ctx *c, const struct xml_node *root)
 			if (strcmp(root->kids[i]->name, *s))
 				continue;
 			if (first)
-				return dom_fail(c, root->kids[i], "only one <%s> in <domain>%s", *s, "");
+				return dom_fail(c, root->kids[i], "only one <%s> in <domain>", *s);
 			first = root->kids[i];
 		}
 	}
@@ -352,23 +355,23 @@ static int do_domain(struct dom_ctx *c, struct xml_node *root)
 {
 	const char *type = xml_attr(root, "type");
 	if (strcmp(root->name, "domain"))
-		return dom_fail(c, root, "root element is <%s>, expected <domain>%s", root->name, "");
+		return dom_fail(c, root, "root element is <%s>, expected <domain>", root->name);
 	for (size_t i = 0; i < root->nattrs; i++) {
 		const char *a = root->attrs[i].name;
 		if (strcmp(a, "type") && strcmp(a, "id") && strncmp(a, "xmlns", 5))
 			dom_warn(c, root, a, "unknown attribute of <domain>");
 	}
 	if (!type)
-		return dom_fail(c, root, "<domain> needs type='kvm'%s%s", "", "");
+		return dom_fail(c, root, "<domain> needs type='kvm'");
 	if (strcmp(type, "kvm") && strcmp(type, "qemu"))
-		return dom_fail(c, root, "<domain type='%s'>: minivmm runs type='kvm' domains%s",
-			       type, "");
+		return dom_fail(c, root, "<domain type='%s'>: minivmm runs type='kvm' domains",
+			       type);
 	if (once(c, root) || dom_walk(c, root, TOP))
 		return -EINVAL;
 	if (!c->d->name[0])
-		return dom_fail(c, root, "<name> is missing%s%s", "", "");
+		return dom_fail(c, root, "<name> is missing");
 	if (!c->d->memory_kib)
-		return dom_fail(c, root, "<memory> is missing%s%s", "", "");
+		return dom_fail(c, root, "<memory> is missing");
 	return dom_complete(c);
 }
 
