@@ -144,6 +144,8 @@ check "define: sata disk refused" 1 $'\n' -- "$M" define "$T/sata.xml"
 err_has "  says why, with the line" "sata.xml:24: <target bus='sata'>: minivmm's disks are virtio only"
 check "dominfo of an unknown domain" 1 $'\n' -- "$M" dominfo nope
 err_has "  virsh's words" "failed to get domain 'nope'"
+check "list takes no argument" 1 '' -- "$M" list vmhost
+err_has "  said" "list: expected no argument"
 check "unknown option" 1 $'\n' -- "$M" list --bogus
 err_has "  named" "list: unknown option '--bogus'"
 
@@ -184,8 +186,11 @@ check "edit, no change" 0 $'Domain \'vmhost\' XML configuration not changed.\n\n
 	env EDITOR=true "$M" edit vmhost
 printf '#!/bin/sh\nsed -i "s/>2</>4</" "$1"\n' >"$T/ed4.sh"
 chmod +x "$T/ed4.sh"
-check "edit" 0 $'Domain \'vmhost\' XML configuration edited.\n\n' -- \
-	env EDITOR="$T/ed4.sh" "$M" edit vmhost
+mkdir "$T/it's tmp"
+check "edit (TMPDIR with a quote and a space)" 0 $'Domain \'vmhost\' XML configuration edited.\n\n' -- \
+	env EDITOR="$T/ed4.sh" TMPDIR="$T/it's tmp" "$M" edit vmhost
+[ -z "$(ls -A "$T/it's tmp")" ] && echo "ok   temporary file removed" ||
+	{ echo "FAIL edit left a file"; fails=$((fails + 1)); }
 "$M" dominfo vmhost 2>/dev/null | grep -q "^CPU(s):         4$" && echo "ok   edit took effect" ||
 	{ echo "FAIL edit did not take effect"; fails=$((fails + 1)); }
 cat >"$T/ed.sh" <<'ED'

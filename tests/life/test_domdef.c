@@ -312,6 +312,7 @@ static const struct {
     {DOM("<os><type>hvm</type><boot dev='network'/></os>"), "<boot dev='network'>"},
     {DOM("<os><type>hvm</type><loader readonly='yes' type='pflash'>/OVMF.fd</loader></os>"),
      "<loader> is not supported: minivmm loads no firmware"},
+    {DOM("<os firmware='efi'><type>hvm</type></os>"), "<os firmware='efi'>"},
     {DOM("<os><type>exe</type></os>"), "<type>exe</type>: minivmm runs hvm"},
     {DOM("<os><type arch='aarch64'>hvm</type></os>"), "<type arch='aarch64'>"},
     {DOM("<os><boot dev='hd'/></os>"), "<os> needs <type>hvm</type>"},

@@ -41,6 +41,7 @@ struct verb {
 	const char *name;
 	int (*fn)(struct net_state *st, struct args *a);
 	int nargs;  /* positional arguments required */
+	int maxargs;
 	bool write; /* takes the state lock */
 };
 
@@ -241,11 +242,11 @@ static int cmd_dumpxml(struct net_state *st, struct args *a) { return cmd_show(s
 static int cmd_edit(struct net_state *st, struct args *a) { return dom_edit(st, a->pos[0]); }
 
 static const struct verb VERBS[] = {
-    {"define", cmd_define, 0, true},	     {"undefine", cmd_undefine, 1, true},
-    {"autostart", cmd_autostart, 1, true},   {"list", cmd_list, 0, false},
-    {"dominfo", cmd_dominfo, 1, false},	     {"domblklist", cmd_domblklist, 1, false},
-    {"domiflist", cmd_domiflist, 1, false},  {"dumpxml", cmd_dumpxml, 1, false},
-    {"edit", cmd_edit, 1, false}, /* locks only to save */
+    {"define", cmd_define, 0, 1, true},	     {"undefine", cmd_undefine, 1, 1, true},
+    {"autostart", cmd_autostart, 1, 1, true},   {"list", cmd_list, 0, 0, false},
+    {"dominfo", cmd_dominfo, 1, 1, false},	     {"domblklist", cmd_domblklist, 1, 1, false},
+    {"domiflist", cmd_domiflist, 1, 1, false},  {"dumpxml", cmd_dumpxml, 1, 1, false},
+    {"edit", cmd_edit, 1, 1, false}, /* locks only to save */
 };
 
 static const struct verb *find(const char *word)
@@ -310,9 +311,9 @@ int dom_main(int argc, char **argv)
 		log_error("%s: unknown command or too many arguments", argv[0]);
 		return 1;
 	}
-	if (a.npos < v->nargs || a.npos > (v->nargs ? v->nargs : 1)) {
-		log_error("%s: expected %s (see `minivmm --help`)", v->name,
-			  v->nargs ? "one domain name" : "at most one argument");
+	if (a.npos < v->nargs || a.npos > v->maxargs) {
+		log_error("%s: expected %s (see `minivmm define --help`)", v->name,
+			  v->nargs ? "one domain name" : v->maxargs ? "FILE.xml or flags" : "no argument");
 		return 1;
 	}
 	if (dom_store_open(&st, dir, v->write) < 0)

@@ -5,6 +5,7 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,10 +57,20 @@ static int run_editor(const char *path)
 	if (!ed || !*ed)
 		ed = "vi";
 	/* As virsh: the variable may carry arguments ("vim -n"); the path is
-	 * ours (mkstemps), free of quotes. */
-	char *cmd;
-	if (asprintf(&cmd, "%s '%s'", ed, path) < 0)
+	 * quoted for the shell. */
+	char *cmd = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&cmd, &size);
+	if (!f)
 		return -ENOMEM;
+	fprintf(f, "%s '", ed);
+	for (const char *p = path; *p; p++)
+		*p == '\'' ? fputs("'\\''", f) : fputc(*p, f);
+	fputc('\'', f);
+	if (fclose(f)) {
+		free(cmd);
+		return -ENOMEM;
+	}
 	int st = system(cmd);
 	free(cmd);
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
@@ -129,7 +140,12 @@ static int save_edited(const struct net_state *st, const char *name, const char 
 int dom_edit(const struct net_state *st, const char *name)
 {
 	struct domdef d;
-	char *xml = NULL, path[] = "/tmp/minivmm-editXXXXXX.xml";
+	char *xml = NULL, path[PATH_MAX];
+	const char *tmp = getenv("TMPDIR");
+	int n = snprintf(path, sizeof(path), "%s/minivmm-%sXXXXXX.xml", tmp && *tmp ? tmp : "/tmp",
+			 name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
 	int r = dom_store_load(st, name, &d);
 	if (r)
 		return r;

@@ -79,6 +79,9 @@ int dom_read_os(struct dom_ctx *c, struct xml_node *n)
 	    {NULL, READ, NULL, NULL},
 	};
 	static const char *const attrs[] = {NULL};
+	if (xml_attr(n, "firmware"))
+		return dom_fail(c, n, "<os firmware='%s'>: minivmm loads no firmware",
+				xml_attr(n, "firmware"));
 	dom_attrs(c, n, attrs);
 	if (!xml_child(n, "type"))
 		return dom_fail(c, n, "<os> needs <type>hvm</type>");
