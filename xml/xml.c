@@ -78,27 +78,44 @@ static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const
 static const char *phrase(int code)
 {
 	switch (code) {
-	case XML_ERR_DOCUMENT_EMPTY: return "no root element";
-	case XML_ERR_DOCUMENT_END: return "content after the root element";
-	case XML_ERR_TAG_NAME_MISMATCH: return "mismatched closing tag";
-	case XML_ERR_TAG_NOT_FINISHED: return "unexpected end of input: element not closed";
-	case XML_ERR_ATTRIBUTE_REDEFINED: return "duplicate attribute";
+	case XML_ERR_DOCUMENT_EMPTY:
+		return "no root element";
+	case XML_ERR_DOCUMENT_END:
+		return "content after the root element";
+	case XML_ERR_TAG_NAME_MISMATCH:
+		return "mismatched closing tag";
+	case XML_ERR_TAG_NOT_FINISHED:
+		return "unexpected end of input: element not closed";
+	case XML_ERR_ATTRIBUTE_REDEFINED:
+		return "duplicate attribute";
 	case XML_ERR_UNDECLARED_ENTITY:
-	case XML_WAR_UNDECLARED_ENTITY: return "unknown entity";
-	case XML_ERR_LT_IN_ATTRIBUTE: return "'<' or NUL in attribute value";
-	case XML_ERR_ATTRIBUTE_NOT_STARTED: return "attribute value must be quoted";
-	case XML_ERR_ATTRIBUTE_NOT_FINISHED: return "unterminated attribute value";
-	case XML_ERR_ATTRIBUTE_WITHOUT_VALUE: return "expected '=' after attribute name";
-	case XML_ERR_SPACE_REQUIRED: return "expected whitespace, '>' or '/>' in a start tag";
-	case XML_ERR_COMMENT_NOT_FINISHED: return "unterminated comment";
-	case XML_ERR_NAME_REQUIRED: return "expected a name";
-	case XML_ERR_GT_REQUIRED: return "expected '>'";
+	case XML_WAR_UNDECLARED_ENTITY:
+		return "unknown entity";
+	case XML_ERR_LT_IN_ATTRIBUTE:
+		return "'<' or NUL in attribute value";
+	case XML_ERR_ATTRIBUTE_NOT_STARTED:
+		return "attribute value must be quoted";
+	case XML_ERR_ATTRIBUTE_NOT_FINISHED:
+		return "unterminated attribute value";
+	case XML_ERR_ATTRIBUTE_WITHOUT_VALUE:
+		return "expected '=' after attribute name";
+	case XML_ERR_SPACE_REQUIRED:
+		return "expected whitespace, '>' or '/>' in a start tag";
+	case XML_ERR_COMMENT_NOT_FINISHED:
+		return "unterminated comment";
+	case XML_ERR_NAME_REQUIRED:
+		return "expected a name";
+	case XML_ERR_GT_REQUIRED:
+		return "expected '>'";
 	case XML_ERR_INVALID_HEX_CHARREF:
 	case XML_ERR_INVALID_DEC_CHARREF:
-	case XML_ERR_INVALID_CHARREF: return "bad character reference";
+	case XML_ERR_INVALID_CHARREF:
+		return "bad character reference";
 	case XML_ERR_INVALID_CHAR:
-	case XML_ERR_INVALID_ENCODING: return "invalid character (the file must be UTF-8)";
-	default: return NULL;
+	case XML_ERR_INVALID_ENCODING:
+		return "invalid character (the file must be UTF-8)";
+	default:
+		return NULL;
 	}
 }
 
@@ -164,7 +181,8 @@ static struct xml_node *copy_tree(xmlNodePtr x)
 	for (xmlNsPtr ns = x->nsDef; ok && ns; ns = ns->next) {
 		char *an = dup_name(ns->prefix ? (const xmlChar *)"xmlns" : NULL,
 				    ns->prefix ? ns->prefix : (const xmlChar *)"xmlns");
-		ok = !add_attr_raw(n, an, strdup((const char *)(ns->href ? ns->href : BAD_CAST "")));
+		ok =
+		    !add_attr_raw(n, an, strdup((const char *)(ns->href ? ns->href : BAD_CAST "")));
 	}
 	for (xmlAttrPtr a = x->properties; ok && a; a = a->next) {
 		xmlChar *v = xmlNodeListGetString(x->doc, a->children, 1);
@@ -381,12 +399,23 @@ static void put_escaped(FILE *f, const char *s, bool attr)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '\'': fputs(attr ? "&apos;" : "'", f); break;
-		case '"': fputs(attr ? "&quot;" : "\"", f); break;
-		default: fputc(*s, f);
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '\'':
+			fputs(attr ? "&apos;" : "'", f);
+			break;
+		case '"':
+			fputs(attr ? "&quot;" : "\"", f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 }

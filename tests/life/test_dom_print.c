@@ -74,22 +74,25 @@ START_TEST(blk_and_if_lists_as_lab)
 	static const char *const tap[] = {"vnet0"};
 	open_out();
 	ck_assert_int_eq(dom_print_iflist(f, &d, tap, false), 0);
-	ck_assert_str_eq(close_out(), " Interface   Type     Source   Model    MAC\n"
-				      "-----------------------------------------------------------\n"
-				      " vnet0       bridge   vbr      virtio   52:54:00:46:1c:72\n");
+	ck_assert_str_eq(close_out(),
+			 " Interface   Type     Source   Model    MAC\n"
+			 "-----------------------------------------------------------\n"
+			 " vnet0       bridge   vbr      virtio   52:54:00:46:1c:72\n");
 	teardown();
 	/* not running: no TAP, "-" */
 	open_out();
 	ck_assert_int_eq(dom_print_iflist(f, &d, NULL, false), 0);
-	ck_assert_str_eq(close_out(), " Interface   Type     Source   Model    MAC\n"
-				      "-----------------------------------------------------------\n"
-				      " -           bridge   vbr      virtio   52:54:00:46:1c:72\n");
+	ck_assert_str_eq(close_out(),
+			 " Interface   Type     Source   Model    MAC\n"
+			 "-----------------------------------------------------------\n"
+			 " -           bridge   vbr      virtio   52:54:00:46:1c:72\n");
 	teardown();
 	open_out();
 	ck_assert_int_eq(dom_print_blklist(f, &d, true, false), 0);
-	ck_assert_str_eq(close_out(), " Type   Device   Target   Source\n"
-				      "--------------------------------------------------------------\n"
-				      " file   disk     vda      /var/lib/libvirt/images/vmhost.img\n");
+	ck_assert_str_eq(close_out(),
+			 " Type   Device   Target   Source\n"
+			 "--------------------------------------------------------------\n"
+			 " file   disk     vda      /var/lib/libvirt/images/vmhost.img\n");
 	teardown();
 	open_out();
 	ck_assert_int_eq(dom_print_blklist(f, &d, false, true), 0);
@@ -122,9 +125,9 @@ START_TEST(list_as_virsh)
 				      " 1    vmhost   running\n"
 				      " -    other    shut off\n");
 	teardown();
-	struct dom_list_row more[] = {{"a", {DOM_PAUSED, 12}}, {"b", {DOM_CRASHED, -1}},
+	struct dom_list_row more[] = {{"a", {DOM_PAUSED, 12}},	    {"b", {DOM_CRASHED, -1}},
 				      {"c", {DOM_PMSUSPENDED, -1}}, {"d", {DOM_SHUTDOWN, 3}},
-				      {"e", {DOM_BLOCKED, 4}}, {"f", {DOM_NOSTATE, 5}}};
+				      {"e", {DOM_BLOCKED, 4}},	    {"f", {DOM_NOSTATE, 5}}};
 	open_out();
 	ck_assert_int_eq(dom_print_list(f, more, 6, true), 0);
 	ck_assert_str_eq(close_out(), " 12   a   paused\n"

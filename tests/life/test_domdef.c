@@ -12,52 +12,51 @@
 
 /* node_base.xml as the lab hands it out, with the lab's edits (name, memory,
  * vCPUs, disk, bridge). */
-static const char LAB[] =
-    "<domain type='kvm'>\n"
-    "  <name>vmhost</name>\n"
-    "  <memory unit='KB'>1024000</memory>\n"
-    "  <currentMemory unit='KB'>1024000</currentMemory>\n"
-    "  <vcpu placement='static'>2</vcpu>\n"
-    "  <os>\n"
-    "    <type arch='x86_64' machine='pc'>hvm</type>\n"
-    "    <boot dev='hd'/>\n"
-    "    <bootmenu enable='yes'/>\n"
-    "    <bios useserial='yes'/>\n"
-    "  </os>\n"
-    "  <features>\n"
-    "    <acpi/>\n"
-    "    <apic/>\n"
-    "  </features>\n"
-    "  <cpu mode='host-passthrough'>\n"
-    "  </cpu>\n"
-    "  <clock offset='localtime'/>\n"
-    "  <on_poweroff>destroy</on_poweroff>\n"
-    "  <on_reboot>restart</on_reboot>\n"
-    "  <on_crash>restart</on_crash>\n"
-    "  <devices>\n"
-    "    <emulator>/usr/libexec/qemu-kvm</emulator>\n"
-    "    <disk type='file' device='disk'>\n"
-    "      <driver name='qemu' type='qcow2'/>\n"
-    "      <source file='/var/lib/libvirt/images/vmhost.img'/>\n"
-    "      <target dev='vda' bus='virtio'/>\n"
-    "    </disk>\n"
-    "    <interface type='bridge'>\n"
-    "      <source bridge='vbr'/>\n"
-    "      <model type='virtio'/>\n"
-    "    </interface>\n"
-    "    <channel type='unix'>\n"
-    "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"
-    "    </channel>\n"
-    "    <serial type='pty'></serial>\n"
-    "    <console type='pty'>\n"
-    "      <target type='serial'/>\n"
-    "    </console>\n"
-    "    <graphics type='vnc' port='-1'/>\n"
-    "    <video><model type='cirrus'/></video>\n"
-    "    <input type='tablet' bus='usb'/>\n"
-    "    <memballoon model='virtio'></memballoon>\n"
-    "  </devices>\n"
-    "</domain>\n";
+static const char LAB[] = "<domain type='kvm'>\n"
+			  "  <name>vmhost</name>\n"
+			  "  <memory unit='KB'>1024000</memory>\n"
+			  "  <currentMemory unit='KB'>1024000</currentMemory>\n"
+			  "  <vcpu placement='static'>2</vcpu>\n"
+			  "  <os>\n"
+			  "    <type arch='x86_64' machine='pc'>hvm</type>\n"
+			  "    <boot dev='hd'/>\n"
+			  "    <bootmenu enable='yes'/>\n"
+			  "    <bios useserial='yes'/>\n"
+			  "  </os>\n"
+			  "  <features>\n"
+			  "    <acpi/>\n"
+			  "    <apic/>\n"
+			  "  </features>\n"
+			  "  <cpu mode='host-passthrough'>\n"
+			  "  </cpu>\n"
+			  "  <clock offset='localtime'/>\n"
+			  "  <on_poweroff>destroy</on_poweroff>\n"
+			  "  <on_reboot>restart</on_reboot>\n"
+			  "  <on_crash>restart</on_crash>\n"
+			  "  <devices>\n"
+			  "    <emulator>/usr/libexec/qemu-kvm</emulator>\n"
+			  "    <disk type='file' device='disk'>\n"
+			  "      <driver name='qemu' type='qcow2'/>\n"
+			  "      <source file='/var/lib/libvirt/images/vmhost.img'/>\n"
+			  "      <target dev='vda' bus='virtio'/>\n"
+			  "    </disk>\n"
+			  "    <interface type='bridge'>\n"
+			  "      <source bridge='vbr'/>\n"
+			  "      <model type='virtio'/>\n"
+			  "    </interface>\n"
+			  "    <channel type='unix'>\n"
+			  "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"
+			  "    </channel>\n"
+			  "    <serial type='pty'></serial>\n"
+			  "    <console type='pty'>\n"
+			  "      <target type='serial'/>\n"
+			  "    </console>\n"
+			  "    <graphics type='vnc' port='-1'/>\n"
+			  "    <video><model type='cirrus'/></video>\n"
+			  "    <input type='tablet' bus='usb'/>\n"
+			  "    <memballoon model='virtio'></memballoon>\n"
+			  "  </devices>\n"
+			  "</domain>\n";
 
 /* stderr of the code between capture_start and capture_end */
 static char captured[8192];
@@ -127,8 +126,8 @@ START_TEST(lab_domain)
 	static const char *const warned[] = {
 	    "t.xml:7: <type machine> ignored", "t.xml:9: <bootmenu> ignored",
 	    "t.xml:10: <bios> ignored",	       "t.xml:18: <clock offset='localtime'> ignored",
-	    "t.xml:23: <emulator> ignored",   "t.xml:33: <channel> ignored",
-	    "t.xml:40: <graphics> ignored",   "t.xml:41: <video> ignored",
+	    "t.xml:23: <emulator> ignored",    "t.xml:33: <channel> ignored",
+	    "t.xml:40: <graphics> ignored",    "t.xml:41: <video> ignored",
 	    "t.xml:42: <input> ignored",       "t.xml:43: <memballoon> ignored",
 	};
 	for (size_t i = 0; i < sizeof(warned) / sizeof(warned[0]); i++)
@@ -153,7 +152,8 @@ START_TEST(written_back_as_libvirt)
 		 d.nics[0].mac[1], d.nics[0].mac[2], d.nics[0].mac[3], d.nics[0].mac[4],
 		 d.nics[0].mac[5]);
 	snprintf(want, sizeof(want),
-		 "    <interface type='bridge'>\n      <mac address='%s'/>\n      <source bridge='vbr'/>",
+		 "    <interface type='bridge'>\n      <mac address='%s'/>\n      <source "
+		 "bridge='vbr'/>",
 		 mac);
 	ck_assert_msg(strstr(a, want), "%s", a);
 	/* what is stored reads back to the same domain and the same text */
@@ -369,9 +369,9 @@ static const struct {
     {"1", "bytes", 1},
     {"1", "T", 1073741824},
     {"1", "TB", 976562500},
-    {"2", "TiB", 0},     /* more than 1 TiB */
+    {"2", "TiB", 0}, /* more than 1 TiB */
     {"1", "PiB", 0},
-    {"1", "X", 0},       /* unknown unit */
+    {"1", "X", 0}, /* unknown unit */
     {"1", "KiBB", 0},
     {"18446744073709551615", "EiB", 0}, /* overflow */
     {"99999999999999999999999", "KiB", 0},
@@ -422,10 +422,14 @@ START_TEST(from_flags)
 	put("r.img", "hello", 5);
 	snprintf(q, sizeof(q), "%s/q.img", tmp);
 	snprintf(r, sizeof(r), "%s/r.img,readonly", tmp);
-	struct dom_flags fl = {.name = "lab", .disks = {q, r}, .ndisks = 2,
+	struct dom_flags fl = {.name = "lab",
+			       .disks = {q, r},
+			       .ndisks = 2,
 			       .nics = {"vbr", "default,mac=52:54:00:00:00:07"},
-			       .nic_is_network = {false, true}, .nnics = 2,
-			       .memory = "1G", .cpus = "2"};
+			       .nic_is_network = {false, true},
+			       .nnics = 2,
+			       .memory = "1G",
+			       .cpus = "2"};
 	ck_assert_int_eq(domdef_from_flags(&fl, &d), 0);
 	ck_assert_str_eq(d.name, "lab");
 	ck_assert_uint_eq(d.memory_kib, 1048576);
@@ -443,7 +447,8 @@ START_TEST(from_flags)
 	ck_assert_uint_eq(strlen(d.uuid), 36);
 	domdef_free(&d);
 
-	struct dom_flags k = {.name = "k", .kernel = "/boot/vmlinuz", .cmdline = "console=ttyS0 a<b"};
+	struct dom_flags k = {
+	    .name = "k", .kernel = "/boot/vmlinuz", .cmdline = "console=ttyS0 a<b"};
 	ck_assert_int_eq(domdef_from_flags(&k, &d), 0);
 	ck_assert_str_eq(d.cmdline, "console=ttyS0 a<b");
 	ck_assert_uint_eq(d.memory_kib, 512 * 1024);

@@ -1,8 +1,8 @@
 /* xml/: libxml2 behind minivmm's tree. Hostile documents (entity bombs,
  * external entities and DTDs, huge or deep input, bad encodings) are refused
  * with the line at fault; the writer escapes and indents as libvirt. */
-#include "xml/xml.h"
 #include "vmm/log.h"
+#include "xml/xml.h"
 
 #include <check.h>
 #include <errno.h>
@@ -97,7 +97,8 @@ START_TEST(bytes_and_encodings)
 	ck_assert_int_eq(xml_parse(nul, sizeof(nul) - 1, "nul.xml", &root), -EINVAL);
 	ck_assert(strstr(log_last_error(), "nul.xml:1:") != NULL);
 	/* the input is read as UTF-8 whatever it declares: no converter runs */
-	ck_assert_int_eq(parse("<?xml version='1.0' encoding='EBCDIC-US'?><a>\xc3\xa4</a>", &root), 0);
+	ck_assert_int_eq(parse("<?xml version='1.0' encoding='EBCDIC-US'?><a>\xc3\xa4</a>", &root),
+			 0);
 	ck_assert_str_eq(root->text, "\xc3\xa4");
 	xml_free(root);
 	static const char utf16[] = "\xff\xfe<\0a\0/\0>\0";
@@ -129,8 +130,8 @@ END_TEST
 START_TEST(tree_lines_and_text)
 {
 	struct xml_node *root;
-	ck_assert_int_eq(parse("<a x='1&amp;2'>\n  <b>  hi &lt;there&gt; </b>\n\n  <c/>\n</a>", &root),
-			 0);
+	ck_assert_int_eq(
+	    parse("<a x='1&amp;2'>\n  <b>  hi &lt;there&gt; </b>\n\n  <c/>\n</a>", &root), 0);
 	ck_assert_uint_eq(root->line, 1);
 	ck_assert_uint_eq(root->kids[0]->line, 2);
 	ck_assert_uint_eq(root->kids[1]->line, 4);

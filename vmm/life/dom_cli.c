@@ -40,7 +40,7 @@ struct args {
 struct verb {
 	const char *name;
 	int (*fn)(struct net_state *st, struct args *a);
-	int nargs;  /* positional arguments required */
+	int nargs; /* positional arguments required */
 	int maxargs;
 	bool write; /* takes the state lock */
 };
@@ -60,7 +60,8 @@ static int unknown_opts(const struct args *a, const char *verb, const char *cons
 		while (*k && strcmp(*k, a->opt[i]))
 			k++;
 		if (!*k) {
-			log_error("%s: unknown option '%s' (see `minivmm --help`)", verb, a->opt[i]);
+			log_error("%s: unknown option '%s' (see `minivmm --help`)", verb,
+				  a->opt[i]);
 			return -EINVAL;
 		}
 	}
@@ -74,7 +75,8 @@ static int cmd_define(struct net_state *st, struct args *a)
 		char *buf;
 		size_t len;
 		static const char *const none[] = {"--validate", NULL};
-		int r = unknown_opts(a, "define", none) ?: xml_read_file("define", a->pos[0], &buf, &len);
+		int r = unknown_opts(a, "define", none)
+			    ?: xml_read_file("define", a->pos[0], &buf, &len);
 		if (r)
 			return r;
 		r = domdef_from_xml(buf, len, a->pos[0], &d);
@@ -89,20 +91,20 @@ static int cmd_define(struct net_state *st, struct args *a)
 	struct dom_flags fl = {0};
 	for (int i = 0; i < a->nopt; i++) {
 		const char *o = a->opt[i], *v = i + 1 < a->nopt ? a->opt[i + 1] : NULL;
-		const char **dst = !strcmp(o, "--name")	     ? &fl.name
-				   : !strcmp(o, "--memory")  ? &fl.memory
-				   : !strcmp(o, "--cpus")    ? &fl.cpus
-				   : !strcmp(o, "--kernel")  ? &fl.kernel
-				   : !strcmp(o, "--initrd")  ? &fl.initrd
-				   : !strcmp(o, "--cmdline") ? &fl.cmdline
-				   : !strcmp(o, "--disk") && fl.ndisks < DOM_DISKS_MAX
-				       ? &fl.disks[fl.ndisks++]
-				   : (!strcmp(o, "--bridge") || !strcmp(o, "--network")) &&
-					   fl.nnics < DOM_NICS_MAX
-				       ? &fl.nics[fl.nnics]
-				       : NULL;
+		const char **dst =
+		    !strcmp(o, "--name")				? &fl.name
+		    : !strcmp(o, "--memory")				? &fl.memory
+		    : !strcmp(o, "--cpus")				? &fl.cpus
+		    : !strcmp(o, "--kernel")				? &fl.kernel
+		    : !strcmp(o, "--initrd")				? &fl.initrd
+		    : !strcmp(o, "--cmdline")				? &fl.cmdline
+		    : !strcmp(o, "--disk") && fl.ndisks < DOM_DISKS_MAX ? &fl.disks[fl.ndisks++]
+		    : (!strcmp(o, "--bridge") || !strcmp(o, "--network")) && fl.nnics < DOM_NICS_MAX
+			? &fl.nics[fl.nnics]
+			: NULL;
 		if (!dst || !v) {
-			log_error("define: unknown, repeated too often or incomplete option '%s'", o);
+			log_error("define: unknown, repeated too often or incomplete option '%s'",
+				  o);
 			return -EINVAL;
 		}
 		if (dst == &fl.nics[fl.nnics])
@@ -242,10 +244,10 @@ static int cmd_dumpxml(struct net_state *st, struct args *a) { return cmd_show(s
 static int cmd_edit(struct net_state *st, struct args *a) { return dom_edit(st, a->pos[0]); }
 
 static const struct verb VERBS[] = {
-    {"define", cmd_define, 0, 1, true},	     {"undefine", cmd_undefine, 1, 1, true},
-    {"autostart", cmd_autostart, 1, 1, true},   {"list", cmd_list, 0, 0, false},
-    {"dominfo", cmd_dominfo, 1, 1, false},	     {"domblklist", cmd_domblklist, 1, 1, false},
-    {"domiflist", cmd_domiflist, 1, 1, false},  {"dumpxml", cmd_dumpxml, 1, 1, false},
+    {"define", cmd_define, 0, 1, true},	       {"undefine", cmd_undefine, 1, 1, true},
+    {"autostart", cmd_autostart, 1, 1, true},  {"list", cmd_list, 0, 0, false},
+    {"dominfo", cmd_dominfo, 1, 1, false},     {"domblklist", cmd_domblklist, 1, 1, false},
+    {"domiflist", cmd_domiflist, 1, 1, false}, {"dumpxml", cmd_dumpxml, 1, 1, false},
     {"edit", cmd_edit, 1, 1, false}, /* locks only to save */
 };
 
@@ -262,8 +264,9 @@ bool dom_cli_is_verb(const char *word) { return word && find(word); }
 /* Options taking a value keep it next to them in opt[]. */
 static bool takes_value(const char *verb, const char *opt)
 {
-	static const char *const with[] = {"--name",   "--disk",   "--bridge", "--network", "--memory",
-					   "--cpus",   "--kernel", "--initrd", "--cmdline", NULL};
+	static const char *const with[] = {"--name",	"--disk", "--bridge", "--network",
+					   "--memory",	"--cpus", "--kernel", "--initrd",
+					   "--cmdline", NULL};
 	if (strcmp(verb, "define"))
 		return false;
 	for (const char *const *w = with; *w; w++)
@@ -313,7 +316,9 @@ int dom_main(int argc, char **argv)
 	}
 	if (a.npos < v->nargs || a.npos > v->maxargs) {
 		log_error("%s: expected %s (see `minivmm define --help`)", v->name,
-			  v->nargs ? "one domain name" : v->maxargs ? "FILE.xml or flags" : "no argument");
+			  v->nargs     ? "one domain name"
+			  : v->maxargs ? "FILE.xml or flags"
+				       : "no argument");
 		return 1;
 	}
 	if (dom_store_open(&st, dir, v->write) < 0)

@@ -145,8 +145,7 @@ int dom_print_iflist(FILE *f, const struct domdef *d, const char *const *ifnames
 	return print_free(t, f, quiet, r);
 }
 
-void dom_print_dominfo(FILE *f, const struct domdef *d, const struct dom_status *s,
-		       bool autostart)
+void dom_print_dominfo(FILE *f, const struct domdef *d, const struct dom_status *s, bool autostart)
 {
 	char id[16] = "-";
 	if (s->id >= 0)

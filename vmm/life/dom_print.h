@@ -29,7 +29,6 @@ int dom_print_list(FILE *f, const struct dom_list_row *rows, size_t n, bool quie
 int dom_print_blklist(FILE *f, const struct domdef *d, bool details, bool quiet);
 /* IFNAMES[i]: NIC i's TAP (vnet0) while running, NULL: "-". */
 int dom_print_iflist(FILE *f, const struct domdef *d, const char *const *ifnames, bool quiet);
-void dom_print_dominfo(FILE *f, const struct domdef *d, const struct dom_status *s,
-		       bool autostart);
+void dom_print_dominfo(FILE *f, const struct domdef *d, const struct dom_status *s, bool autostart);
 
 #endif

@@ -93,10 +93,7 @@ int dom_store_remove(const struct net_state *st, const char *name)
 	return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcasecmp(a, b) ?: strcmp(a, b);
-}
+static int cmp_names(const void *a, const void *b) { return strcasecmp(a, b) ?: strcmp(a, b); }
 
 int dom_store_list(const struct net_state *st, char (*names)[DOM_NAME_MAX + 1], size_t max)
 {
@@ -131,8 +128,9 @@ bool dom_store_autostart(const struct net_state *st, const char *name)
 int dom_store_set_autostart(const struct net_state *st, const char *name, bool on)
 {
 	char p[PATH_MAX];
-	int r = domdef_name_ok(name) ? net_state_path(st, p, sizeof(p), "domains/autostart", name, NULL)
-				     : -EINVAL;
+	int r = domdef_name_ok(name)
+		    ? net_state_path(st, p, sizeof(p), "domains/autostart", name, NULL)
+		    : -EINVAL;
 	if (r)
 		return r;
 	if (on)
@@ -151,7 +149,7 @@ int dom_store_status(const struct net_state *st, const char *name, struct dom_st
 
 const char *dom_state_word(enum dom_run_state s)
 {
-	static const char *const words[] = {"no state", "running",  "idle",    "paused",
+	static const char *const words[] = {"no state",	   "running",  "idle",	  "paused",
 					    "in shutdown", "shut off", "crashed", "pmsuspended"};
 	return (unsigned)s < sizeof(words) / sizeof(words[0]) ? words[s] : "no state";
 }

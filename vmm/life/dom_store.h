@@ -21,8 +21,14 @@
 
 /* virsh's state words, in virDomainState order. */
 enum dom_run_state {
-	DOM_NOSTATE, DOM_RUNNING, DOM_BLOCKED, DOM_PAUSED, DOM_SHUTDOWN, DOM_SHUTOFF,
-	DOM_CRASHED, DOM_PMSUSPENDED
+	DOM_NOSTATE,
+	DOM_RUNNING,
+	DOM_BLOCKED,
+	DOM_PAUSED,
+	DOM_SHUTDOWN,
+	DOM_SHUTOFF,
+	DOM_CRASHED,
+	DOM_PMSUSPENDED
 };
 
 struct dom_status {

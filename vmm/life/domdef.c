@@ -126,7 +126,8 @@ bool domdef_name_ok(const char *name)
 {
 	size_t len = strlen(name);
 	return len >= 1 && len <= DOM_NAME_MAX && name[0] != '.' && name[0] != '-' &&
-	       name[strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")] ==
+	       name[strspn(name,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")] ==
 		   '\0';
 }
 
@@ -136,7 +137,10 @@ const char *domdef_action_name(enum dom_action a)
 	return names[a];
 }
 
-const char *domdef_format_name(enum dom_disk_format f) { return f == DOM_FMT_QCOW2 ? "qcow2" : "raw"; }
+const char *domdef_format_name(enum dom_disk_format f)
+{
+	return f == DOM_FMT_QCOW2 ? "qcow2" : "raw";
+}
 
 int domdef_to_xml(const struct domdef *d, char **out) { return xml_format(d->xml, out); }
 
@@ -185,8 +189,11 @@ void domdef_free(struct domdef *d)
 static void put_esc(FILE *f, const char *s)
 {
 	for (; *s; s++) {
-		const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;"
-			      : *s == '\'' ? "&apos;" : NULL;
+		const char *e = *s == '&'    ? "&amp;"
+				: *s == '<'  ? "&lt;"
+				: *s == '>'  ? "&gt;"
+				: *s == '\'' ? "&apos;"
+					     : NULL;
 		if (e)
 			fputs(e, f);
 		else
@@ -221,8 +228,9 @@ static int flag_disk(FILE *f, const char *spec, unsigned index)
 			o.format = (enum disk_format)r, r = 0;
 	}
 	if (!r) {
-		fprintf(f, "    <disk type='file' device='disk'>\n"
-			   "      <driver name='qemu' type='%s'/>\n      <source file='",
+		fprintf(f,
+			"    <disk type='file' device='disk'>\n"
+			"      <driver name='qemu' type='%s'/>\n      <source file='",
 			o.format == DISK_FORMAT_QCOW2 ? "qcow2" : "raw");
 		put_esc(f, real);
 		fprintf(f, "'/>\n      <target dev='vd%c' bus='virtio'/>\n%s    </disk>\n",
@@ -266,7 +274,8 @@ static int flags_doc(const struct dom_flags *fl, FILE *f)
 	int r = 0;
 	if (!fl->name || !domdef_name_ok(fl->name)) {
 		log_error("define: --name '%s': 1-64 of A-Z a-z 0-9 . _ + -, not starting with . "
-			  "or -", fl->name ? fl->name : "");
+			  "or -",
+			  fl->name ? fl->name : "");
 		return -EINVAL;
 	}
 	if ((fl->memory && cli_parse_size("--memory", fl->memory, &mem)) ||

@@ -27,9 +27,9 @@ enum dom_nic_type { DOM_NIC_BRIDGE, DOM_NIC_NETWORK };
 enum dom_action { DOM_ACT_DESTROY, DOM_ACT_RESTART, DOM_ACT_PRESERVE, DOM_ACT_OTHER };
 
 struct dom_disk {
-	char target[8];	 /* "vda" */
-	char *source;	 /* file or block device */
-	bool block;	 /* <disk type='block'> */
+	char target[8]; /* "vda" */
+	char *source;	/* file or block device */
+	bool block;	/* <disk type='block'> */
 	enum dom_disk_format format;
 	bool readonly;
 };
@@ -43,9 +43,9 @@ struct dom_nic {
 
 struct domdef {
 	char name[DOM_NAME_MAX + 1];
-	char uuid[37];		/* canonical lower-case 8-4-4-4-12 */
-	uint64_t memory_kib;	/* <memory> */
-	uint64_t current_kib;	/* <currentMemory>, <= memory_kib */
+	char uuid[37];	      /* canonical lower-case 8-4-4-4-12 */
+	uint64_t memory_kib;  /* <memory> */
+	uint64_t current_kib; /* <currentMemory>, <= memory_kib */
 	unsigned vcpus;
 	char *kernel, *initrd, *cmdline; /* NULL unless <os> boots a kernel */
 	enum dom_action on_poweroff, on_reboot, on_crash;
@@ -53,8 +53,8 @@ struct domdef {
 	unsigned ndisks;
 	struct dom_nic nics[DOM_NICS_MAX];
 	unsigned nnics;
-	bool uuid_generated;	/* the document had no <uuid> */
-	struct xml_node *xml;	/* the document as stored, generated values included */
+	bool uuid_generated;  /* the document had no <uuid> */
+	struct xml_node *xml; /* the document as stored, generated values included */
 };
 
 /* Parse a libvirt domain document. SRC names it in messages

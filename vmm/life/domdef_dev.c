@@ -44,7 +44,8 @@ static int do_boot(struct dom_ctx *c, struct xml_node *n)
 	const char *dev = xml_attr(n, "dev");
 	dom_attrs(c, n, attrs);
 	if (!dev || strcmp(dev, "hd"))
-		return dom_fail(c, n, "<boot dev='%s'>: minivmm boots from the first disk (dev='hd')",
+		return dom_fail(c, n,
+				"<boot dev='%s'>: minivmm boots from the first disk (dev='hd')",
 				DOM_S(dev));
 	return 0;
 }
@@ -52,7 +53,7 @@ static int do_boot(struct dom_ctx *c, struct xml_node *n)
 static int do_kernel(struct dom_ctx *c, struct xml_node *n)
 {
 	struct domdef *d = c->d;
-	char **dst = !strcmp(n->name, "kernel")   ? &d->kernel
+	char **dst = !strcmp(n->name, "kernel")	  ? &d->kernel
 		     : !strcmp(n->name, "initrd") ? &d->initrd
 						  : &d->cmdline;
 	return dup_text(c, n, dst);
@@ -113,17 +114,17 @@ static int disk_target(struct dom_ctx *c, struct xml_node *n, struct dom_disk *k
 	const char *dev = xml_attr(n, "dev"), *bus = xml_attr(n, "bus");
 	dom_attrs(c, n, attrs);
 	if (bus && strcmp(bus, "virtio"))
-		return dom_fail(c, n,
-				"<target bus='%s'>: minivmm's disks are virtio only: use bus='virtio' "
-				"and dev='vdX' (the guest sees /dev/vdX)",
-				bus);
+		return dom_fail(
+		    c, n,
+		    "<target bus='%s'>: minivmm's disks are virtio only: use bus='virtio' "
+		    "and dev='vdX' (the guest sees /dev/vdX)",
+		    bus);
 	if (!dev || strlen(dev) != 3 || strncmp(dev, "vd", 2) || dev[2] < 'a' ||
 	    dev[2] >= 'a' + DOM_DISKS_MAX)
 		return dom_fail(c, n, "<target dev='%s'>: expected vda to vdp", DOM_S(dev));
 	for (unsigned i = 0; i < c->d->ndisks; i++)
 		if (!strcmp(c->d->disks[i].target, dev))
-			return dom_fail(c, n, "<target dev='%s'>: two disks with that target",
-					dev);
+			return dom_fail(c, n, "<target dev='%s'>: two disks with that target", dev);
 	strcpy(k->target, dev);
 	return 0;
 }
@@ -139,7 +140,8 @@ static int disk_child(struct dom_ctx *c, struct xml_node *n, struct dom_disk *k)
 		static const char *const fattrs[] = {"file", NULL}, *const dattrs[] = {"dev", NULL};
 		dom_attrs(c, n, k->block ? dattrs : fattrs);
 		if (!f || !*f)
-			return dom_fail(c, n, "<source>: needs %s='...'", k->block ? "dev" : "file");
+			return dom_fail(c, n, "<source>: needs %s='...'",
+					k->block ? "dev" : "file");
 		free(k->source);
 		return (k->source = strdup(f)) ? 0 : -ENOMEM;
 	}
@@ -151,7 +153,8 @@ static int disk_child(struct dom_ctx *c, struct xml_node *n, struct dom_disk *k)
 		const char *name, *why;
 		bool fail;
 	} other[] = {
-	    {"address", NULL, false},	{"alias", NULL, false},
+	    {"address", NULL, false},
+	    {"alias", NULL, false},
 	    {"backingStore", NULL, false},
 	    {"boot", "minivmm boots from vda", false},
 	    {"shareable", "the image is locked while the VM runs", false},
@@ -184,10 +187,13 @@ static int do_disk(struct dom_ctx *c, struct xml_node *n)
 	struct domdef *d = c->d;
 	dom_attrs(c, n, attrs);
 	if (device && strcmp(device, "disk"))
-		return dom_fail(c, n, "<disk device='%s'>: minivmm has disks only (no cdrom, "
-				"floppy or lun)", device);
+		return dom_fail(c, n,
+				"<disk device='%s'>: minivmm has disks only (no cdrom, "
+				"floppy or lun)",
+				device);
 	if (!type || (strcmp(type, "file") && strcmp(type, "block")))
-		return dom_fail(c, n, "<disk type='%s'>: expected type='file' or 'block'", DOM_S(type));
+		return dom_fail(c, n, "<disk type='%s'>: expected type='file' or 'block'",
+				DOM_S(type));
 	if (d->ndisks >= DOM_DISKS_MAX)
 		return dom_fail(c, n, "more than %d disks", DOM_DISKS_MAX);
 	struct dom_disk *k = &d->disks[d->ndisks++];
@@ -219,15 +225,18 @@ static int nic_child(struct dom_ctx *c, struct xml_node *n, struct dom_nic *k, b
 	if (!strcmp(n->name, "model")) {
 		const char *t = xml_attr(n, "type");
 		if (!t || strcmp(t, "virtio"))
-			return dom_fail(c, n, "<model type='%s'>: minivmm's NICs are virtio only "
-					"(use <model type='virtio'/>)", DOM_S(t));
+			return dom_fail(c, n,
+					"<model type='%s'>: minivmm's NICs are virtio only "
+					"(use <model type='virtio'/>)",
+					DOM_S(t));
 		*has_model = true;
 		return 0;
 	}
 	if (!strcmp(n->name, "mac")) {
 		const char *a = xml_attr(n, "address"), *why = NULL;
 		if (!a || net_mac_parse(a, k->mac, &why))
-			return dom_fail(c, n, "<mac address='%s'>: %s", DOM_S(a), why ? why : "missing");
+			return dom_fail(c, n, "<mac address='%s'>: %s", DOM_S(a),
+					why ? why : "missing");
 		*has_mac = true;
 		return 0;
 	}
@@ -253,8 +262,10 @@ static int do_interface(struct dom_ctx *c, struct xml_node *n)
 	bool has_mac = false, has_model = false;
 	dom_attrs(c, n, attrs);
 	if (!type || (strcmp(type, "bridge") && strcmp(type, "network")))
-		return dom_fail(c, n, "<interface type='%s'>: minivmm connects NICs to a bridge or "
-				"a network (type='bridge' or 'network')", DOM_S(type));
+		return dom_fail(c, n,
+				"<interface type='%s'>: minivmm connects NICs to a bridge or "
+				"a network (type='bridge' or 'network')",
+				DOM_S(type));
 	if (d->nnics >= DOM_NICS_MAX)
 		return dom_fail(c, n, "more than %d interfaces", DOM_NICS_MAX);
 	struct dom_nic *k = &d->nics[d->nnics++];
@@ -266,7 +277,8 @@ static int do_interface(struct dom_ctx *c, struct xml_node *n)
 		return dom_fail(c, n, "<interface> needs <source %s='NAME'/>",
 				k->type == DOM_NIC_BRIDGE ? "bridge" : "network");
 	if (!has_model)
-		return dom_fail(c, n, "<interface> without <model>: libvirt would give the guest "
+		return dom_fail(c, n,
+				"<interface> without <model>: libvirt would give the guest "
 				"an rtl8139, minivmm has virtio only (add <model type='virtio'/>)");
 	if (!has_mac) { /* generated and written back, as libvirt does */
 		char m[NET_MAC_STRLEN];
@@ -292,8 +304,10 @@ static int do_serial(struct dom_ctx *c, struct xml_node *n)
 	const char *ttype = t ? xml_attr(t, "type") : NULL, *port = t ? xml_attr(t, "port") : NULL;
 
 	if (console && ttype && strcmp(ttype, "serial"))
-		return dom_fail(c, n, "<console><target type='%s'>: minivmm's console is the "
-				"serial port (type='serial')", ttype);
+		return dom_fail(c, n,
+				"<console><target type='%s'>: minivmm's console is the "
+				"serial port (type='serial')",
+				ttype);
 	if ((port && strcmp(port, "0")) || (!console && ++c->serials > 1))
 		return dom_fail(c, n, "a second serial port: minivmm has one (COM1, ttyS0)");
 	if (console && ++c->consoles > 1)

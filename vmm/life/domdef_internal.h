@@ -27,7 +27,7 @@ struct dom_rule {
 int dom_walk(struct dom_ctx *c, struct xml_node *n, const struct dom_rule *rules);
 /* Log "domain: SRC:LINE: " + FMT; returns -EINVAL. */
 int dom_fail(const struct dom_ctx *c, const struct xml_node *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* An attribute's value for a message: "" when it is missing. */
 #define DOM_S(s) ((s) ? (s) : "")
 void dom_warn(const struct dom_ctx *c, const struct xml_node *n, const char *what, const char *why);

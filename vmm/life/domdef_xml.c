@@ -24,8 +24,7 @@ int dom_fail(const struct dom_ctx *c, const struct xml_node *n, const char *fmt,
 	return -EINVAL;
 }
 
-void dom_warn(const struct dom_ctx *c, const struct xml_node *n, const char *what,
-		    const char *why)
+void dom_warn(const struct dom_ctx *c, const struct xml_node *n, const char *what, const char *why)
 {
 	log_warn("domain: %s:%u: %s ignored: %s", c->src, n->line, what, why);
 }
@@ -58,7 +57,7 @@ int dom_walk(struct dom_ctx *c, struct xml_node *n, const struct dom_rule *rules
 		snprintf(what, sizeof(what), "<%s>", k->name);
 		if (!r->name)
 			return dom_fail(c, k, "element <%s> in <%s> is not supported", k->name,
-				       n->name);
+					n->name);
 		if (r->kind == READ && r->fn(c, k))
 			return -EINVAL;
 		if (r->kind == WARN)
@@ -96,9 +95,9 @@ static int do_name(struct dom_ctx *c, struct xml_node *n)
 	char t[DOM_NAME_MAX + 2];
 	if (n->nkids || xml_text_trim(n, t, sizeof(t)) || !domdef_name_ok(t))
 		return dom_fail(c, n,
-			       "domain name '%s' is invalid (1-64 of A-Z a-z 0-9 . _ + -, not "
-			       "starting with . or -)",
-			       n->text);
+				"domain name '%s' is invalid (1-64 of A-Z a-z 0-9 . _ + -, not "
+				"starting with . or -)",
+				n->text);
 	strcpy(c->d->name, t);
 	return 0;
 }
@@ -148,7 +147,7 @@ static int read_memory(struct dom_ctx *c, struct xml_node *n, uint64_t *kib)
 	dom_attrs(c, n, attrs);
 	if (dom_scale_unit(unit, &scale))
 		return dom_fail(c, n, "<%s unit='%s'>: unknown unit (KiB, MiB, GiB, KB, MB, ...)",
-			       n->name, unit);
+				n->name, unit);
 	if (read_uint(c, n, UINT64_MAX, &v))
 		return -EINVAL;
 	if (v > (UINT64_MAX - 1023) / scale || v == 0)
@@ -156,7 +155,7 @@ static int read_memory(struct dom_ctx *c, struct xml_node *n, uint64_t *kib)
 	*kib = (v * scale + 1023) / 1024; /* rounded up to KiB, as libvirt does */
 	if (*kib > DOM_MEMORY_MAX_KIB)
 		return dom_fail(c, n, "<%s>: %s is more than minivmm gives a guest (1 TiB)",
-			       n->name, n->text);
+				n->name, n->text);
 	return dom_set_kib(n, *kib);
 }
 
@@ -188,8 +187,9 @@ static int do_vcpu(struct dom_ctx *c, struct xml_node *n)
 
 static int do_action(struct dom_ctx *c, struct xml_node *n)
 {
-	static const char *const names[] = {"destroy", "restart", "preserve", "rename-restart",
-					    "coredump-destroy", "coredump-restart", NULL};
+	static const char *const names[] = {
+	    "destroy",		"restart",	    "preserve", "rename-restart",
+	    "coredump-destroy", "coredump-restart", NULL};
 	char t[32];
 	size_t i = 0;
 	if (dom_text(c, n, t, sizeof(t)))
@@ -197,8 +197,8 @@ static int do_action(struct dom_ctx *c, struct xml_node *n)
 	while (names[i] && strcmp(names[i], t))
 		i++;
 	if (!names[i])
-		return dom_fail(c, n, "<%s>: '%s' is not destroy, restart, preserve, ...",
-			       n->name, t);
+		return dom_fail(c, n, "<%s>: '%s' is not destroy, restart, preserve, ...", n->name,
+				t);
 	enum dom_action a = i < 3 ? (enum dom_action)i : DOM_ACT_OTHER;
 	if (a == DOM_ACT_OTHER || a == DOM_ACT_PRESERVE)
 		dom_warn(c, n, t, "minivmm destroys the VM instead");
@@ -241,8 +241,8 @@ static int do_features(struct dom_ctx *c, struct xml_node *n)
 		if (!r->name || r->kind == WARN)
 			dom_warn(c, n->kids[i], what, r->why ? r->why : "not implemented");
 		else if (r->kind == FAIL)
-			return dom_fail(c, n->kids[i], "feature <%s> is not supported: %s",
-				       r->name, r->why);
+			return dom_fail(c, n->kids[i], "feature <%s> is not supported: %s", r->name,
+					r->why);
 	}
 	return 0;
 }
@@ -287,7 +287,7 @@ static int do_clock(struct dom_ctx *c, struct xml_node *n)
 		const char *tn = xml_attr(n->kids[i], "name");
 		if (strcmp(n->kids[i]->name, "timer"))
 			return dom_fail(c, n->kids[i], "element <%s> in <clock> is not supported",
-				       n->kids[i]->name);
+					n->kids[i]->name);
 		snprintf(what, sizeof(what), "<timer name='%s'>", tn ? tn : "");
 		dom_warn(c, n->kids[i], what, "minivmm's timers are fixed");
 	}
@@ -335,9 +335,9 @@ static const struct dom_rule TOP[] = {
 
 static int once(const struct dom_ctx *c, const struct xml_node *root)
 {
-	static const char *const single[] = {"name", "uuid", "memory", "currentMemory", "vcpu",
-					     "os", "features", "cpu", "clock", "on_poweroff",
-					     "on_reboot", "on_crash", "devices", NULL};
+	static const char *const single[] = {
+	    "name", "uuid",  "memory",	    "currentMemory", "vcpu",	 "os",	    "features",
+	    "cpu",  "clock", "on_poweroff", "on_reboot",     "on_crash", "devices", NULL};
 	for (const char *const *s = single; *s; s++) {
 		const struct xml_node *first = NULL;
 		for (size_t i = 0; i < root->nkids; i++) {
@@ -365,7 +365,7 @@ static int do_domain(struct dom_ctx *c, struct xml_node *root)
 		return dom_fail(c, root, "<domain> needs type='kvm'");
 	if (strcmp(type, "kvm") && strcmp(type, "qemu"))
 		return dom_fail(c, root, "<domain type='%s'>: minivmm runs type='kvm' domains",
-			       type);
+				type);
 	if (once(c, root) || dom_walk(c, root, TOP))
 		return -EINVAL;
 	if (!c->d->name[0])
