@@ -178,6 +178,7 @@ check "autostart" 0 $'Domain \'vmhost\' marked as autostarted\n\n' -- "$M" autos
 	{ echo "FAIL no autostart mark"; fails=$((fails + 1)); }
 "$M" dominfo vmhost 2>/dev/null | grep -q "^Autostart:      enable$" && echo "ok   dominfo: enable" ||
 	{ echo "FAIL dominfo autostart"; fails=$((fails + 1)); }
+check "autostart -q says nothing" 0 "" -- "$M" autostart -q vmhost
 check "autostart --disable" 0 $'Domain \'vmhost\' unmarked as autostarted\n\n' -- \
 	"$M" autostart --disable vmhost
 

@@ -8,6 +8,7 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,17 @@ static int unknown_opts(const struct args *a, const char *verb, const char *cons
 	return 0;
 }
 
+/* virsh's vshPrintExtra: what -q silences. */
+__attribute__((format(printf, 2, 3))) static void say(const struct args *a, const char *fmt, ...)
+{
+	va_list ap;
+	if (a->quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
+
 static int cmd_define(struct net_state *st, struct args *a)
 {
 	struct domdef d;
@@ -84,7 +96,7 @@ static int cmd_define(struct net_state *st, struct args *a)
 		if (r)
 			return r;
 		if (!(r = dom_define(st, &d)))
-			printf("Domain '%s' defined from %s\n", d.name, a->pos[0]);
+			say(a, "Domain '%s' defined from %s\n", d.name, a->pos[0]);
 		domdef_free(&d);
 		return r;
 	}
@@ -120,7 +132,7 @@ static int cmd_define(struct net_state *st, struct args *a)
 	if (r)
 		return r;
 	if (!(r = dom_define(st, &d)))
-		printf("Domain '%s' defined\n", d.name);
+		say(a, "Domain '%s' defined\n", d.name);
 	domdef_free(&d);
 	return r;
 }
@@ -146,7 +158,7 @@ static int cmd_undefine(struct net_state *st, struct args *a)
 	/* A running VM would keep running, as with virsh; there is none yet. */
 	r = dom_store_remove(st, a->pos[0]);
 	if (!r)
-		printf("Domain '%s' has been undefined\n", a->pos[0]);
+		say(a, "Domain '%s' has been undefined\n", a->pos[0]);
 	return r;
 }
 
@@ -159,7 +171,7 @@ static int cmd_autostart(struct net_state *st, struct args *a)
 		return r;
 	r = dom_store_set_autostart(st, a->pos[0], !off);
 	if (!r)
-		printf("Domain '%s' %s as autostarted\n", a->pos[0], off ? "unmarked" : "marked");
+		say(a, "Domain '%s' %s as autostarted\n", a->pos[0], off ? "unmarked" : "marked");
 	return r;
 }
 
@@ -241,7 +253,10 @@ static int cmd_domiflist(struct net_state *st, struct args *a)
 	return cmd_show(st, a, "domiflist");
 }
 static int cmd_dumpxml(struct net_state *st, struct args *a) { return cmd_show(st, a, "dumpxml"); }
-static int cmd_edit(struct net_state *st, struct args *a) { return dom_edit(st, a->pos[0]); }
+static int cmd_edit(struct net_state *st, struct args *a)
+{
+	return dom_edit(st, a->pos[0], a->quiet);
+}
 
 static const struct verb VERBS[] = {
     {"define", cmd_define, 0, 1, true},	       {"undefine", cmd_undefine, 1, 1, true},

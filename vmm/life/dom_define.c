@@ -105,7 +105,7 @@ static int write_all(int fd, const char *s)
 }
 
 static int save_edited(const struct net_state *st, const char *name, const char *path,
-		       const char *before, bool *again)
+		       const char *before, bool quiet, bool *again)
 {
 	char *buf;
 	size_t len;
@@ -116,7 +116,8 @@ static int save_edited(const struct net_state *st, const char *name, const char 
 		return r;
 	if (!strcmp(buf, before)) {
 		free(buf);
-		printf("Domain '%s' XML configuration not changed.\n", name);
+		if (!quiet)
+			printf("Domain '%s' XML configuration not changed.\n", name);
 		return 1;
 	}
 	r = domdef_from_xml(buf, len, path, &d);
@@ -128,7 +129,7 @@ static int save_edited(const struct net_state *st, const char *name, const char 
 			r = dom_define(&w, &d);
 			net_state_close(&w);
 		}
-		if (!r)
+		if (!r && !quiet)
 			printf("Domain '%s' XML configuration edited.\n", d.name);
 		domdef_free(&d);
 	}
@@ -137,7 +138,7 @@ static int save_edited(const struct net_state *st, const char *name, const char 
 	return r;
 }
 
-int dom_edit(const struct net_state *st, const char *name)
+int dom_edit(const struct net_state *st, const char *name, bool quiet)
 {
 	struct domdef d;
 	char *xml = NULL, path[PATH_MAX];
@@ -166,7 +167,7 @@ int dom_edit(const struct net_state *st, const char *name)
 	do {
 		r = run_editor(path);
 		if (!r)
-			r = save_edited(st, name, path, xml, &again);
+			r = save_edited(st, name, path, xml, quiet, &again);
 	} while (r < 0 && r != -EIO && again);
 	unlink(path);
 	free(xml);

@@ -14,7 +14,8 @@
  * refuse it, with a new uuid). */
 int dom_define(const struct net_state *st, struct domdef *d);
 /* Open NAME's XML in the editor; an invalid result offers to edit again
- * (answer read from stdin; no answer is "n"). Takes the lock only to save. */
-int dom_edit(const struct net_state *st, const char *name);
+ * (answer read from stdin; no answer is "n"). Takes the lock only to save.
+ * QUIET: no "Domain ... edited." line. */
+int dom_edit(const struct net_state *st, const char *name, bool quiet);
 
 #endif
