@@ -27,7 +27,7 @@ static const char USAGE[] =
     "  dominfo NAME | domblklist NAME [--details] | domiflist NAME | dumpxml NAME\n"
     "  edit NAME                edit the XML in $VISUAL/$EDITOR (vi), validated before saving\n"
     "  autostart [--disable] NAME\n"
-    "-q: no table header and no trailing blank line. state directory: --state-dir,\n"
+    "-q: no table header, messages or trailing blank line. state directory: --state-dir,\n"
     "else $MINIVMM_STATE_DIR, else " NET_STATE_DEFAULT " (shared with `minivmm net`)\n";
 
 struct args {
