@@ -114,7 +114,7 @@ static int cmd_define(struct net_state *st, struct args *a)
 		    : (!strcmp(o, "--bridge") || !strcmp(o, "--network")) && fl.nnics < DOM_NICS_MAX
 			? &fl.nics[fl.nnics]
 			: NULL;
-		if (!dst || !v) {
+		if (!dst || !v || !strncmp(v, "--", 2)) {
 			log_error("define: unknown, repeated too often or incomplete option '%s'",
 				  o);
 			return -EINVAL;
@@ -304,7 +304,8 @@ static int split_args(int argc, char **argv, struct args *a, const char **dir)
 			return -E2BIG;
 		else if (s[0] == '-' && s[1] == '-') {
 			a->opt[a->nopt++] = s;
-			if (takes_value(argv[0], s) && i + 1 < argc)
+			if (takes_value(argv[0], s) && i + 1 < argc &&
+			    strncmp(argv[i + 1], "--", 2))
 				a->opt[a->nopt++] = argv[++i];
 		} else
 			a->pos[a->npos++] = s;
