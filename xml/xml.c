@@ -438,10 +438,16 @@ static void format_node(FILE *f, const struct xml_node *n, int depth)
 		put_escaped(f, n->text, false);
 	} else {
 		fputc('\n', f);
-		if (!blank) { /* mixed content is not libvirt's; keep the words */
+		if (!blank) { /* mixed content is not libvirt's: keep the words, trimmed */
+			const char *t = n->text + strspn(n->text, " \t\r\n");
+			size_t len = strlen(t);
+			while (len && strchr(" \t\r\n", t[len - 1]))
+				len--;
+			char *words = strndup(t, len);
 			fprintf(f, "%*s", 2 * depth + 2, "");
-			put_escaped(f, n->text, false);
+			put_escaped(f, words ? words : "", false);
 			fputc('\n', f);
+			free(words);
 		}
 		for (size_t i = 0; i < n->nkids; i++)
 			format_node(f, n->kids[i], depth + 1);

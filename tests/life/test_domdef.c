@@ -330,6 +330,8 @@ static const struct {
     {DOM("<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'/>"),
      "<qemu:commandline> is not supported: there is no QEMU"},
     {DOM("<bogus/>"), "element <bogus> in <domain> is not supported"},
+    {DOM("\"<devices/>"), "text inside <domain> is not expected"},
+    {DEV("x<disk/>"), "text inside <devices> is not expected"},
     {"<domain type='xen'><name>n</name><memory>1</memory></domain>", "<domain type='xen'>"},
     {"<domain><name>n</name><memory>1</memory></domain>", "<domain> needs type='kvm'"},
     {"<network><name>n</name></network>", "root element is <network>, expected <domain>"},

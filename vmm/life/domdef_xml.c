@@ -48,6 +48,8 @@ void dom_attrs(const struct dom_ctx *c, const struct xml_node *n, const char *co
 
 int dom_walk(struct dom_ctx *c, struct xml_node *n, const struct dom_rule *rules)
 {
+	if (n->text[strspn(n->text, " \t\r\n")])
+		return dom_fail(c, n, "text inside <%s> is not expected", n->name);
 	for (size_t i = 0; i < n->nkids; i++) {
 		struct xml_node *k = n->kids[i];
 		const struct dom_rule *r = rules;
