@@ -4,6 +4,7 @@
 #include "net/net_run.h"
 #include "net/nft.h"
 #include "vmm/log.h"
+#include "xml/xml.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -57,16 +58,14 @@ static int define_def(struct net_state *st, struct netdef *d)
 static int cmd_define(struct net_state *st, int argc, char **argv)
 {
 	struct netdef d;
+	char *buf;
+	size_t n;
 	(void)argc;
-	FILE *f = fopen(argv[0], "r");
-	if (!f) {
-		log_error("net: %s: %s", argv[0], strerror(errno));
-		return -errno;
-	}
-	static char buf[1 << 20];
-	size_t n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	int r = netdef_from_xml(buf, n, argv[0], &d);
+	int r = xml_read_file("net", argv[0], &buf, &n);
+	if (r)
+		return r;
+	r = netdef_from_xml(buf, n, argv[0], &d);
+	free(buf);
 	if (!r && !(r = define_def(st, &d)))
 		printf("Network %s defined from %s\n", d.name, argv[0]);
 	netdef_free(&d);

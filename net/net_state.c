@@ -2,6 +2,7 @@
 #include "net/net_state.h"
 
 #include "vmm/log.h"
+#include "xml/xml.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -104,22 +105,6 @@ int net_write_atomic(const char *path, const char *data, size_t len)
 	return r;
 }
 
-static int read_file(const char *path, char **out, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	char *buf = malloc(1 << 20);
-	size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-	fclose(f);
-	if (!buf)
-		return -ENOMEM;
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 int net_state_load(const struct net_state *st, const char *name, struct netdef *d)
 {
 	char p[PATH_MAX], *buf = NULL;
@@ -130,14 +115,13 @@ int net_state_load(const struct net_state *st, const char *name, struct netdef *
 		return -EINVAL;
 	}
 	net_state_path(st, p, sizeof(p), "networks", name, ".xml");
-	int r = read_file(p, &buf, &len);
-	if (r < 0) {
-		if (r == -ENOENT)
-			log_error("net: network '%s' is not defined", name);
-		else
-			log_error("net: %s: %s", p, strerror(-r));
-		return r;
+	if (access(p, F_OK) < 0 && errno == ENOENT) {
+		log_error("net: network '%s' is not defined", name);
+		return -ENOENT;
 	}
+	int r = xml_read_file("net", p, &buf, &len);
+	if (r < 0)
+		return r;
 	r = netdef_from_xml(buf, len, p, d);
 	free(buf);
 	return r;

@@ -2,7 +2,7 @@
  * error naming the element or attribute and its line, so a user never
  * believes a setting took effect when it did not. */
 #include "net/netdef.h"
-#include "net/xml.h"
+#include "xml/xml.h"
 
 #include "vmm/log.h"
 

@@ -14,6 +14,7 @@ PACKAGES=(
 	libext2fs-dev	# boot/: reading the kernel out of an ext2/3/4 disk
 	fdisk	# sfdisk: tests assemble partitioned disks
 	libmnl-dev libnftables-dev libnftnl-dev
+	libxml2-dev	# network and domain XML (as libvirt reads it)
 	# ACPI tables are compiled from ASL at build time
 	acpica-tools
 	# test harness: the L1 VM (QEMU TCG) and its initramfs

@@ -18,6 +18,8 @@ void cli_usage(FILE *out)
 "       minivmm --disk IMAGE [options]       run a VM booting the kernel inside IMAGE\n"
 "       minivmm img COMMAND ...              disk images (minivmm img --help)\n"
 "       minivmm net COMMAND ...              host networks (minivmm net --help)\n"
+"       minivmm define FILE.xml | list [--all] | dominfo NAME | ...\n"
+"                                            VMs, as virsh (minivmm define --help)\n"
 "\n"
 "Boots a Linux kernel (bzImage or ELF vmlinux, or a PVH ELF) in a KVM virtual\n"
 "machine with its serial console on this terminal.\n"
