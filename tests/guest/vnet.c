@@ -260,6 +260,13 @@ static int tx_hostile_cases(void)
 	bad |= tx_bad("TX chain of 65 buffers, handed back");
 	request_chain(0, 13);
 	bad |= tx_bad("TX runt (header + 13 bytes), handed back");
+	/* NEEDS_CSUM with csum_start (le16 at 6) past the frame: the TAP
+	 * refuses it (EINVAL); not a frame sent. */
+	request_chain(0, 60);
+	txhdr[0] = 1;
+	txhdr[6] = 2000 & 0xff;
+	txhdr[7] = 2000 >> 8;
+	bad |= tx_bad("TX header with csum_start past the frame, refused by the TAP");
 	make_request(FRAME_MAX + 5, 0, 0);	/* 1519 > MTU + Ethernet + VLAN headers */
 	request_chain(0, FRAME_MAX + 5);
 	bad |= tx_bad("TX frame over MTU + headers without GSO, handed back");
