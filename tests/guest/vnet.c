@@ -317,6 +317,18 @@ static int rx_hostile_cases(void)
 	return bad;
 }
 
+/* One RX chain of two buffers with the vnet header across them (its
+ * num_buffers in the second): a frame fills both. */
+static int split_header_case(void)
+{
+	rxq.desc[0] = (struct vq_desc){ (uintptr_t)rxmem[0], 4, VQ_F_WRITE | VQ_F_NEXT, 1 };
+	rxq.desc[1] = (struct vq_desc){ (uintptr_t)rxmem[0] + 4, RX_BUF_LEN - 4, VQ_F_WRITE, 0 };
+	gq_post(&rxq, 0, 1);
+	gq_kick(&rxq);
+	bool ok = send_request(60, 1, 200) == 0 && replies_ok(1, 200);
+	return check("reply into a chain of two buffers, header across both", ok && gq_idle(&rxq));
+}
+
 /* A control command: CLASS, CMD, one data byte; the ack byte, or -1. */
 static int ctrl_command(uint8_t class, uint8_t cmd, uint8_t data)
 {
@@ -417,6 +429,7 @@ int vnet_hostile(bool mergeable)
 	if (mergeable) {
 		bad |= mergeable_cases();
 	} else {
+		bad |= split_header_case();
 		bad |= check("control command PROMISC off acked OK", ctrl_command(0, 0, 0) == 0);
 		bad |= check("control command of class 0x55 acked ERR", ctrl_command(0x55, 0, 0) == 1);
 		bad |= tx_hostile_cases();
