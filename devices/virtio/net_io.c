@@ -42,6 +42,17 @@ static uint64_t tx_handed_back(const struct net_tx_stats *s)
 	return s->bad_chains + s->runts + s->oversized;
 }
 
+/* net_tx_next() counted the frame as sent; it was not. */
+static void tx_uncount(struct vnet_pair *p, const struct iovec *iov, int k)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < k; i++)
+		len += iov[i].iov_len;
+	p->txs.frames--;
+	p->txs.bytes -= len - NET_HDR_LEN;
+}
+
 /* 1: budget spent, 0: queue empty or TAP full, -EIO: ring broken. */
 static int tx_drain(struct vnet_pair *p)
 {
@@ -67,17 +78,15 @@ static int tx_drain(struct vnet_pair *p)
 		}
 		ssize_t w = writev(p->tap_fd, iov, k);
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			size_t len = 0;
-			for (int i = 0; i < k; i++)
-				len += iov[i].iov_len;
+			tx_uncount(p, iov, k);
 			virtq_unpop(p->txq, 1);	/* sent again after EPOLLOUT */
-			p->txs.frames--;
-			p->txs.bytes -= len - NET_HDR_LEN;
 			p->tx_blocked = true;
 			break;
 		}
 		if (w < 0) {
-			/* e.g. a GSO header the TAP rejects: that frame is lost. */
+			/* e.g. a GSO header the TAP rejects: that frame is lost,
+			 * counted as refused, not also as sent. */
+			tx_uncount(p, iov, k);
 			p->tx_errors++;
 			if (ratelimit_ok(&p->rl))
 				log_warn("virtio-net: %s: TAP refused a frame: %s", p->n->name,

@@ -8,6 +8,7 @@
 #include "io.h"
 #include "smp.h"
 #include "vblk.h"
+#include "vnet.h"
 #include "verbs.h"
 #include "vmm/layout.h"
 
@@ -132,6 +133,8 @@ void guest_main(int kind, uint64_t info)
 		do_probe();
 	if (v.vblk && vblk_hostile())
 		guest_exit(GUEST_EXIT_VBLK_FAILED);
+	if ((v.vnet && vnet_hostile(false)) || (v.vnet_mrg && vnet_hostile(true)))
+		guest_exit(GUEST_EXIT_VNET_FAILED);
 	if (v.echo)
 		do_echo();
 	guest_exit(v.has_exit ? v.exit_code : GUEST_EXIT_OK);

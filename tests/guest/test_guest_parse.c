@@ -62,8 +62,12 @@ START_TEST(verbs_words)
 	ck_assert(v.probe && v.echo && !v.smp && !v.has_exit && !v.vblk);
 	v = parse_ok("vblk exit=0");
 	ck_assert(v.vblk && v.has_exit && v.exit_code == 0 && !v.probe);
-	v = parse_ok("smpx xsmp resets power off xexit=3 exit probes echos vblks");
-	ck_assert(!v.probe && !v.echo && !v.vblk);
+	v = parse_ok("vnet");
+	ck_assert(v.vnet && !v.vnet_mrg && !v.vblk);
+	v = parse_ok("vnet-mrg");
+	ck_assert(v.vnet_mrg && !v.vnet);
+	v = parse_ok("smpx xsmp resets power off xexit=3 exit probes echos vblks vnets vnet-");
+	ck_assert(!v.probe && !v.echo && !v.vblk && !v.vnet && !v.vnet_mrg);
 	ck_assert(!v.smp && !v.reset && !v.poweroff && !v.has_exit);
 	v = parse_ok("");
 	ck_assert(!v.smp && !v.has_exit);

@@ -3,25 +3,19 @@
 #include "guest.h"
 #include "io.h"
 #include "vblk.h"
+#include "vpci.h"
 
 #define QSZ 16
-#define NO_VECTOR 0xffff
-#define ST_ACK 1
-#define ST_DRIVER 2
-#define ST_DRIVER_OK 4
-#define ST_FEATURES_OK 8
-#define ST_NEEDS_RESET 64
-#define F_NEXT 1
-#define F_WRITE 2
+#define F_NEXT VQ_F_NEXT
+#define F_WRITE VQ_F_WRITE
 #define T_IN 0
 #define S_OK 0
 #define S_IOERR 1
-#define NOT_RAM 0xf0000000ull	/* in the PCI hole, below any BAR we get */
+#define NOT_RAM VPCI_NOT_RAM
 
-struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
 struct blk_hdr { uint32_t type, reserved; uint64_t sector; };
 
-static struct desc ring_desc[QSZ] __attribute__((aligned(4096)));
+static struct vq_desc ring_desc[QSZ] __attribute__((aligned(4096)));
 static struct { uint16_t flags, idx, ring[QSZ], used_event; } avail __attribute__((aligned(64)));
 static struct {
 	uint16_t flags, idx;
@@ -33,100 +27,18 @@ static uint8_t data[4096] __attribute__((aligned(4096)));
 static volatile uint8_t status;
 static uint16_t last_used;
 
-static uint64_t common, notify, devcfg;	/* MMIO addresses */
-static uint32_t common_off, notify_off, devcfg_off;	/* the same, in BAR 0 */
-static unsigned pci_dev, win_cap;	/* the PCI_CFG capability, 0: none */
-
-static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
-static inline uint32_t inl(uint16_t port)
-{
-	uint32_t v;
-	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static uint32_t cfg32(unsigned dev, unsigned reg)
-{
-	outl(0xcf8, 0x80000000u | dev << 11 | (reg & 0xfc));
-	return inl(0xcfc);
-}
-
-static void cfg32_write(unsigned dev, unsigned reg, uint32_t v)
-{
-	outl(0xcf8, 0x80000000u | dev << 11 | (reg & 0xfc));
-	outl(0xcfc, v);
-}
-
-static uint8_t cfg8(unsigned dev, unsigned reg) { return (uint8_t)(cfg32(dev, reg) >> (8 * (reg & 3))); }
-
-static uint16_t cfg16(unsigned dev, unsigned reg)
-{
-	uint16_t v;
-	outl(0xcf8, 0x80000000u | dev << 11 | (reg & 0xfc));
-	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"((uint16_t)(0xcfc + (reg & 2))));
-	return v;
-}
-
-static void w8(uint64_t a, uint8_t v) { *(volatile uint8_t *)(uintptr_t)a = v; }
-static void w16(uint64_t a, uint16_t v) { *(volatile uint16_t *)(uintptr_t)a = v; }
-static uint8_t r8(uint64_t a) { return *(volatile uint8_t *)(uintptr_t)a; }
-static uint16_t r16(uint64_t a) { return *(volatile uint16_t *)(uintptr_t)a; }
-static uint32_t r32(uint64_t a) { return *(volatile uint32_t *)(uintptr_t)a; }
-static void w32(uint64_t a, uint32_t v) { *(volatile uint32_t *)(uintptr_t)a = v; }
-
-/* Finds the device and its common and notify structures in BAR 0. */
-static int probe(void)
-{
-	for (unsigned dev = 0; dev < 32; dev++) {
-		if (cfg32(dev, 0) != 0x10421af4)
-			continue;
-		uint64_t bar = (cfg32(dev, 0x10) & ~0xfu) | (uint64_t)cfg32(dev, 0x14) << 32;
-		cfg32_write(dev, 0x04, 0x6);		/* memory decode, bus master */
-		for (unsigned p = cfg8(dev, 0x34), n = 0; p && n < 48; p = cfg8(dev, p + 1), n++) {
-			if (cfg8(dev, p) != 0x09 || cfg8(dev, p + 4) != 0)
-				continue;		/* vendor caps in BAR 0 only */
-			uint32_t off = cfg32(dev, p + 8);
-			if (cfg8(dev, p + 3) == 1)
-				common = bar + (common_off = off);
-			if (cfg8(dev, p + 3) == 2)
-				notify = bar + (notify_off = off);	/* queue 0: notify_off 0 */
-			if (cfg8(dev, p + 3) == 4)
-				devcfg = bar + (devcfg_off = off);
-			if (cfg8(dev, p + 3) == 5 && !win_cap)
-				win_cap = p;	/* struct virtio_pci_cfg_cap */
-		}
-		pci_dev = dev;
-		kprintf("vblk: 1af4:1042 at 00:%s%x.0, BAR 0 0x%lx\n", dev < 16 ? "0" : "", dev,
-			(unsigned long)bar);
-		return common && notify ? 0 : -1;
-	}
-	kprintf("vblk: no virtio-blk on bus 0\n");
-	return -1;
-}
+static struct vpci_dev dev;
+static uint64_t notify;	/* queue 0's notify address */
 
 static int setup(void)
 {
-	w8(common + 0x14, 0);				/* reset */
-	if (r8(common + 0x14) != 0)
+	if (vpci_reset(&dev) || vpci_negotiate(&dev, 1ull << 32))	/* VERSION_1 only */
 		return -1;
-	w8(common + 0x14, ST_ACK | ST_DRIVER);
-	*(volatile uint32_t *)(uintptr_t)(common + 0x08) = 1;	/* driver feature select 1 */
-	*(volatile uint32_t *)(uintptr_t)(common + 0x0c) = 1;	/* VERSION_1 only */
-	w8(common + 0x14, ST_ACK | ST_DRIVER | ST_FEATURES_OK);
-	if (!(r8(common + 0x14) & ST_FEATURES_OK))
-		return -1;
-	w16(common + 0x16, 0);
-	w16(common + 0x18, QSZ);
-	w16(common + 0x1a, NO_VECTOR);
-	*(volatile uint64_t *)(uintptr_t)(common + 0x20) = (uintptr_t)ring_desc;
-	*(volatile uint64_t *)(uintptr_t)(common + 0x28) = (uintptr_t)&avail;
-	*(volatile uint64_t *)(uintptr_t)(common + 0x30) = (uintptr_t)&used;
-	w16(common + 0x1c, 1);
+	notify = vpci_queue_setup(&dev, 0, QSZ, ring_desc, &avail, &used);
 	memset(&avail, 0, sizeof(avail));
 	memset(&used, 0, sizeof(used));
 	last_used = 0;
-	w8(common + 0x14, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
-	return r8(common + 0x14) == (ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK) ? 0 : -1;
+	return notify && vpci_driver_ok(&dev) == 0 ? 0 : -1;
 }
 
 /* The VIRTIO_PCI_CAP_PCI_CFG window (virtio spec 4.1.4.9): cap.bar at +4,
@@ -134,21 +46,21 @@ static int setup(void)
  * the bytes next to cap.bar are read-only). */
 static void win_set(uint8_t bar, uint32_t off, uint32_t len)
 {
-	cfg32_write(pci_dev, win_cap + 4, bar);
-	cfg32_write(pci_dev, win_cap + 8, off);
-	cfg32_write(pci_dev, win_cap + 12, len);
+	pci_cfg32_write(dev.slot, dev.win_cap + 4, bar);
+	pci_cfg32_write(dev.slot, dev.win_cap + 8, off);
+	pci_cfg32_write(dev.slot, dev.win_cap + 12, len);
 }
 
 static uint32_t win_read(uint8_t bar, uint32_t off, uint32_t len)
 {
 	win_set(bar, off, len);
-	return len == 2 ? cfg16(pci_dev, win_cap + 16) : cfg32(pci_dev, win_cap + 16);
+	return len == 2 ? pci_cfg16(dev.slot, dev.win_cap + 16) : pci_cfg32(dev.slot, dev.win_cap + 16);
 }
 
 static void win_write(uint32_t off, uint32_t len, uint32_t v)
 {
 	win_set(0, off, len);
-	cfg32_write(pci_dev, win_cap + 16, v);
+	pci_cfg32_write(dev.slot, dev.win_cap + 16, v);
 }
 
 static bool kick_through_window;
@@ -164,17 +76,17 @@ static int submit(uint16_t head, uint16_t step)
 	avail.idx = (uint16_t)(avail.idx + step);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (kick_through_window)
-		win_write(notify_off, 2, 0);	/* no ioeventfd sees this one */
+		win_write(dev.notify_off, 2, 0);	/* no ioeventfd sees this one */
 	else
-		w16(notify, 0);
+		mmio_write16(notify, 0);
 	uint64_t end = rdtsc() + tsc_ticks_for_seconds(5);
 	while (rdtsc() < end) {
 		if (*(volatile uint16_t *)&used.idx != last_used) {
 			last_used++;
 			return status;
 		}
-		uint8_t st = r8(common + 0x14);
-		if (st & ST_NEEDS_RESET)
+		uint8_t st = vpci_status(&dev);
+		if (st & VPCI_ST_NEEDS_RESET)
 			return 0x100 | st;
 		cpu_relax();
 	}
@@ -184,9 +96,9 @@ static int submit(uint16_t head, uint16_t step)
 static void chain3(uint64_t data_addr, uint32_t data_len, uint16_t hdr_flags)
 {
 	hdr = (struct blk_hdr){ .type = T_IN, .sector = 0 };
-	ring_desc[0] = (struct desc){ (uintptr_t)&hdr, sizeof(hdr), F_NEXT | hdr_flags, 1 };
-	ring_desc[1] = (struct desc){ data_addr, data_len, F_NEXT | F_WRITE, 2 };
-	ring_desc[2] = (struct desc){ (uintptr_t)&status, 1, F_WRITE, 0 };
+	ring_desc[0] = (struct vq_desc){ (uintptr_t)&hdr, sizeof(hdr), F_NEXT | hdr_flags, 1 };
+	ring_desc[1] = (struct vq_desc){ data_addr, data_len, F_NEXT | F_WRITE, 2 };
+	ring_desc[2] = (struct vq_desc){ (uintptr_t)&status, 1, F_WRITE, 0 };
 }
 
 static int expect(const char *what, int got, int want)
@@ -206,32 +118,32 @@ static int broken_ring_case(const char *what, uint16_t step)
  * what the MMIO BAR shows; a write through it must reach the device. */
 static int window_cases(void)
 {
-	if (!win_cap) {
+	if (!dev.win_cap) {
 		kprintf("vblk: no VIRTIO_PCI_CAP_PCI_CFG capability (WRONG)\n");
 		return 1;
 	}
 	int bad = 0;
-	uint32_t nq = win_read(0, common_off + 0x12, 2);
-	bad |= expect("PCI_CFG window: num_queues as MMIO", nq == r16(common + 0x12) ? nq : 0xdead,
+	uint32_t nq = win_read(0, dev.common_off + 0x12, 2);
+	bad |= expect("PCI_CFG window: num_queues as MMIO", nq == vpci_num_queues(&dev) ? nq : 0xdead,
 		      1);
-	win_write(common_off + 0x00, 4, 1);		/* device_feature_select = 1 */
-	uint32_t f_hi = win_read(0, common_off + 0x04, 4);
-	bad |= expect("PCI_CFG window: device_feature_select written", r32(common + 0x00), 1);
+	win_write(dev.common_off + 0x00, 4, 1);		/* device_feature_select = 1 */
+	uint32_t f_hi = win_read(0, dev.common_off + 0x04, 4);
+	bad |= expect("PCI_CFG window: device_feature_select written", mmio_read32(dev.common + 0x00), 1);
 	bad |= expect("PCI_CFG window: device_feature[63:32] as MMIO, VERSION_1",
-		      f_hi == r32(common + 0x04) ? f_hi & 1 : 0xdead, 1);
-	w32(common + 0x00, 0);
-	uint32_t cap = win_read(0, devcfg_off, 4);
-	bad |= expect("PCI_CFG window: capacity as MMIO", cap == r32(devcfg) ? 0 : 1, 0);
+		      f_hi == mmio_read32(dev.common + 0x04) ? f_hi & 1 : 0xdead, 1);
+	mmio_write32(dev.common + 0x00, 0);
+	uint32_t cap = win_read(0, dev.devcfg_off, 4);
+	bad |= expect("PCI_CFG window: capacity as MMIO", cap == mmio_read32(dev.devcfg) ? 0 : 1, 0);
 	/* Forbidden set-ups (4.1.4.9.2) read 0: BAR 2 (the MSI-X table,
 	 * vector 0's control word is 1), a misaligned device config read. */
 	bad |= expect("PCI_CFG window on BAR 2 refused", win_read(2, 12, 4), 0);
-	bad |= expect("PCI_CFG window misaligned refused", win_read(0, devcfg_off + 1, 2), 0);
+	bad |= expect("PCI_CFG window misaligned refused", win_read(0, dev.devcfg_off + 1, 2), 0);
 	return bad;
 }
 
 int vblk_hostile(void)
 {
-	if (probe() || setup()) {
+	if (vpci_find("vblk", 0x10421af4, &dev) || setup()) {
 		kprintf("vblk: device setup failed\n");
 		return 1;
 	}
@@ -252,7 +164,7 @@ int vblk_hostile(void)
 	ring_desc[1].flags = F_NEXT;
 	bad |= expect("read into a device-readable buffer", submit(0, 1), S_IOERR);
 	chain3((uintptr_t)data, 512, 0);
-	ring_desc[2] = (struct desc){ (uintptr_t)&status, 1, F_WRITE | F_NEXT, 0 };
+	ring_desc[2] = (struct vq_desc){ (uintptr_t)&status, 1, F_WRITE | F_NEXT, 0 };
 	bad |= broken_ring_case("descriptor loop: NEEDS_RESET", 1);
 	chain3((uintptr_t)data, 512, 0);
 	ring_desc[2].next = QSZ + 3;

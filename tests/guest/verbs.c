@@ -45,6 +45,10 @@ int verbs_parse(const char *cmdline, struct verbs *v)
 			v->probe = true;
 		} else if (word_is(w, len, "vblk")) {
 			v->vblk = true;
+		} else if (word_is(w, len, "vnet")) {
+			v->vnet = true;
+		} else if (word_is(w, len, "vnet-mrg")) {
+			v->vnet_mrg = true;
 		} else if (word_is(w, len, "echo")) {
 			v->echo = true;
 		} else if (len >= 5 && memcmp(w, "exit=", 5) == 0) {

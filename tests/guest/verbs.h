@@ -7,6 +7,9 @@
  *             print what came back (a VMM must answer all-ones and go on)
  *   vblk      hostile requests to the first virtio-blk on PCI (vblk.h);
  *             exit 0 if each got its answer, else 248
+ *   vnet      hostile TX chains and RX buffers to the first virtio-net, then
+ *             frames with the peer on its bridge (vnet.h); exit 0 or 247
+ *   vnet-mrg  the same with MRG_RXBUF: frames over several buffers
  *   echo      echo serial input as "echo: <line>" lines, forever (for
  *             console tests; the VMM's side must stop the VM)
  * Other words (console=ttyS0 ...) are ignored. */
@@ -16,7 +19,7 @@
 #include <stdbool.h>
 
 struct verbs {
-	bool smp, reset, poweroff, probe, echo, vblk, has_exit;
+	bool smp, reset, poweroff, probe, echo, vblk, vnet, vnet_mrg, has_exit;
 	unsigned int exit_code;
 };
 
