@@ -126,7 +126,7 @@ class Net:
 
 
 class Vm:
-    def __init__(self, args, net, nics, tty=False):
+    def __init__(self, args, net, nics, tty=False, stderr=None):
         cmd = ['ip', 'netns', 'exec', H] + l2guest.vmm_command(
             args.vmm, args.kernel, args.initrd, nics=nics)
         if tty:
@@ -141,7 +141,7 @@ class Vm:
             self.master = master
         else:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         env=net.env)
+                                         stderr=stderr, env=net.env)
             self.con = Console(self.proc)
 
     def boot(self, args):

@@ -60,11 +60,18 @@ while true; do setsid cttyhack sh -i; done
 '''
 
 
-def prepare(meta=L2_META):
-    """Host side: returns (kernel version, vmlinuz, initrd), fetched/built into the cache."""
+def prepare(meta=L2_META, extra_files=()):
+    """Host side: returns (kernel version, vmlinuz, initrd), fetched/built into the cache.
+
+    extra_files: (path in the initramfs, host file) pairs added as executables
+    (e.g. bench/net_bench's static netperf_tool in bin/); their names and
+    contents are part of the cache key.
+    """
     kver, tree = dk.fetch_kernel(meta)
     busybox = dk.busybox_path()
-    key = dk.file_hash([busybox, os.path.realpath(__file__), dk.__file__])
+    extra = sorted(extra_files)
+    key = dk.file_hash([busybox, os.path.realpath(__file__), dk.__file__] + [h for _, h in extra],
+                       '\n'.join(dest for dest, _ in extra).encode())
     path = os.path.join(dk.cache_dir(), 'initramfs', f'l2-{kver}-{key}.cpio.gz')
     with dk.cache_lock():
         if os.path.exists(path):
@@ -83,6 +90,9 @@ def prepare(meta=L2_META):
             for m in VIRTIO_MODULES:
                 with open(os.path.join(tree, 'lib', 'modules', kver, 'kernel', m + '.ko'), 'rb') as f:
                     c.file(f'lib/modules/{os.path.basename(m)}.ko', f.read(), 0o644)
+            for dest, host in extra:
+                with open(host, 'rb') as f:
+                    c.file(dest, f.read(), 0o755)
             c.write_gz(path)
     return kver, dk.vmlinuz(tree, kver), path
 
