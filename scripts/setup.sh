@@ -12,6 +12,7 @@ PACKAGES=(
 	# libraries
 	check liburing-dev zlib1g-dev libzstd-dev libfdt-dev
 	libmnl-dev libnftables-dev libnftnl-dev
+	libslirp-dev libglib2.0-dev	# --net user (slirp.pc requires glib-2.0)
 	# ACPI tables are compiled from ASL at build time
 	acpica-tools
 	# test harness: the L1 VM (QEMU TCG) and its initramfs
