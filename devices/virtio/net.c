@@ -412,7 +412,8 @@ void vnet_print_stats(const struct vnet *n, FILE *out)
 		(unsigned long long)s.notifies);
 	fprintf(out, "%s: dropped: rx runts %llu, rx bad buffers %llu, rx small buffers %llu, "
 		"tx bad chains %llu, tx runts %llu, tx oversized %llu, tx refused by TAP %llu; "
-		"rx waits for buffers %llu, rx backlog full %llu; control commands %llu (bad %llu); broken rings %llu\n",
+		"rx waits for buffers %llu, rx backlog full %llu; control commands %llu (bad %llu); "
+		"broken rings %llu\n",
 		n->name, (unsigned long long)s.rx_runts, (unsigned long long)s.rx_bad_buffers,
 		(unsigned long long)s.rx_small_buffers, (unsigned long long)s.tx_bad_chains,
 		(unsigned long long)s.tx_runts, (unsigned long long)s.tx_oversized,

@@ -1,6 +1,9 @@
 /* virtio-net I/O threads: one per queue pair, each an epoll loop over its
  * TAP queue, the kick eventfds of its receive and transmit queues (pair 0:
- * the control queue's too) and the device's stop eventfd.
+ * the control queue's too) and the device's stop eventfd. The frames go
+ * through the pair's backend (struct vnet_backend): the TAP's is here, the
+ * user-mode one (libslirp, its own loop around vnet_pair_wait and
+ * vnet_pair_round) in net_user.c.
  *
  * TX: chains are written to the TAP as they are (the 12-byte vnet header
  * first: the TAP reads it as its own), one writev per frame, no copy.
