@@ -9,8 +9,11 @@ In one L1 run (tests/vmtest/run-kvm):
     naming the forward, before /dev/kvm is touched.
   vm (--net user,hostfwd=tcp::8022-:80, as uid 65534, no capabilities):
     busybox udhcpc gets 10.0.2.15 with router 10.0.2.2 and DNS 10.0.2.3;
-    a 4 MiB file from an HTTP server on L1's loopback, fetched through the
-    gateway 10.0.2.2, checksum matching; the host fetches the same file
+    the guest resolves web.e2e.test through slirp's DNS forwarder 10.0.2.3
+    (to a dnsmasq on L1's loopback, minivmm's /etc/resolv.conf pointing at
+    it in a mount namespace) and fetches a 4 MiB file from an HTTP server
+    on L1's loopback at the address it resolved, 10.0.2.2 (the gateway),
+    checksum matching; the host fetches the same file
     from a busybox httpd in the guest through 127.0.0.1:8022, checksum
     matching; poweroff: exit status 0.
 """
@@ -36,6 +39,10 @@ BLOB_MIB = 4
 NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',
           '--inh-caps=-all', '--']
 FWD_PORT = 8022
+WEB_NAME = 'web.e2e.test'
+# minivmm (and so slirp's DNS forwarder) sees a resolv.conf naming the
+# test's dnsmasq; the rest of L1 keeps its own.
+WITH_RESOLV = ['unshare', '--mount', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"']
 
 
 def readable_copy(path, tmp):
@@ -71,8 +78,8 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def guest_run(args, kernel, initrd, blob, t):
-    cmd = NOBODY + l2guest.vmm_command(args.vmm, kernel, initrd,
+def guest_run(args, kernel, initrd, blob, resolv, t):
+    cmd = WITH_RESOLV + [resolv] + NOBODY + l2guest.vmm_command(args.vmm, kernel, initrd,
                                        nics=[('--net', f'user,hostfwd=tcp::{FWD_PORT}-:80')])
     print(f'{PROG}: running {shlex.join(cmd)}', file=sys.stderr, flush=True)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -97,7 +104,14 @@ def guest_run(args, kernel, initrd, blob, t):
         if lease[-1].strip() != want:
             raise Failure(f'lease {lease[-1]!r}, want {want!r}')
         t = stage('DHCP: 10.0.2.15/24, router 10.0.2.2, DNS 10.0.2.3', t)
-        out = command(con, 'wget -q -O /tmp/blob http://10.0.2.2:8080/blob; echo rc=$?; '
+        out = command(con, f'nslookup {WEB_NAME} 10.0.2.3', 60)
+        # "Address:\t10.0.2.3:53" is the server; the answers follow "Name:"
+        addrs = [ln.split()[-1] for ln in out if ln.startswith('Address:')
+                 and not ln.endswith(':53')]
+        if addrs != ['10.0.2.2']:
+            raise Failure(f'nslookup {WEB_NAME} through 10.0.2.3: {out}, want 10.0.2.2')
+        t = stage(f'{WEB_NAME} resolved through 10.0.2.3 to 10.0.2.2', t)
+        out = command(con, f'wget -q -O /tmp/blob http://{addrs[0]}:8080/blob; echo rc=$?; '
                       'sha256sum /tmp/blob', 300)
         if 'rc=0' not in out or not any(ln.startswith(sha256(blob)) for ln in out):
             raise Failure(f'fetch from the host through 10.0.2.2: {out}, want {sha256(blob)}')
@@ -132,21 +146,29 @@ def inside(args):
     blob = os.urandom(BLOB_MIB << 20)
     with open(os.path.join(www, 'blob'), 'wb') as f:
         f.write(blob)
+    subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=False)
     httpd = subprocess.Popen(['busybox', 'httpd', '-f', '-p', '127.0.0.1:8080', '-h', www])
+    resolv = os.path.join(tmp, 'resolv.conf')
+    with open(resolv, 'w') as f:
+        f.write('nameserver 127.0.0.1\n')
+    os.chmod(resolv, 0o644)
+    dns = subprocess.Popen(['dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts',
+                            '--listen-address=127.0.0.1', '--bind-interfaces', '--port=53',
+                            f'--pid-file={tmp}/dnsmasq.pid', f'--address=/{WEB_NAME}/10.0.2.2'])
     try:
-        subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=False)
         # the L1 machine is the test's: let nobody use KVM
         os.chmod('/dev/kvm', 0o666)
         kernel = readable_copy(args.kernel, tmp)
         initrd = readable_copy(args.initrd, tmp)
         t = port_in_use(args, kernel, t)
-        t = guest_run(args, kernel, initrd, blob, t)
+        t = guest_run(args, kernel, initrd, blob, resolv, t)
     except (Failure, subprocess.TimeoutExpired, OSError) as e:
         print(f'\n{PROG}: FAIL: {e}', file=sys.stderr)
         return 1
     finally:
-        httpd.kill()
-        httpd.wait()
+        for p in (httpd, dns):
+            p.kill()
+            p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     print(f'{PROG}: PASS: total {time.monotonic() - t_start:.2f} s', file=sys.stderr)
     return 0
