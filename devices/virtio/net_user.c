@@ -6,6 +6,7 @@
 #include "devices/virtio/net_user_opts.h"
 #include "vmm/log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -304,11 +305,17 @@ int vnet_user_create(const char *name, const char *spec, const struct net_user_o
 		return -ENOMEM;
 	}
 	snprintf(u->name, sizeof(u->name), "%s", name);
+	/* IPv6 as QEMU's: fec0::/64, the host ::2, DNS ::3 (SLAAC from the
+	 * router advertisements slirp's timer sends). */
 	SlirpConfig cfg = {
 		.version = 4, .in_enabled = true, .vnetwork = o->net, .vnetmask = o->mask,
 		.vhost = o->gateway, .vdhcp_start = o->dhcp_start, .vnameserver = o->dns,
+		.in6_enabled = true, .vprefix_len = 64,
 		.if_mtu = USER_MTU, .if_mru = USER_MTU,
 	};
+	inet_pton(AF_INET6, "fec0::", &cfg.vprefix_addr6);
+	inet_pton(AF_INET6, "fec0::2", &cfg.vhost6);
+	inet_pton(AF_INET6, "fec0::3", &cfg.vnameserver6);
 	u->slirp = slirp_new(&cfg, &user_callbacks, u);
 	if (!u->slirp) {
 		log_error("--net '%s': libslirp refused the network", spec);

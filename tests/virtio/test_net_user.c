@@ -6,6 +6,7 @@
  *    accept, an ARP request for the guest arrives, and once the guest
  *    answers, slirp's retry (the poll timeout, no other event) sends the
  *    SYN to guest port 80;
+ *  - a router solicitation is answered with an advertisement of fec0::/64;
  *  - frames while no RX buffer is posted wait in the bounded backlog, in
  *    order; beyond it they are dropped and counted; runts counted;
  *  - a host port already in use fails vnet_user_create with one line. */
@@ -100,8 +101,11 @@ static void post_tx(unsigned i, const void *frame, uint32_t len)
 	vdrv_publish(&txd, (uint16_t)(2 * i));
 }
 
-/* The next frame in the RX ring (Ethernet header first), within MS ms. */
-static const uint8_t *wait_rx(uint32_t *len, int ms)
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* The next frame in the RX ring (Ethernet header first), within MS ms;
+ * IPv6 ones (slirp's router advertisements, on its timer) only if V6. */
+static const uint8_t *wait_rx_any(uint32_t *len, int ms, bool v6)
 {
 	uint32_t id;
 	for (int i = 0; i <= ms; i++) {
@@ -109,7 +113,12 @@ static const uint8_t *wait_rx(uint32_t *len, int ms)
 			ck_assert_uint_lt(id, QSZ);
 			ck_assert_uint_ge(*len, NET_HDR_LEN + 14);
 			*len -= NET_HDR_LEN;
-			return (const uint8_t *)vdrv_hva(&rxd, rx_gpa[id]) + NET_HDR_LEN;
+			const uint8_t *f = (const uint8_t *)vdrv_hva(&rxd, rx_gpa[id]) + NET_HDR_LEN;
+			if (!v6 && get16(f + 12) == 0x86dd) {
+				post_rx(id);	/* the buffer back to the ring */
+				continue;
+			}
+			return f;
 		}
 		if (i < ms)
 			usleep(1000);
@@ -117,9 +126,9 @@ static const uint8_t *wait_rx(uint32_t *len, int ms)
 	return NULL;
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static const uint8_t *wait_rx(uint32_t *len, int ms) { return wait_rx_any(len, ms, false); }
 
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static void eth(uint8_t *f, const uint8_t *dst, uint16_t type)
 {
 	memcpy(f, dst, 6);
@@ -347,6 +356,53 @@ START_TEST(backlog_bounded_and_in_order)
 }
 END_TEST
 
+/* A router solicitation from the guest's link-local address: slirp
+ * advertises fec0::/64 (IPv6 as QEMU's). */
+START_TEST(ipv6_router_solicitation)
+{
+	uint8_t f[14 + 40 + 8] = { 0 };
+	uint32_t len;
+	static const uint8_t all_routers_mac[6] = { 0x33, 0x33, 0, 0, 0, 2 };
+
+	make("user");
+	start(true);
+	for (unsigned i = 0; i < 8; i++)
+		post_rx(i);
+	eth(f, all_routers_mac, 0x86dd);
+	uint8_t *h = f + 14, *icmp = h + 40;
+	h[0] = 0x60;
+	put16(h + 4, 8);
+	h[6] = 58;
+	h[7] = 255;
+	inet_pton(AF_INET6, "fe80::5054:ff:fe12:3456", h + 8);
+	inet_pton(AF_INET6, "ff02::2", h + 24);
+	icmp[0] = 133;
+	/* checksum over the pseudo-header (addresses, length, next header) */
+	uint8_t ph[40 + 8] = { 0 };
+	memcpy(ph, h + 8, 32);
+	ph[35] = 8;
+	ph[39] = 58;
+	memcpy(ph + 40, icmp, 8);
+	put16(icmp + 2, ip_sum(ph, sizeof(ph)));
+	post_tx(0, f, sizeof(f));
+	do_kick(1);
+	const uint8_t *ra = wait_rx_any(&len, 3000, true);
+	ck_assert_ptr_nonnull(ra);
+	ck_assert_uint_eq(get16(ra + 12), 0x86dd);
+	ck_assert_mem_eq(ra + 6, "\x52\x56\x00\x00\x00\x02", 6);	/* slirp's IPv6 MAC */
+	ck_assert_uint_eq(ra[14 + 6], 58);		/* ICMPv6 */
+	ck_assert_uint_eq(ra[14 + 40], 134);		/* router advertisement */
+	uint8_t fec0[16];
+	inet_pton(AF_INET6, "fec0::", fec0);
+	bool prefix = false;	/* a prefix information option for fec0::/64 */
+	for (size_t o = 14 + 40 + 16; o + 8 <= len && ra[o + 1]; o += 8u * ra[o + 1])
+		if (ra[o] == 3 && o + 32 <= len && ra[o + 2] == 64 && !memcmp(ra + o + 16, fec0, 16))
+			prefix = true;
+	ck_assert(prefix);
+	teardown();
+}
+END_TEST
+
 START_TEST(hostfwd_port_in_use)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -382,6 +438,7 @@ int main(void)
 	tcase_add_test(tc, dhcp_offer_through_the_thread);
 	tcase_add_test(tc, hostfwd_connection_reaches_the_guest);
 	tcase_add_test(tc, backlog_bounded_and_in_order);
+	tcase_add_test(tc, ipv6_router_solicitation);
 	tcase_add_test(tc, hostfwd_port_in_use);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
