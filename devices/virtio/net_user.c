@@ -4,6 +4,7 @@
 
 #include "devices/virtio/net_internal.h"
 #include "devices/virtio/net_user_opts.h"
+#include "devices/virtio/net_user_timer.h"
 #include "vmm/log.h"
 
 #include <arpa/inet.h>
@@ -20,13 +21,6 @@
 #define USER_MTU 1500
 #define SLOT_SIZE (NET_HDR_LEN + NET_ETH_HLEN + USER_MTU)
 #define TX_BUF_SIZE (NET_HDR_LEN + 18 + 65535)
-
-struct user_timer {
-	struct user_timer *next;
-	SlirpTimerId id;
-	void *cb_opaque;
-	int64_t expire_ms;	/* -1: not armed */
-};
 
 struct vnet_user {
 	Slirp *slirp;
@@ -93,31 +87,20 @@ static int64_t cb_clock_get_ns(void *opaque) { (void)opaque; return now_ns(); }
 static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
 {
 	struct vnet_user *u = opaque;
-	struct user_timer *t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	*t = (struct user_timer){ .next = u->timers, .id = id, .cb_opaque = cb_opaque,
-				  .expire_ms = -1 };
-	u->timers = t;
-	return t;
+	return user_timer_new(&u->timers, (int)id, cb_opaque);
 }
 
 static void cb_timer_free(void *timer, void *opaque)
 {
 	struct vnet_user *u = opaque;
-	for (struct user_timer **pp = &u->timers; *pp; pp = &(*pp)->next)
-		if (*pp == timer) {
-			*pp = (*pp)->next;
-			free(timer);
-			return;
-		}
+	user_timer_free(&u->timers, timer);
 }
 
 static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
 {
 	(void)opaque;
 	if (timer)
-		((struct user_timer *)timer)->expire_ms = expire_ms < 0 ? 0 : expire_ms;
+		user_timer_mod(timer, expire_ms);
 }
 
 /* One thread runs slirp: nothing to register or to wake. */
@@ -132,38 +115,12 @@ static const SlirpCb user_callbacks = {
 	.timer_new_opaque = cb_timer_new_opaque,
 };
 
-/* --- timers and poll set ----------------------------------------------- */
+/* --- timers and poll set ---------------------------------------------- */
 
-/* TIMEOUT_MS lowered to the nearest armed timer's deadline. */
-static uint32_t timers_clamp(const struct vnet_user *u, uint32_t timeout_ms)
+static void fire_timer(int id, void *cb_opaque, void *arg)
 {
-	int64_t now = now_ns() / 1000000;
-	for (const struct user_timer *t = u->timers; t; t = t->next) {
-		if (t->expire_ms < 0)
-			continue;
-		int64_t left = t->expire_ms - now;
-		if (left <= 0)
-			return 0;
-		if (left < timeout_ms)
-			timeout_ms = (uint32_t)left;
-	}
-	return timeout_ms;
-}
-
-/* Runs the expired timers. A handler may re-arm or free timers: the scan
- * starts again after each one. */
-static void timers_run(struct vnet_user *u)
-{
-	int64_t now = now_ns() / 1000000;
-	for (struct user_timer *t = u->timers; t;) {
-		if (t->expire_ms < 0 || t->expire_ms > now) {
-			t = t->next;
-			continue;
-		}
-		t->expire_ms = -1;
-		slirp_handle_timer(u->slirp, t->id, t->cb_opaque);
-		t = u->timers;
-	}
+	struct vnet_user *u = arg;
+	slirp_handle_timer(u->slirp, (SlirpTimerId)id, cb_opaque);
 }
 
 static int cb_add_poll(int fd, int events, void *opaque)
@@ -208,7 +165,7 @@ static void *user_thread(void *arg)
 		u->pfd[0] = (struct pollfd){ .fd = p->epfd, .events = POLLIN };
 		u->npfd = 1;
 		slirp_pollfds_fill(u->slirp, &timeout, cb_add_poll, u);
-		timeout = timers_clamp(u, timeout);
+		timeout = user_timers_clamp(u->timers, now_ns() / 1000000, timeout);
 		int k = poll(u->pfd, u->npfd, timeout > INT_MAX ? -1 : (int)timeout);
 		if (k < 0)
 			for (unsigned i = 0; i < u->npfd; i++)
@@ -216,7 +173,7 @@ static void *user_thread(void *arg)
 		if (u->pfd[0].revents && vnet_pair_wait(p, 0) < 0)
 			break;
 		slirp_pollfds_poll(u->slirp, k < 0, cb_get_revents, u);
-		timers_run(u);
+		user_timers_run(&u->timers, now_ns() / 1000000, fire_timer, u);
 		more = vnet_pair_round(p);
 	}
 	return NULL;
@@ -337,11 +294,7 @@ void vnet_user_destroy(struct vnet_user *u)
 		return;
 	if (u->slirp)
 		slirp_cleanup(u->slirp);	/* frees its timers through cb_timer_free */
-	while (u->timers) {
-		struct user_timer *t = u->timers;
-		u->timers = t->next;
-		free(t);
-	}
+	user_timers_free_all(&u->timers);
 	free(u->pfd);
 	free(u->backlog);
 	free(u->txbuf);

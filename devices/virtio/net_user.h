@@ -9,7 +9,8 @@
  * kicks), slirp_pollfds_poll() handles them, expired slirp timers run, then
  * the queues (vnet_pair_round: TX frames into slirp_input, frames slirp sent
  * into the RX queue). The poll timeout is the nearest of slirp's own (its
- * TCP timers, at most 1 s) and its timers' deadlines. No other thread, a
+ * TCP timers, at most 1 s) and its timers' deadlines (net_user_timer.h).
+ * IPv4 and IPv6 addresses as QEMU's (net_user_opts.h; IPv6 fec0::/64). No other thread, a
  * vCPU least of all, touches libslirp once the device exists.
  *
  * Frames slirp sends while the guest has no RX buffer posted wait in a

@@ -9,7 +9,9 @@
  *  - a router solicitation is answered with an advertisement of fec0::/64;
  *  - frames while no RX buffer is posted wait in the bounded backlog, in
  *    order; beyond it they are dropped and counted; runts counted;
- *  - a host port already in use fails vnet_user_create with one line. */
+ *  - a host port already in use fails vnet_user_create with one line;
+ *  - slirp's timers: the poll timeout clamped to the nearest deadline, due
+ *    ones fired once, handlers re-arming or freeing timers. */
 #include "tests/virtio/vdrv.h"
 
 #include "devices/virtio/net.h"
@@ -17,6 +19,7 @@
 #include "devices/virtio/net_rx.h"
 #include "devices/virtio/net_user.h"
 #include "devices/virtio/net_user_opts.h"
+#include "devices/virtio/net_user_timer.h"
 #include "vmm/log.h"
 
 #include <arpa/inet.h>
@@ -430,6 +433,63 @@ START_TEST(hostfwd_port_in_use)
 }
 END_TEST
 
+/* slirp's timers (net_user_timer.c): the poll timeout follows the nearest
+ * armed deadline; due timers fire once, disarmed first, and a handler may
+ * re-arm its timer or free another. */
+static struct user_timer *timer_list, *victim, *rearm;
+static int fired[3];
+
+static void on_fire(int id, void *cb_opaque, void *arg)
+{
+	ck_assert_ptr_eq(arg, &timer_list);
+	fired[id]++;
+	ck_assert_ptr_eq(cb_opaque, &fired[id]);
+	if (id == 0)
+		user_timer_mod(rearm, 5000);	/* re-arms itself */
+	if (id == 1 && victim) {
+		user_timer_free(&timer_list, victim);	/* frees timer 2 */
+		victim = NULL;
+	}
+}
+
+START_TEST(timers_clamp_and_fire)
+{
+	struct user_timer *t0 = user_timer_new(&timer_list, 0, &fired[0]);
+	struct user_timer *t1 = user_timer_new(&timer_list, 1, &fired[1]);
+	struct user_timer *t2 = user_timer_new(&timer_list, 2, &fired[2]);
+	rearm = t0;
+	ck_assert_ptr_nonnull(t0);
+	ck_assert_ptr_nonnull(t1);
+	ck_assert_ptr_nonnull(t2);
+	ck_assert_uint_eq(user_timers_clamp(timer_list, 1000, 1000), 1000);	/* none armed */
+	user_timer_mod(t0, 1500);
+	user_timer_mod(t1, 1200);
+	ck_assert_uint_eq(user_timers_clamp(timer_list, 1000, 1000), 200);
+	ck_assert_uint_eq(user_timers_clamp(timer_list, 1000, 50), 50);
+	ck_assert_uint_eq(user_timers_clamp(timer_list, 1200, 1000), 0);	/* t1 due */
+	user_timers_run(&timer_list, 1100, on_fire, &timer_list);
+	ck_assert_int_eq(fired[0] + fired[1] + fired[2], 0);			/* none due yet */
+
+	victim = t2;
+	user_timer_mod(t2, 9000);
+	user_timers_run(&timer_list, 1600, on_fire, &timer_list);
+	ck_assert_int_eq(fired[0], 1);
+	ck_assert_int_eq(fired[1], 1);
+	ck_assert_int_eq(fired[2], 0);		/* freed by t1's handler, never fired */
+	/* t1 is disarmed now; t0 re-armed itself for 5000 */
+	ck_assert_uint_eq(user_timers_clamp(timer_list, 1600, 10000), 3400);
+	user_timers_run(&timer_list, 1600, on_fire, &timer_list);
+	ck_assert_int_eq(fired[0], 1);		/* not twice */
+	user_timer_mod(t1, -5);			/* the past: due at once */
+	ck_assert_uint_eq(user_timers_clamp(timer_list, 1600, 10000), 0);
+	user_timers_run(&timer_list, 1600, on_fire, &timer_list);
+	ck_assert_int_eq(fired[1], 2);
+	user_timer_free(&timer_list, (struct user_timer *)&fired);	/* not on the list */
+	user_timers_free_all(&timer_list);
+	ck_assert_ptr_null(timer_list);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("net_user");
@@ -440,6 +500,7 @@ int main(void)
 	tcase_add_test(tc, backlog_bounded_and_in_order);
 	tcase_add_test(tc, ipv6_router_solicitation);
 	tcase_add_test(tc, hostfwd_port_in_use);
+	tcase_add_test(tc, timers_clamp_and_fire);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
