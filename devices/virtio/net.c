@@ -243,6 +243,9 @@ static void reset_queues(struct vnet *n)
 	}
 	virtq_reset(n->ctrlq);
 	n->ctrl_on = false;
+	/* Frames kept for the old driver are not the new one's. */
+	if (n->be->reset)
+		n->be->reset(n);
 }
 
 int vnet_start(struct vnet *n, const struct guest_mem *gm, uint64_t features,

@@ -30,6 +30,7 @@ struct vnet_backend {
 	ssize_t (*rx)(struct vnet_pair *p, uint8_t *buf, size_t size);
 	/* The pair's I/O thread (pthread start routine, argument the pair). */
 	void *(*thread)(void *pair);
+	void (*reset)(struct vnet *n);		/* drops kept frames; NULL: none kept */
 	void (*destroy)(struct vnet *n);	/* NULL: nothing to free */
 };
 

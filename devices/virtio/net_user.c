@@ -215,6 +215,12 @@ static ssize_t user_rx(struct vnet_pair *p, uint8_t *buf, size_t size)
 	return (ssize_t)len;
 }
 
+/* Called with the thread stopped (or never started). */
+static void user_reset(struct vnet *n)
+{
+	n->user->head = n->user->count = 0;
+}
+
 static void user_destroy(struct vnet *n)
 {
 	vnet_user_destroy(n->user);
@@ -222,7 +228,8 @@ static void user_destroy(struct vnet *n)
 }
 
 const struct vnet_backend vnet_user_backend = {
-	.tx = user_tx, .rx = user_rx, .thread = user_thread, .destroy = user_destroy,
+	.tx = user_tx, .rx = user_rx, .thread = user_thread, .reset = user_reset,
+	.destroy = user_destroy,
 };
 
 /* --- life cycle -------------------------------------------------------- */

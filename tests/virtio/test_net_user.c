@@ -8,7 +8,8 @@
  *    SYN to guest port 80;
  *  - a router solicitation is answered with an advertisement of fec0::/64;
  *  - frames while no RX buffer is posted wait in the bounded backlog, in
- *    order; beyond it they are dropped and counted; runts counted;
+ *    order; beyond it they are dropped and counted; runts counted; a
+ *    reset drops what was kept for the old driver;
  *  - a host port already in use fails vnet_user_create with one line;
  *  - slirp's timers: the poll timeout clamped to the nearest deadline, due
  *    ones fired once, handlers re-arming or freeing timers. */
@@ -20,6 +21,7 @@
 #include "devices/virtio/net_user.h"
 #include "devices/virtio/net_user_opts.h"
 #include "devices/virtio/net_user_timer.h"
+#include "devices/virtio/virtq.h"
 #include "vmm/log.h"
 
 #include <arpa/inet.h>
@@ -406,6 +408,47 @@ START_TEST(ipv6_router_solicitation)
 }
 END_TEST
 
+/* The driver starting over (a reset, then DRIVER_OK): what slirp sent for
+ * the old one and waited for buffers is not delivered to the new one. */
+static void driver_reinit(struct vdrv *q)
+{
+	memset(vdrv_hva(q, q->avail_gpa), 0, virtq_avail_bytes(QSZ));
+	memset(vdrv_hva(q, q->used_gpa), 0, virtq_used_bytes(QSZ));
+	q->avail_idx = q->last_used = 0;
+}
+
+START_TEST(reset_drops_kept_frames)
+{
+	uint8_t f[64];
+	uint32_t len, id;
+
+	make("user");
+	start(false);
+	for (unsigned i = 0; i < 3; i++)	/* three replies: one in the RX buffer, two kept */
+		post_tx(i, f, (uint32_t)arp(f, 1, "10.0.2.15", "10.0.2.2", NULL));
+	ck_assert_int_eq(vnet_process(n), 0);
+	for (unsigned i = 0; i < 3; i++)
+		ck_assert(vdrv_get_used(&txd, &id, &len));
+	vnet_reset(n);
+	driver_reinit(&rxd);
+	driver_reinit(&txd);
+	for (unsigned q = 0; q < 3; q++)
+		close(kick[q]);
+	start(false);
+	for (unsigned i = 0; i < 8; i++)
+		post_rx(i);
+	ck_assert_int_eq(vnet_process(n), 0);
+	ck_assert_ptr_null(wait_rx(&len, 0));
+	post_tx(0, f, (uint32_t)arp(f, 1, "10.0.2.15", "10.0.2.3", NULL));
+	ck_assert_int_eq(vnet_process(n), 0);
+	const uint8_t *r = wait_rx(&len, 0);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_mem_eq(r + 28, "\x0a\x00\x02\x03", 4);	/* the new question's answer */
+	ck_assert_ptr_null(wait_rx(&len, 0));
+	teardown();
+}
+END_TEST
+
 START_TEST(hostfwd_port_in_use)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -499,6 +542,7 @@ int main(void)
 	tcase_add_test(tc, hostfwd_connection_reaches_the_guest);
 	tcase_add_test(tc, backlog_bounded_and_in_order);
 	tcase_add_test(tc, ipv6_router_solicitation);
+	tcase_add_test(tc, reset_drops_kept_frames);
 	tcase_add_test(tc, hostfwd_port_in_use);
 	tcase_add_test(tc, timers_clamp_and_fire);
 	suite_add_tcase(su, tc);
