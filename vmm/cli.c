@@ -1,6 +1,7 @@
 #include "vmm/cli.h"
 #include "devices/virtio/disk.h"
 #include "devices/virtio/net_opts.h"
+#include "devices/virtio/net_user_opts.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/uuid.h"
@@ -52,9 +53,19 @@ void cli_usage(FILE *out)
 "  --tap NAME[,mac=MAC]\n"
 "                    a virtio-net NIC on the existing TAP NAME, e.g. one made\n"
 "                    with `ip tuntap add NAME mode tap multi_queue user $USER`\n"
-"                    (then no root is needed). NICs are eth0, eth1, ... in the\n"
-"                    order given (at most 8), one queue pair per vCPU (up to\n"
-"                    16). Without mac=, a NIC's MAC is 52:54:00 plus 3 bytes\n"
+"                    (then no root is needed)\n"
+"  --net user[,net=CIDR][,mac=MAC][,hostfwd=FWD]...\n"
+"                    a virtio-net NIC on user-mode networking (libslirp): no\n"
+"                    root, no TAP; the guest reaches what this user can. As\n"
+"                    QEMU's: network 10.0.2.0/24 (or net=), gateway/host .2,\n"
+"                    DNS .3, DHCP from .15. FWD, repeatable, is\n"
+"                    tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT: a host\n"
+"                    port, on 127.0.0.1 unless HOSTADDR is given, forwarded\n"
+"                    to the guest (.15 unless GUESTADDR is given), e.g.\n"
+"                    hostfwd=tcp::2222-:22 for `ssh -p 2222 localhost`.\n"
+"                    NICs are eth0, eth1, ... in the order given (at most 8),\n"
+"                    one queue pair per vCPU (up to 16; --net user: one).\n"
+"                    Without mac=, a NIC's MAC is 52:54:00 plus 3 bytes\n"
 "                    hashed from the first disk's (else the kernel's) real\n"
 "                    path and the NIC's index: the same on every run\n"
 "  --uuid UUID       the VM's UUID (SMBIOS system UUID, metadata instance-id);\n"
@@ -172,17 +183,20 @@ static int cli_add_disk(struct vm_config *cfg, const char *value)
 	return 0;
 }
 
-/* Syntax only: TAPs are opened by the VM, before /dev/kvm. */
+/* Syntax only: TAPs and user networks are opened by the VM, before /dev/kvm. */
 static int cli_add_nic(struct vm_config *cfg, enum cli_nic_kind kind, const char *value)
 {
-	const char *flag = kind == CLI_NIC_BRIDGE ? "--bridge" : "--tap";
+	const char *flag = kind == CLI_NIC_BRIDGE ? "--bridge" : kind == CLI_NIC_TAP ? "--tap"
+			   : "--net";
+	struct net_user_opts u;
 	struct net_opts o;
 
 	if (cfg->nnics == CLI_MAX_NICS) {
 		log_error("%s '%s': at most %d NICs", flag, value, CLI_MAX_NICS);
 		return -EINVAL;
 	}
-	if (net_opts_parse(flag, value, &o) < 0)
+	if (kind == CLI_NIC_USER ? net_user_opts_parse(value, &u) < 0
+				 : net_opts_parse(flag, value, &o) < 0)
 		return -EINVAL;
 	cfg->nics[cfg->nnics++] = (struct cli_nic){ .kind = kind, .spec = value };
 	return 0;
@@ -190,7 +204,7 @@ static int cli_add_nic(struct vm_config *cfg, enum cli_nic_kind kind, const char
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_CONSOLE,
        OPT_KVM_DEVICE, OPT_DEBUG, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_BRIDGE, OPT_TAP,
-       OPT_UUID, OPT_BOOT_INFO };
+       OPT_UUID, OPT_BOOT_INFO, OPT_NET };
 
 static const struct option cli_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -204,6 +218,7 @@ static const struct option cli_options[] = {
 	{ "bridge", required_argument, NULL, OPT_BRIDGE },
 	{ "tap", required_argument, NULL, OPT_TAP },
 	{ "uuid", required_argument, NULL, OPT_UUID },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "boot-info", no_argument, NULL, OPT_BOOT_INFO },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -240,8 +255,9 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 			break;
 		case OPT_BRIDGE:
 		case OPT_TAP:
-			if (cli_add_nic(cfg, opt == OPT_BRIDGE ? CLI_NIC_BRIDGE : CLI_NIC_TAP,
-					optarg) < 0)
+		case OPT_NET:
+			if (cli_add_nic(cfg, opt == OPT_BRIDGE ? CLI_NIC_BRIDGE : opt == OPT_TAP
+					? CLI_NIC_TAP : CLI_NIC_USER, optarg) < 0)
 				return -EINVAL;
 			break;
 		case OPT_UUID: {

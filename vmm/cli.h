@@ -10,11 +10,13 @@
 #define CLI_MAX_DISKS 16
 #define CLI_MAX_NICS 8
 
-enum cli_nic_kind { CLI_NIC_BRIDGE, CLI_NIC_TAP };
+enum cli_nic_kind { CLI_NIC_BRIDGE, CLI_NIC_TAP, CLI_NIC_USER };
 
 struct cli_nic {
 	enum cli_nic_kind kind;
-	const char *spec;	/* NAME[,mac=MAC] as given (net_opts_parse) */
+	/* As given: NAME[,mac=MAC] (net_opts_parse); for --net, user[,...]
+	 * (net_user_opts_parse). */
+	const char *spec;
 };
 
 struct vm_config {
@@ -28,7 +30,7 @@ struct vm_config {
 	int log_level;
 	const char *disks[CLI_MAX_DISKS];	/* --disk specs, in order: vda, vdb, ... */
 	unsigned ndisks;
-	struct cli_nic nics[CLI_MAX_NICS];	/* --bridge/--tap in order: eth0, eth1, ... */
+	struct cli_nic nics[CLI_MAX_NICS];	/* --bridge/--tap/--net in order: eth0, eth1, ... */
 	unsigned nnics;
 	const char *uuid;	/* --uuid, checked; NULL: derived (vmm/vm_identity.h) */
 	bool boot_info;		/* --boot-info: print what the first disk boots, exit */

@@ -3,6 +3,8 @@
 #include "devices/virtio/net.h"
 #include "devices/virtio/net_opts.h"
 #include "devices/virtio/net_rx.h"
+#include "devices/virtio/net_user.h"
+#include "devices/virtio/net_user_opts.h"
 #include "devices/virtio/virtio_pci.h"
 #include "net/net_run.h"
 #include "net/tap.h"
@@ -19,12 +21,13 @@
 
 struct vm_nic {
 	struct vm_pci_port port;
-	char ifname[IFNAMSIZ];	/* the TAP: "vnet0" */
+	char ifname[IFNAMSIZ];	/* the TAP: "vnet0"; --net user: "eth0" */
 	char bridge[16];	/* --bridge: the bridge it is on */
 	uint8_t mac[NET_MAC_LEN];
 	unsigned pairs;
 	int fds[TAP_MAX_QUEUES];
 	unsigned offload;	/* TUN_F_* the TAP takes */
+	struct vnet_user *user;	/* --net user, until the device takes it */
 	struct vpci *dev;
 };
 
@@ -75,6 +78,43 @@ static int open_tap(struct vm_nic *v, const struct cli_nic *c, const struct net_
 	return 0;
 }
 
+static int open_tap_nic(struct vm_nic *v, const struct cli_nic *c,
+			const struct vm_config *cfg, unsigned index, const char *key)
+{
+	struct net_opts o;
+	int r;
+
+	if ((r = net_opts_parse(c->kind == CLI_NIC_BRIDGE ? "--bridge" : "--tap", c->spec,
+				&o)) < 0)
+		return r;
+	/* One queue pair per vCPU, as the disks have a queue per vCPU. */
+	v->pairs = cfg->ncpus < VNET_MAX_PAIRS ? cfg->ncpus : VNET_MAX_PAIRS;
+	if (o.has_mac)
+		memcpy(v->mac, o.mac, NET_MAC_LEN);
+	else
+		net_mac_default(key, index, v->mac);
+	return open_tap(v, c, &o);
+}
+
+/* libslirp is single-threaded: one queue pair. Its forwards listen from
+ * here on, so a port in use stops the VM before it starts. */
+static int open_user(struct vm_nic *v, const struct cli_nic *c, unsigned index,
+		     const char *key)
+{
+	struct net_user_opts o;
+	int r;
+
+	if ((r = net_user_opts_parse(c->spec, &o)) < 0)
+		return r;
+	v->pairs = 1;
+	if (o.has_mac)
+		memcpy(v->mac, o.mac, NET_MAC_LEN);
+	else
+		net_mac_default(key, index, v->mac);
+	snprintf(v->ifname, sizeof(v->ifname), "eth%u", index);
+	return vnet_user_create(v->ifname, c->spec, &o, &v->user);
+}
+
 int vm_nics_open(const struct vm_config *cfg, struct vm_nics **out)
 {
 	struct vm_nics *n = calloc(1, sizeof(*n));
@@ -90,22 +130,13 @@ int vm_nics_open(const struct vm_config *cfg, struct vm_nics **out)
 	for (unsigned i = 0; i < cfg->nnics && i < CLI_MAX_NICS; i++) {
 		const struct cli_nic *c = &cfg->nics[i];
 		struct vm_nic *v = &n->nic[n->n];
-		struct net_opts o;
 		int r;
 
-		if ((r = net_opts_parse(c->kind == CLI_NIC_BRIDGE ? "--bridge" : "--tap", c->spec,
-					&o)) < 0)
-			return r;
 		for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
 			v->fds[q] = -1;
-		/* One queue pair per vCPU, as the disks have a queue per vCPU. */
-		v->pairs = cfg->ncpus < VNET_MAX_PAIRS ? cfg->ncpus : VNET_MAX_PAIRS;
-		if (o.has_mac)
-			memcpy(v->mac, o.mac, NET_MAC_LEN);
-		else
-			net_mac_default(key, i, v->mac);
 		n->n++;
-		if ((r = open_tap(v, c, &o)) < 0)
+		r = c->kind == CLI_NIC_USER ? open_user(v, c, i, key) : open_tap_nic(v, c, cfg, i, key);
+		if (r < 0)
 			return r;
 	}
 	return 0;
@@ -119,18 +150,21 @@ int vm_nics_attach(struct vm_nics *n, struct vm_pci *vp)
 		const struct vpci_machine m = vm_pci_machine(vp, &v->port);
 		struct vnet_opts o = {
 			.name = v->ifname, .pairs = v->pairs, .tap_fds = v->fds,
-			.tap_offload = v->offload, .set_offload = tap_set_offload,
-			.set_queue = tap_set_queue,
+			.tap_offload = v->offload, .set_offload = v->user ? NULL : tap_set_offload,
+			.set_queue = v->user ? NULL : tap_set_queue, .user = v->user,
 		};
+		bool user = v->user != NULL;
 
 		memcpy(o.mac, v->mac, NET_MAC_LEN);
 		v->dev = vpci_net_create(&m, &o);
 		for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
 			v->fds[q] = -1;	/* the device's now, even on failure */
+		v->user = NULL;
 		if (!v->dev)
 			return -EIO;	/* logged */
-		log_debug("eth%u: TAP %s%s%s, MAC %s, %u queue pair%s, at PCI 00:%02x.0", i,
-			  v->ifname, v->bridge[0] ? " on bridge " : "", v->bridge,
+		log_debug("eth%u: %s %s%s%s, MAC %s, %u queue pair%s, at PCI 00:%02x.0", i,
+			  user ? "user-mode network" : "TAP", user ? "(libslirp)" : v->ifname,
+			  v->bridge[0] ? " on bridge " : "", v->bridge,
 			  net_mac_format(v->mac, mac), v->pairs, v->pairs > 1 ? "s" : "",
 			  vpci_slot(v->dev));
 	}
@@ -151,6 +185,7 @@ void vm_nics_destroy(struct vm_nics *n)
 	for (unsigned i = 0; i < n->n; i++) {
 		struct vm_nic *v = &n->nic[i];
 		vpci_net_destroy(v->dev);
+		vnet_user_destroy(v->user);
 		for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
 			if (v->fds[q] >= 0)
 				close(v->fds[q]);

@@ -1,6 +1,8 @@
 /* The VM's NICs: each --bridge/--tap's TAP opened (one queue per queue
- * pair) before /dev/kvm is touched, then put on PCI as virtio-net (eth0,
- * eth1, ... in command-line order), kicks and interrupts wired to KVM. */
+ * pair), each --net user's libslirp network made (its host forwards
+ * listening), before /dev/kvm is touched; then put on PCI as virtio-net
+ * (eth0, eth1, ... in command-line order), kicks and interrupts wired to
+ * KVM. */
 #ifndef MINIVMM_VM_NICS_H
 #define MINIVMM_VM_NICS_H
 
@@ -8,7 +10,8 @@ struct vm_config;
 struct vm_nics;
 struct vm_pci;
 
-/* Resolves each NIC's network or bridge, opens its TAP and fixes its MAC.
+/* Resolves each NIC's network or bridge, opens its TAP (or makes its user
+ * network) and fixes its MAC.
  * 0 and *out (even with no NICs), or -errno (logged, naming the flag, the
  * network or the TAP, and what to do). */
 int vm_nics_open(const struct vm_config *cfg, struct vm_nics **out);
@@ -17,7 +20,7 @@ int vm_nics_attach(struct vm_nics *n, struct vm_pci *vp);
 /* MINIVMM_EXIT_STATS: each NIC's counters to stderr. */
 void vm_nics_print_stats(const struct vm_nics *n);
 /* After the vCPUs stopped: stops the I/O threads, closes the TAPs (a TAP
- * --bridge made disappears). */
+ * --bridge made disappears) and the user networks. */
 void vm_nics_destroy(struct vm_nics *n);
 
 #endif

@@ -2,6 +2,7 @@
 #include "devices/virtio/net_internal.h"
 
 #include "devices/virtio/net_offload.h"
+#include "devices/virtio/net_user.h"
 #include "devices/virtio/virtq.h"
 #include "vmm/log.h"
 
@@ -64,6 +65,8 @@ static int create_pair(struct vnet *n, unsigned i, int tap_fd)
 		log_error("virtio-net: %s: out of memory", n->name);
 		return -ENOMEM;
 	}
+	if (tap_fd < 0)
+		return 0;	/* user-mode: no TAP */
 	/* The threads must never block on the TAP. */
 	int fl = fcntl(tap_fd, F_GETFL);
 	if (fl < 0 || fcntl(tap_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
@@ -79,18 +82,26 @@ struct vnet *vnet_create(const struct vnet_opts *o, const struct virtio_hooks *h
 	struct vnet *n = calloc(1, sizeof(*n));
 	const char *name = o->name ? o->name : "net";
 
-	if (!n || o->pairs == 0 || o->pairs > VNET_MAX_PAIRS) {
+	unsigned max_pairs = o->user ? 1 : VNET_MAX_PAIRS;
+
+	if (!n || o->pairs == 0 || o->pairs > max_pairs) {
 		if (n)
 			log_error("virtio-net: %s: %u queue pairs asked for, 1 to %u possible", name,
-				  o->pairs, VNET_MAX_PAIRS);
-		close_taps(o->tap_fds, o->pairs > VNET_MAX_PAIRS ? VNET_MAX_PAIRS : o->pairs);
+				  o->pairs, max_pairs);
+		if (o->user)
+			vnet_user_destroy(o->user);
+		else
+			close_taps(o->tap_fds, o->pairs > max_pairs ? max_pairs : o->pairs);
 		free(n);
 		return NULL;
 	}
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	n->pairs = o->pairs;
 	n->mtu = o->mtu ? o->mtu : VNET_MTU_DEFAULT;
-	n->tap_offload = o->set_offload ? o->tap_offload : 0;
+	/* slirp takes complete frames only: no checksum or GSO offloads. */
+	n->tap_offload = o->set_offload && !o->user ? o->tap_offload : 0;
+	n->be = o->user ? &vnet_user_backend : &vnet_tap_backend;
+	n->user = o->user;
 	n->set_offload = o->set_offload;
 	n->set_queue = o->set_queue;
 	n->stop_fd = -1;
@@ -105,7 +116,7 @@ struct vnet *vnet_create(const struct vnet_opts *o, const struct virtio_hooks *h
 	unsigned made = 0;
 	int r = 0;
 	for (; made < n->pairs && !r; made++)
-		r = create_pair(n, made, o->tap_fds[made]);
+		r = create_pair(n, made, o->user ? -1 : o->tap_fds[made]);
 	char qname[64];
 	snprintf(qname, sizeof(qname), "%s: controlq", n->name);
 	if (!r && !(n->ctrlq = virtq_create(qname)))
@@ -113,7 +124,8 @@ struct vnet *vnet_create(const struct vnet_opts *o, const struct virtio_hooks *h
 	if (!r && (n->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		r = -errno;
 	if (r) {
-		close_taps(o->tap_fds + made, n->pairs - made);
+		if (!o->user)
+			close_taps(o->tap_fds + made, n->pairs - made);
 		vnet_destroy(n);
 		return NULL;
 	}
@@ -137,6 +149,8 @@ void vnet_destroy(struct vnet *n)
 			close(p->tap_fd);
 	}
 	virtq_destroy(n->ctrlq);
+	if (n->be && n->be->destroy)
+		n->be->destroy(n);
 	if (n->stop_fd >= 0)
 		close(n->stop_fd);
 	pthread_mutex_destroy(&n->lock);
@@ -229,6 +243,9 @@ static void reset_queues(struct vnet *n)
 	}
 	virtq_reset(n->ctrlq);
 	n->ctrl_on = false;
+	/* Frames kept for the old driver are not the new one's. */
+	if (n->be->reset)
+		n->be->reset(n);
 }
 
 int vnet_start(struct vnet *n, const struct guest_mem *gm, uint64_t features,
@@ -375,6 +392,7 @@ void vnet_get_stats(const struct vnet *n, struct vnet_stats *o)
 		o->rx_bad_buffers += p->rxs.bad_buffers;
 		o->rx_small_buffers += p->rxs.small_buffers;
 		o->rx_waits += p->rx_waits;
+		o->rx_backlog_drops += p->rx_backlog_drops;
 		o->tx_frames += p->txs.frames;
 		o->tx_bytes += p->txs.bytes;
 		o->tx_gso += p->txs.gso;
@@ -402,11 +420,13 @@ void vnet_print_stats(const struct vnet *n, FILE *out)
 		(unsigned long long)s.tx_gso, (unsigned long long)s.notifies);
 	fprintf(out, "%s: dropped: rx runts %llu, rx bad buffers %llu, rx small buffers %llu, "
 		"tx bad chains %llu, tx runts %llu, tx oversized %llu, tx refused by TAP %llu; "
-		"rx waits for buffers %llu; control commands %llu (bad %llu); broken rings %llu\n",
+		"rx waits for buffers %llu, rx backlog full %llu; control commands %llu (bad %llu); "
+		"broken rings %llu\n",
 		n->name, (unsigned long long)s.rx_runts, (unsigned long long)s.rx_bad_buffers,
 		(unsigned long long)s.rx_small_buffers, (unsigned long long)s.tx_bad_chains,
 		(unsigned long long)s.tx_runts, (unsigned long long)s.tx_oversized,
 		(unsigned long long)s.tx_errors, (unsigned long long)s.rx_waits,
+		(unsigned long long)s.rx_backlog_drops,
 		(unsigned long long)s.ctrl_commands, (unsigned long long)s.ctrl_bad_commands,
 		(unsigned long long)s.broken_rings);
 }

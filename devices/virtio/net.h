@@ -1,5 +1,6 @@
 /* virtio-net device logic, independent of the transport (virtio-pci adds
- * capabilities, BARs, MSI-X around it), on a TAP.
+ * capabilities, BARs, MSI-X around it), on a TAP or on libslirp (user-mode
+ * networking, net_user.h: one queue pair, no offloads).
  *
  * Queues (virtio 1.2, 5.1.2): receiveq N = 2N, transmitq N = 2N+1 for each
  * queue pair N, then the control queue. Queue pair N is TAP queue N
@@ -29,6 +30,7 @@
 
 struct guest_mem;
 struct vnet;
+struct vnet_user;
 
 #define VIRTIO_ID_NET 1
 #define VNET_MAX_PAIRS 16	/* queue pairs (one per vCPU, at most this) */
@@ -50,6 +52,10 @@ struct vnet_opts {
 	 * so this folder needs nothing of net/; NULL: not asked. */
 	int (*set_offload)(int tap_fd, unsigned tun_mask);
 	int (*set_queue)(int tap_fd, bool attach);
+	/* Instead of TAPs: a user-mode network (vnet_user_create(); then
+	 * pairs must be 1 and tap_fds is not used). The device owns it from
+	 * vnet_create() on, even when that fails. */
+	struct vnet_user *user;
 };
 
 struct vnet_stats {
@@ -59,6 +65,7 @@ struct vnet_stats {
 	uint64_t rx_bad_buffers;	/* RX chains with readable or unusable buffers */
 	uint64_t rx_small_buffers;	/* a chain too small for a frame (no MRG_RXBUF) */
 	uint64_t rx_waits;		/* times the guest had no RX buffers posted */
+	uint64_t rx_backlog_drops;	/* user-mode: frames lost, the guest's RX queue full */
 	uint64_t tx_frames, tx_bytes;	/* from the guest to the TAP */
 	uint64_t tx_gso;		/* ... GSO frames (TSO in the guest) */
 	uint64_t tx_bad_chains;		/* writable or unusable buffers, too many */

@@ -1,6 +1,9 @@
 /* virtio-net I/O threads: one per queue pair, each an epoll loop over its
  * TAP queue, the kick eventfds of its receive and transmit queues (pair 0:
- * the control queue's too) and the device's stop eventfd.
+ * the control queue's too) and the device's stop eventfd. The frames go
+ * through the pair's backend (struct vnet_backend): the TAP's is here, the
+ * user-mode one (libslirp, its own loop around vnet_pair_wait and
+ * vnet_pair_round) in net_user.c.
  *
  * TX: chains are written to the TAP as they are (the 12-byte vnet header
  * first: the TAP reads it as its own), one writev per frame, no copy.
@@ -76,8 +79,8 @@ static int tx_drain(struct vnet_pair *p)
 			virtq_disable_notify(p->txq);
 			continue;
 		}
-		ssize_t w = writev(p->tap_fd, iov, k);
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		ssize_t w = p->n->be->tx(p, iov, k);
+		if (w == -EAGAIN) {
 			tx_uncount(p, iov, k);
 			virtq_unpop(p->txq, 1);	/* sent again after EPOLLOUT */
 			p->tx_blocked = true;
@@ -90,7 +93,7 @@ static int tx_drain(struct vnet_pair *p)
 			p->tx_errors++;
 			if (ratelimit_ok(&p->rl))
 				log_warn("virtio-net: %s: TAP refused a frame: %s", p->n->name,
-					 strerror(errno));
+					 strerror((int)-w));
 		}
 		if (virtq_push(p->txq, head, 0) < 0) {
 			ret = -EIO;
@@ -119,14 +122,13 @@ static int rx_drain(struct vnet_pair *p)
 				ret = 1;
 				break;
 			}
-			ssize_t k = read(p->tap_fd, p->rxbuf, VNET_RX_BUF);
-			if (k < 0 && errno == EINTR)
+			ssize_t k = p->n->be->rx(p, p->rxbuf, VNET_RX_BUF);
+			if (k == -EINTR)
 				continue;
 			if (k <= 0) {
-				if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-				    ratelimit_ok(&p->rl))
+				if (k < 0 && k != -EAGAIN && ratelimit_ok(&p->rl))
 					log_warn("virtio-net: %s: reading the TAP: %s", p->n->name,
-						 strerror(errno));
+						 strerror((int)-k));
 				break;
 			}
 			p->rx_len = (size_t)k;
@@ -188,7 +190,7 @@ static int ep_add(int epfd, int fd, uint32_t tag)
  * would report an error forever). */
 static void update_tap_events(struct vnet_pair *p)
 {
-	bool active = p->index < atomic_load(&p->n->active_pairs) && !p->dead;
+	bool active = p->index < atomic_load(&p->n->active_pairs) && !p->dead && p->tap_fd >= 0;
 	uint32_t want = 0;
 
 	if (active && p->rx_on && !p->rx_waiting)
@@ -215,40 +217,67 @@ static void drain_eventfd(int fd)
 		;
 }
 
-static void *pair_thread(void *arg)
+int vnet_pair_wait(struct vnet_pair *p, int timeout_ms)
 {
-	struct vnet_pair *p = arg;
 	struct vnet *n = p->n;
 	struct epoll_event ev[8];
+
+	update_tap_events(p);
+	int k = epoll_wait(p->epfd, ev, 8, timeout_ms);
+	if (k < 0 && errno != EINTR) {
+		log_error("virtio-net: %s: epoll_wait: %s", n->name, strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < k; i++) {
+		switch (ev[i].data.u32) {
+		case EV_STOP: return -1;
+		case EV_RX_KICK:
+			drain_eventfd(p->rx_kick);
+			if (p->rx_waiting && p->rx_on)
+				virtq_disable_notify(p->rxq); /* buffers came */
+			p->rx_waiting = false;
+			break;
+		case EV_TX_KICK: drain_eventfd(p->tx_kick); break;
+		case EV_CTRL_KICK: drain_eventfd(n->ctrl_kick); break;
+		case EV_TAP:
+			if (ev[i].events & (EPOLLOUT | EPOLLERR))
+				p->tx_blocked = false;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void *tap_thread(void *arg)
+{
+	struct vnet_pair *p = arg;
 	int more = 1;	/* a first round: the driver may have posted before DRIVER_OK */
 
-	for (;;) {
-		update_tap_events(p);
-		int k = epoll_wait(p->epfd, ev, 8, more > 0 ? 0 : -1);
-		if (k < 0 && errno != EINTR) {
-			log_error("virtio-net: %s: epoll_wait: %s", n->name, strerror(errno));
-			return NULL;
-		}
-		for (int i = 0; i < k; i++) {
-			switch (ev[i].data.u32) {
-			case EV_STOP: return NULL;
-			case EV_RX_KICK:
-				drain_eventfd(p->rx_kick);
-				if (p->rx_waiting && p->rx_on)
-					virtq_disable_notify(p->rxq); /* buffers came */
-				p->rx_waiting = false;
-				break;
-			case EV_TX_KICK: drain_eventfd(p->tx_kick); break;
-			case EV_CTRL_KICK: drain_eventfd(n->ctrl_kick); break;
-			case EV_TAP:
-				if (ev[i].events & (EPOLLOUT | EPOLLERR))
-					p->tx_blocked = false;
-				break;
-			}
-		}
+	while (vnet_pair_wait(p, more > 0 ? 0 : -1) == 0)
 		more = vnet_pair_round(p);
-	}
+	return NULL;
 }
+
+/* The TAP takes and gives the vnet header as its own: no copy on TX. */
+static ssize_t tap_tx(struct vnet_pair *p, const struct iovec *iov, int iovcnt)
+{
+	ssize_t w = writev(p->tap_fd, iov, iovcnt);
+	if (w < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return w;
+}
+
+static ssize_t tap_rx(struct vnet_pair *p, uint8_t *buf, size_t size)
+{
+	ssize_t k = read(p->tap_fd, buf, size);
+	if (k < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return k;
+}
+
+const struct vnet_backend vnet_tap_backend = {
+	.tx = tap_tx, .rx = tap_rx, .thread = tap_thread,
+};
 
 static int start_pair(struct vnet_pair *p, const int *kick_fds)
 {
@@ -269,7 +298,7 @@ static int start_pair(struct vnet_pair *p, const int *kick_fds)
 	/* RX kicks only when the thread waits for buffers. */
 	if (p->rx_on)
 		virtq_disable_notify(p->rxq);
-	r = pthread_create(&p->thread, NULL, pair_thread, p);
+	r = pthread_create(&p->thread, NULL, n->be->thread, p);
 	if (r)
 		return -r;
 	p->thread_running = true;

@@ -6,31 +6,36 @@
 #include <errno.h>
 #include <string.h>
 
-static int parse_option(const char *flag, const char *value, const char *opt, size_t len,
-			struct net_opts *o)
+int net_opts_parse_mac(const char *flag, const char *value, const char *opt, size_t len,
+		       bool *has_mac, uint8_t mac[NET_MAC_LEN])
 {
 	char text[32];
 	const char *why;
 
-	if (len > 4 && !strncmp(opt, "mac=", 4)) {
-		if (o->has_mac) {
-			log_error("%s '%s': mac= given twice", flag, value);
-			return -EINVAL;
-		}
-		if (len - 4 >= sizeof(text)) {
-			log_error("%s '%s': MAC %.*s: not six hex bytes like 52:54:00:12:34:56",
-				  flag, value, (int)(len - 4), opt + 4);
-			return -EINVAL;
-		}
-		memcpy(text, opt + 4, len - 4);
-		text[len - 4] = '\0';
-		if (net_mac_parse(text, o->mac, &why) < 0) {
-			log_error("%s '%s': MAC %s: %s", flag, value, text, why);
-			return -EINVAL;
-		}
-		o->has_mac = true;
-		return 0;
+	if (*has_mac) {
+		log_error("%s '%s': mac= given twice", flag, value);
+		return -EINVAL;
 	}
+	if (len - 4 >= sizeof(text)) {
+		log_error("%s '%s': MAC %.*s: not six hex bytes like 52:54:00:12:34:56", flag,
+			  value, (int)(len - 4), opt + 4);
+		return -EINVAL;
+	}
+	memcpy(text, opt + 4, len - 4);
+	text[len - 4] = '\0';
+	if (net_mac_parse(text, mac, &why) < 0) {
+		log_error("%s '%s': MAC %s: %s", flag, value, text, why);
+		return -EINVAL;
+	}
+	*has_mac = true;
+	return 0;
+}
+
+static int parse_option(const char *flag, const char *value, const char *opt, size_t len,
+			struct net_opts *o)
+{
+	if (len > 4 && !strncmp(opt, "mac=", 4))
+		return net_opts_parse_mac(flag, value, opt, len, &o->has_mac, o->mac);
 	log_error("%s '%s': unknown option '%.*s' (expected mac=MAC)", flag, value, (int)len, opt);
 	return -EINVAL;
 }

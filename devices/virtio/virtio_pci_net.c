@@ -1,5 +1,6 @@
 /* virtio-net (net.h) behind the virtio-pci transport. */
 #include "devices/virtio/net.h"
+#include "devices/virtio/net_user.h"
 #include "devices/virtio/virtio_pci.h"
 
 #include <unistd.h>
@@ -37,7 +38,9 @@ struct vpci *vpci_net_create(const struct vpci_machine *m, const struct vnet_opt
 {
 	struct vpci *t = vpci_new(m, VIRTIO_ID_NET, opts->name);
 	if (!t) {
-		for (unsigned i = 0; i < opts->pairs && i < VNET_MAX_PAIRS; i++)
+		if (opts->user)
+			vnet_user_destroy(opts->user);
+		for (unsigned i = 0; !opts->user && i < opts->pairs && i < VNET_MAX_PAIRS; i++)
 			close(opts->tap_fds[i]);
 		return NULL;
 	}

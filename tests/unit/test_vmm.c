@@ -454,6 +454,7 @@ int main(void)
 	suite_add_tcase(s, tcase_cpuid());
 	suite_add_tcase(s, tcase_exit_stats());
 	suite_add_tcase(s, tcase_uuid());
+	suite_add_tcase(s, tcase_net_user_opts());
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
