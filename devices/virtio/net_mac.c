@@ -1,20 +1,12 @@
 /* MAC parsing and the stable default MAC (rule in net_mac.h). */
 #include "devices/virtio/net_mac.h"
 
+#include "vmm/fnv.h"
+#include "vmm/hex.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 const char *net_mac_unusable(const uint8_t mac[NET_MAC_LEN])
 {
@@ -35,7 +27,7 @@ int net_mac_parse(const char *text, uint8_t mac[NET_MAC_LEN], const char **why)
 	char sep = 0;
 
 	for (int i = 0; i < NET_MAC_LEN; i++) {
-		int hi = hex_digit(p[0]), lo = hi < 0 ? -1 : hex_digit(p[1]);
+		int hi = hex_digit_value(p[0]), lo = hi < 0 ? -1 : hex_digit_value(p[1]);
 		if (hi < 0 || lo < 0)
 			goto malformed;
 		mac[i] = (uint8_t)(hi << 4 | lo);
@@ -66,13 +58,8 @@ malformed:
 void net_mac_default(const char *key, unsigned index, uint8_t mac[NET_MAC_LEN])
 {
 	char idx[16];
-	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a 64 offset basis */
-
 	snprintf(idx, sizeof(idx), "\n%u", index);
-	for (const char *s = key; *s; s++)
-		h = (h ^ (uint8_t)*s) * UINT64_C(0x100000001b3);
-	for (const char *s = idx; *s; s++)
-		h = (h ^ (uint8_t)*s) * UINT64_C(0x100000001b3);
+	uint64_t h = fnv1a64(fnv1a64(FNV1A64_INIT, key), idx);
 	mac[0] = 0x52;
 	mac[1] = 0x54;
 	mac[2] = 0x00;
