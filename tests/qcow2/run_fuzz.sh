@@ -21,4 +21,5 @@ if command -v qemu-img >/dev/null 2>&1; then
 	qemu-io -c 'write -z 0 4k' -c 'write -P 0x43 5k 512' "$c/extl2" >/dev/null
 fi
 cd "$dir"
-"$fuzz" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=70000 -print_final_stats=1 -artifact_prefix="$art/" "$c"
+# libFuzzer exits 77 on a crash by default, which meson reads as "skipped".
+"$fuzz" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=70000 -error_exitcode=1 -print_final_stats=1 -artifact_prefix="$art/" "$c"
