@@ -331,7 +331,11 @@ void vnet_ring_broken(struct vnet *n, struct vnet_pair *p, const char *what)
 	pthread_mutex_unlock(&n->lock);
 	if (!first)
 		return;
-	log_error("virtio-net: %s: the driver broke %s; device needs reset", n->name, what);
+	if (what)
+		log_error("virtio-net: %s: the driver broke %s; device needs reset", n->name, what);
+	else
+		log_error("virtio-net: %s: the driver broke the rings of queue pair %u; device needs "
+			  "reset", n->name, p->index + 1);
 	if (n->hooks.needs_reset)
 		n->hooks.needs_reset(n->hooks.opaque);
 }

@@ -175,7 +175,7 @@ int vnet_pair_round(struct vnet_pair *p)
 		vnet_ctrl_drain(n);
 	return more;
 broken:
-	vnet_ring_broken(n, p, p->index ? "a queue pair's ring" : "queue pair 1's ring");
+	vnet_ring_broken(n, p, NULL);
 	return -EIO;
 }
 
