@@ -257,6 +257,20 @@ int tap_set_offload(int fd, unsigned mask)
 	return ioctl(fd, TUNSETOFFLOAD, (unsigned long)mask) < 0 ? -errno : 0;
 }
 
+int tap_if_mtu(const char *name)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	int r = ioctl(s, SIOCGIFMTU, &ifr) < 0 ? -errno : ifr.ifr_mtu;
+	close(s);
+	return r;
+}
+
 int tap_set_queue(int fd, bool attach)
 {
 	struct ifreq ifr;

@@ -37,6 +37,8 @@ int tap_attach(const char *name, unsigned flags, unsigned *n, int *fds);
 int tap_set_vnet_hdr_size(int fd, int size);
 int tap_set_offload(int fd, unsigned mask);
 int tap_set_queue(int fd, bool attach);
+/* The MTU of interface NAME (a bridge, a TAP), or -errno. */
+int tap_if_mtu(const char *name);
 /* Which TUNSETOFFLOAD bits (TUN_F_*) this host's TAP accepts, each tried
  * with TUN_F_CSUM (the kernel ignores segmentation bits without it): the
  * old ones (CSUM, TSO4/6, TSO_ECN) everywhere, UFO and USO4/6 only on some

@@ -27,6 +27,7 @@ struct vm_nic {
 	unsigned pairs;
 	int fds[TAP_MAX_QUEUES];
 	unsigned offload;	/* TUN_F_* the TAP takes */
+	uint16_t mtu;		/* 0: the device's default (1500) */
 	struct vnet_user *user;	/* --net user, until the device takes it */
 	struct vpci *dev;
 };
@@ -73,6 +74,10 @@ static int open_tap(struct vm_nic *v, const struct cli_nic *c, const struct net_
 			  : "--tap", c->spec, v->ifname, strerror(-r));
 		return r;
 	}
+	/* The guest's MTU (VIRTIO_NET_F_MTU) is the network's: the bridge's
+	 * (a network's <mtu size=...>), or the TAP's own for --tap. */
+	int mtu = tap_if_mtu(v->bridge[0] ? v->bridge : v->ifname);
+	v->mtu = mtu >= 68 && mtu <= 65535 ? (uint16_t)mtu : 0;
 	int probe = tap_probe_offload(v->fds[0]);
 	v->offload = probe < 0 ? 0 : (unsigned)probe;
 	return 0;
@@ -151,7 +156,7 @@ int vm_nics_attach(struct vm_nics *n, struct vm_pci *vp)
 		struct vnet_opts o = {
 			.name = v->ifname, .pairs = v->pairs, .tap_fds = v->fds,
 			.tap_offload = v->offload, .set_offload = v->user ? NULL : tap_set_offload,
-			.set_queue = v->user ? NULL : tap_set_queue, .user = v->user,
+			.set_queue = v->user ? NULL : tap_set_queue, .user = v->user, .mtu = v->mtu,
 		};
 		bool user = v->user != NULL;
 

@@ -179,6 +179,10 @@ START_TEST(tap_multi_queue)
 	ck_assert_int_eq(tap_set_vnet_hdr_size(fds[0], 12), 0);
 	ck_assert_int_eq(tap_set_offload(fds[0], TUN_F_CSUM | TUN_F_TSO4), 0);
 	ck_assert_int_eq(tap_set_queue(fds[3], false), 0);
+	/* the guest's MTU comes from the bridge (a network's <mtu>) */
+	ck_assert_int_eq(system("ip link set mvbr5 mtu 1400"), 0);
+	ck_assert_int_eq(tap_if_mtu("mvbr5"), 1400);
+	ck_assert_int_eq(tap_if_mtu("nosuchif0"), -ENODEV);
 	ck_assert_int_eq(tap_set_queue(fds[3], true), 0);
 	for (int i = 0; i < 4; i++)
 		close(fds[i]);
