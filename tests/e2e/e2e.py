@@ -192,6 +192,24 @@ def vmm_missing(prog, vmm):
     return None
 
 
+def run_inside_l1(prog, script, args, extra=()):
+    """Host side of an e2e driver: fetch/build the L2 guest, check the VMM,
+    then run SCRIPT --inside in the L1 harness with the guest's paths and
+    EXTRA arguments. Returns the exit status (77/1 when a prerequisite is
+    missing, as dk.skip_or_fail says)."""
+    try:
+        _, kernel, initrd = l2guest.prepare()
+    except dk.Skip as e:
+        return dk.skip_or_fail(prog, str(e))
+    if vmm_missing(prog, args.vmm):
+        print(vmm_missing(prog, args.vmm), file=sys.stderr)
+        return 1
+    cmd = [l2guest.RUN_KVM, '--timeout', str(args.timeout), '--',
+           sys.executable, os.path.realpath(script), '--inside', '--vmm', args.vmm,
+           '--kernel', kernel, '--initrd', initrd, '--boot-timeout', str(args.boot_timeout)]
+    return subprocess.call(cmd + list(extra))
+
+
 def outside(args):
     try:
         kver, kernel, initrd = l2guest.prepare()

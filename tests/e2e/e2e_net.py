@@ -34,8 +34,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import l2guest  # noqa: E402
-from l2guest import dk  # noqa: E402
-from e2e import Console, Failure, cases_type, command, stage, vmm_missing  # noqa: E402
+from e2e import Console, Failure, run_inside_l1, cases_type, command, stage  # noqa: E402
 
 PROG = 'e2e_net'
 H, O = 'mve2eh', 'mve2eo'
@@ -352,18 +351,7 @@ def inside(args):
 
 
 def outside(args):
-    try:
-        kver, kernel, initrd = l2guest.prepare()
-    except dk.Skip as e:
-        return dk.skip_or_fail(PROG, str(e))
-    if vmm_missing(PROG, args.vmm):
-        print(vmm_missing(PROG, args.vmm), file=sys.stderr)
-        return 1
-    cmd = [l2guest.RUN_KVM, '--timeout', str(args.timeout), '--',
-           sys.executable, os.path.realpath(__file__), '--inside', '--vmm', args.vmm,
-           '--kernel', kernel, '--initrd', initrd, '--boot-timeout', str(args.boot_timeout),
-           '--cases', ','.join(args.cases)]
-    return subprocess.call(cmd)
+    return run_inside_l1(PROG, __file__, args, ['--cases', ','.join(args.cases)])
 
 
 CASES = ('basic', 'abrupt')

@@ -31,8 +31,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import l2guest  # noqa: E402
-from l2guest import dk  # noqa: E402
-from e2e import Console, Failure, command, stage, vmm_missing  # noqa: E402
+from e2e import Console, Failure, run_inside_l1, command, stage  # noqa: E402
 
 PROG = 'e2e_user'
 BLOB_MIB = 4
@@ -175,17 +174,7 @@ def inside(args):
 
 
 def outside(args):
-    try:
-        kver, kernel, initrd = l2guest.prepare()
-    except dk.Skip as e:
-        return dk.skip_or_fail(PROG, str(e))
-    if vmm_missing(PROG, args.vmm):
-        print(vmm_missing(PROG, args.vmm), file=sys.stderr)
-        return 1
-    cmd = [l2guest.RUN_KVM, '--timeout', str(args.timeout), '--',
-           sys.executable, os.path.realpath(__file__), '--inside', '--vmm', args.vmm,
-           '--kernel', kernel, '--initrd', initrd, '--boot-timeout', str(args.boot_timeout)]
-    return subprocess.call(cmd)
+    return run_inside_l1(PROG, __file__, args)
 
 
 def main():
