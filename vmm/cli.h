@@ -34,6 +34,16 @@ struct vm_config {
 	unsigned nnics;
 	const char *uuid;	/* --uuid, checked; NULL: derived (vmm/vm_identity.h) */
 	bool boot_info;		/* --boot-info: print what the first disk boots, exit */
+	/* Metadata service (net/mdata_*): --hostname, --ssh-key FILE, --user-data
+	 * FILE; NULL: not given. */
+	const char *hostname;
+	const char *ssh_key_file;
+	const char *user_data_file;
+	/* Background VMs (vmm/life/): NULL in the foreground. With them,
+	 * console is VM_CONSOLE_DETACHED and console_log names the log file
+	 * (vmm/vm_control.h). */
+	const struct vm_run_hooks *hooks;
+	const char *console_log;
 };
 
 

@@ -176,6 +176,9 @@ void domdef_free(struct domdef *d)
 	free(d->kernel);
 	free(d->initrd);
 	free(d->cmdline);
+	free(d->hostname);
+	free(d->ssh_key_file);
+	free(d->user_data_file);
 	xml_free(d->xml);
 	memset(d, 0, sizeof(*d));
 }

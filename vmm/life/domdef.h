@@ -22,7 +22,7 @@
 #define DOM_VCPUS_MAX 64
 
 enum dom_disk_format { DOM_FMT_RAW, DOM_FMT_QCOW2 };
-enum dom_nic_type { DOM_NIC_BRIDGE, DOM_NIC_NETWORK };
+enum dom_nic_type { DOM_NIC_BRIDGE, DOM_NIC_NETWORK, DOM_NIC_USER /* <interface type='user'> */ };
 /* on_poweroff / on_reboot / on_crash */
 enum dom_action { DOM_ACT_DESTROY, DOM_ACT_RESTART, DOM_ACT_PRESERVE, DOM_ACT_OTHER };
 
@@ -53,6 +53,9 @@ struct domdef {
 	unsigned ndisks;
 	struct dom_nic nics[DOM_NICS_MAX];
 	unsigned nnics;
+	/* minivmm's own <metadata> element (issue 12): NULL when absent.
+	 * Paths, read when the VM starts, as disk sources are. */
+	char *hostname, *ssh_key_file, *user_data_file;
 	bool uuid_generated;  /* the document had no <uuid> */
 	struct xml_node *xml; /* the document as stored, generated values included */
 };
