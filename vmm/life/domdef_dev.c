@@ -216,7 +216,9 @@ static int nic_child(struct dom_ctx *c, struct xml_node *n, struct dom_nic *k, b
 	if (!strcmp(n->name, "source")) {
 		const char *key = k->type == DOM_NIC_BRIDGE ? "bridge" : "network";
 		const char *v = xml_attr(n, key);
-		if (!v || !*v || strlen(v) >= sizeof(k->source) || strchr(v, '/'))
+		/* The name becomes a path under the state dir: no '/', '.' or '..'. */
+		if (!v || !*v || strlen(v) >= sizeof(k->source) || strchr(v, '/') ||
+		    !strcmp(v, ".") || !strcmp(v, ".."))
 			return dom_fail(c, n, "<source>: needs %s='NAME' (at most 63 characters)",
 					key);
 		strcpy(k->source, v);

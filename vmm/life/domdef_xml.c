@@ -106,7 +106,7 @@ static int do_name(struct dom_ctx *c, struct xml_node *n)
 
 static int do_uuid(struct dom_ctx *c, struct xml_node *n)
 {
-	char t[64];
+	char t[64] = "";
 	if (dom_text(c, n, t, sizeof(t)) || dom_uuid_parse(t, c->d->uuid))
 		return dom_fail(c, n, "<uuid>%s</uuid>: expected 32 hex digits as 8-4-4-4-12", t);
 	return xml_set_text(n, c->d->uuid); /* canonical, as libvirt writes it */
@@ -181,7 +181,9 @@ static int do_vcpu(struct dom_ctx *c, struct xml_node *n)
 	if (v == 0)
 		return dom_fail(c, n, "<vcpu>: expected 1 to %d vCPUs", DOM_VCPUS_MAX);
 	const char *cur = xml_attr(n, "current");
-	if (cur && strtoull(cur, NULL, 10) != v)
+	char *end = NULL;
+	/* current= other than the count is hotplug; "1junk" is not a count. */
+	if (cur && (strtoull(cur, &end, 10) != v || end == cur || *end))
 		return dom_fail(c, n, "<vcpu current='%s'>: minivmm starts every vCPU", cur);
 	c->d->vcpus = (unsigned)v;
 	return 0;
