@@ -192,18 +192,20 @@ def inside(args):
     return 0
 
 
-def outside(args):
-    if vmm_missing(PROG, args.vmm):
-        print(vmm_missing(PROG, args.vmm), file=sys.stderr)
+def outside_cirros(prog, script, args):
+    """Host side of a driver on the CirrOS-like image: build (or find) the
+    image, then run SCRIPT --inside --base IMAGE in one L1 run."""
+    if vmm_missing(prog, args.vmm):
+        print(vmm_missing(prog, args.vmm), file=sys.stderr)
         return 1
     r = subprocess.run([BUILD_IMAGE], stdout=subprocess.PIPE, text=True)
     if r.returncode == 77:
-        return dk.skip_or_fail(PROG, 'build-cirros-like lacks a prerequisite (see above)')
+        return dk.skip_or_fail(prog, 'build-cirros-like lacks a prerequisite (see above)')
     if r.returncode:
-        print(f'{PROG}: FAIL: build-cirros-like exited {r.returncode}', file=sys.stderr)
+        print(f'{prog}: FAIL: build-cirros-like exited {r.returncode}', file=sys.stderr)
         return 1
     cmd = [l2guest.RUN_KVM, '--timeout', str(args.timeout), '--',
-           sys.executable, os.path.realpath(__file__), '--inside', '--vmm', args.vmm,
+           sys.executable, os.path.realpath(script), '--inside', '--vmm', args.vmm,
            '--base', r.stdout.strip(), '--boot-timeout', str(args.boot_timeout)]
     return subprocess.call(cmd)
 
@@ -216,7 +218,7 @@ def main():
     ap.add_argument('--inside', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--base', help=argparse.SUPPRESS)
     args = ap.parse_args()
-    return inside(args) if args.inside else outside(args)
+    return inside(args) if args.inside else outside_cirros(PROG, __file__, args)
 
 
 if __name__ == '__main__':
