@@ -6,7 +6,7 @@
  *    /latest/meta-data/instance-id returns the VM's UUID;
  *  - two connections at once, requests interleaved: each gets its own
  *    answer (instance-id on one, the default hostname on the other);
- *  - a POST is answered 405 and closed;
+ *  - a POST is answered 405 and closed; a head over 8 KiB, 431;
  *  - SYNs to 169.254.169.254:22, 169.254.1.1:80, UDP to
  *    169.254.169.254:53, IPv6 to ::ffff:169.254.169.254 and TCP to the
  *    alias 10.0.2.4:80 never reach slirp: dropped, counted, no answer;
@@ -262,6 +262,23 @@ START_TEST(post_refused)
 }
 END_TEST
 
+START_TEST(oversized_head_refused)
+{
+	struct flow w = { .port = 40004 };
+	char chunk[1401];
+	boot_guest("user", &test_ident);
+	handshake(&w);
+	request(&w, "GET /latest/meta-data/ HTTP/1.1\r\nX-Pad: ");
+	memset(chunk, 'a', sizeof(chunk) - 1);
+	chunk[sizeof(chunk) - 1] = 0;
+	for (int i = 0; i < 7; i++)	/* 9800 bytes, no end of head */
+		request(&w, chunk);
+	collect(&w, 1);
+	ck_assert_msg(!strncmp(w.data, "HTTP/1.1 431 ", 13), "got: %.200s", w.data);
+	teardown();
+}
+END_TEST
+
 /* Nothing for the guest within MS ms but IPv6 (slirp's RAs) or ARP. */
 static void no_answer(int ms)
 {
@@ -342,6 +359,7 @@ TCase *tcase_net_user_mdata(void)
 	tcase_add_test(tc, get_instance_id);
 	tcase_add_test(tc, concurrent_connections_keep_their_streams);
 	tcase_add_test(tc, post_refused);
+	tcase_add_test(tc, oversized_head_refused);
 	tcase_add_test(tc, link_local_never_reaches_slirp);
 	tcase_add_test(tc, no_identity_no_service);
 	tcase_add_test(tc, arp_for_the_service);
