@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <slirp/libslirp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,10 @@ int vnet_user_create(const char *name, const char *spec, const struct net_user_o
 		return -ENOMEM;
 	}
 	snprintf(u->name, sizeof(u->name), "%s", name);
+	/* libslirp writes to its sockets without MSG_NOSIGNAL: a peer that
+	 * closed (a host server, the metadata server refusing a connection
+	 * beyond its limit) must fail that write, not kill the VM. */
+	signal(SIGPIPE, SIG_IGN);
 	/* IPv6 as QEMU's: fec0::/64, the host ::2, DNS ::3 (SLAAC from the
 	 * router advertisements slirp's timer sends). */
 	SlirpConfig cfg = {

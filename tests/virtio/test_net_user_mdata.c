@@ -7,6 +7,8 @@
  *  - two connections at once, requests interleaved: each gets its own
  *    answer (instance-id on one, the default hostname on the other);
  *  - a POST is answered 405 and closed; a head over 8 KiB, 431;
+ *  - 12 connections at once: 8 (MDATA_CONN_PER_PEER) are served, the
+ *    others closed at once, the device's thread never stalls;
  *  - SYNs to 169.254.169.254:22, 169.254.1.1:80, UDP to
  *    169.254.169.254:53, IPv6 to ::ffff:169.254.169.254 and TCP to the
  *    alias 10.0.2.4:80 never reach slirp: dropped, counted, no answer;
@@ -17,6 +19,7 @@
 #include "devices/virtio/net.h"
 #include "devices/virtio/net_rx.h"
 #include "devices/virtio/net_user.h"
+#include "net/mdata_conn.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -86,6 +89,7 @@ static size_t ip_frame(uint8_t *f, uint8_t proto, const char *dst, uint16_t spor
 #define ACK 0x10
 #define PSH 0x08
 #define FIN 0x01
+#define RST 0x04
 
 static unsigned txi;	/* next TX descriptor pair */
 
@@ -158,6 +162,11 @@ static void collect(struct flow *fl, unsigned nfl)
 		ck_assert_ptr_nonnull(w);
 		size_t hl = (size_t)(t[12] >> 4) * 4, dl = get16(ip + 2) - (size_t)(t - ip) - hl;
 		uint32_t seq = get32(t + 4);
+		if (!w->fin && (t[13] & RST)) {	/* refused: ends the flow too */
+			w->fin = true;
+			done++;
+			continue;
+		}
 		if (seq != w->rcv || w->fin)
 			continue;	/* a retransmission */
 		ck_assert_uint_le(w->len + dl, sizeof(w->data) - 1);
@@ -180,11 +189,14 @@ static void handshake(struct flow *w)
 	size_t len;
 	w->seq = 1000u * w->port;
 	send_tcp(w->port, w->seq++, 0, SYN, NULL);
-	ck_assert_msg(next_tcp(f, &len, 3000), "no SYN-ACK from 169.254.169.254:80");
-	const uint8_t *ip = f + 14, *t = ip + (ip[0] & 0xf) * 4;
+	const uint8_t *ip, *t;
+	do {	/* another flow's frames: slirp sends them again later */
+		ck_assert_msg(next_tcp(f, &len, 3000), "no SYN-ACK from 169.254.169.254:80");
+		ip = f + 14;
+		t = ip + (ip[0] & 0xf) * 4;
+	} while (get16(t + 2) != w->port);
 	ck_assert_mem_eq(ip + 12, "\xa9\xfe\xa9\xfe", 4);
 	ck_assert_uint_eq(get16(t), 80);
-	ck_assert_uint_eq(get16(t + 2), w->port);
 	ck_assert_uint_eq(t[13] & (SYN | ACK), SYN | ACK);
 	ck_assert_uint_eq(get32(t + 8), w->seq);
 	w->rcv = get32(t + 4) + 1;
@@ -279,6 +291,33 @@ START_TEST(oversized_head_refused)
 }
 END_TEST
 
+START_TEST(connections_bounded)
+{
+	enum { N = MDATA_CONN_PER_PEER + 4 };
+	struct flow w[N];
+	boot_guest("user", &test_ident);
+	memset(w, 0, sizeof(w));
+	for (unsigned i = 0; i < N; i++) {
+		w[i].port = (uint16_t)(42000 + i);
+		handshake(&w[i]);
+	}
+	for (unsigned i = 0; i < N; i++)
+		request(&w[i], "GET /latest/meta-data/instance-id HTTP/1.0\r\n\r\n");
+	collect(w, N);
+	unsigned served = 0, empty = 0;
+	for (unsigned i = 0; i < N; i++) {
+		if (w[i].len && strstr(w[i].data, "HTTP/1.1 200 ")) {
+			ck_assert_str_eq(body_of(&w[i]), test_ident.instance_id);
+			served++;
+		}
+		empty += w[i].len == 0;
+	}
+	ck_assert_uint_eq(served, MDATA_CONN_PER_PEER);
+	ck_assert_uint_eq(empty, N - MDATA_CONN_PER_PEER);
+	teardown();
+}
+END_TEST
+
 /* Nothing for the guest within MS ms but IPv6 (slirp's RAs) or ARP. */
 static void no_answer(int ms)
 {
@@ -360,6 +399,7 @@ TCase *tcase_net_user_mdata(void)
 	tcase_add_test(tc, concurrent_connections_keep_their_streams);
 	tcase_add_test(tc, post_refused);
 	tcase_add_test(tc, oversized_head_refused);
+	tcase_add_test(tc, connections_bounded);
 	tcase_add_test(tc, link_local_never_reaches_slirp);
 	tcase_add_test(tc, no_identity_no_service);
 	tcase_add_test(tc, arp_for_the_service);
