@@ -10,7 +10,8 @@
  *  - 12 connections at once: 8 (MDATA_CONN_PER_PEER) are served, the
  *    others closed at once, the device's thread never stalls;
  *  - SYNs to 169.254.169.254:22, 169.254.1.1:80, UDP to
- *    169.254.169.254:53, IPv6 to ::ffff:169.254.169.254 and TCP to the
+ *    169.254.169.254:53, IPv6 to ::ffff:169.254.169.254 and fd00:ec2::254,
+ *    TCP to the
  *    alias 10.0.2.4:80 never reach slirp: dropped, counted, no answer;
  *    with no identity (no service) port 80 is dropped too;
  *  - an ARP request for 169.254.169.254 is answered. */
@@ -326,6 +327,28 @@ static void no_answer(int ms)
 	ck_assert_msg(!next_tcp(f, &len, ms), "an answer came back");
 }
 
+/* A TCP SYN from the guest's fec0:: address to DST port 80. */
+static size_t tcp6_syn(uint8_t *f, const char *dst)
+{
+	uint8_t *h = f + 14, *t = h + 40;
+	memset(f, 0, 14 + 40 + 20);
+	eth(f, slirp_mac, 0x86dd);
+	h[0] = 0x60;
+	put16(h + 4, 20);
+	h[6] = 6;
+	h[7] = 64;
+	inet_pton(AF_INET6, "fec0::5054:ff:fe12:3456", h + 8);
+	ck_assert_int_eq(inet_pton(AF_INET6, dst, h + 24), 1);
+	put16(t, 41004);
+	put16(t + 2, 80);
+	put32(t + 4, 1);
+	t[12] = 5 << 4;
+	t[13] = SYN;
+	put16(t + 14, 65535);
+	put16(t + 16, l4_sum(h + 8, 16, 6, t, 20));
+	return 14 + 40 + 20;
+}
+
 START_TEST(link_local_never_reaches_slirp)
 {
 	uint8_t f[1600];
@@ -335,28 +358,14 @@ START_TEST(link_local_never_reaches_slirp)
 	send_frame(f, ip_frame(f, 17, MDATA, 41002, 53, 0, 0, 0, "q"));
 	send_frame(f, ip_frame(f, 6, "10.0.2.4", 41003, 80, 1, 0, SYN, NULL));
 
-	/* IPv6 TCP to ::ffff:169.254.169.254 (a host socket would go IPv4) */
-	uint8_t *h = f + 14, *t = h + 40;
-	memset(f, 0, 14 + 40 + 20);
-	eth(f, slirp_mac, 0x86dd);
-	h[0] = 0x60;
-	put16(h + 4, 20);
-	h[6] = 6;
-	h[7] = 64;
-	inet_pton(AF_INET6, "fec0::5054:ff:fe12:3456", h + 8);
-	inet_pton(AF_INET6, "::ffff:" MDATA, h + 24);
-	put16(t, 41004);
-	put16(t + 2, 80);
-	put32(t + 4, 1);
-	t[12] = 5 << 4;
-	t[13] = SYN;
-	put16(t + 14, 65535);
-	put16(t + 16, l4_sum(h + 8, 16, 6, t, 20));
-	send_frame(f, 14 + 40 + 20);
+	/* IPv6 TCP to ::ffff:169.254.169.254 (a host socket would go IPv4)
+	 * and to EC2's IPv6 metadata address */
+	send_frame(f, tcp6_syn(f, "::ffff:" MDATA));
+	send_frame(f, tcp6_syn(f, "fd00:ec2::254"));
 
 	no_answer(1500);	/* no SYN-ACK, no RST: slirp never saw them */
 	vnet_reset(n);
-	ck_assert_uint_eq(vnet_user_mdata_blocked(user), 5);
+	ck_assert_uint_eq(vnet_user_mdata_blocked(user), 6);
 	teardown();
 }
 END_TEST
