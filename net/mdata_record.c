@@ -315,3 +315,35 @@ int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mda
 		free(bufs[i]);
 	return r;
 }
+
+int mdata_record_load(const struct mdata_files *f, struct mdata_record *rec)
+{
+	const char *flags[] = { "--ssh-key", "--user-data", "--vendor-data" };
+	const char *paths[] = { f->ssh_key_path, f->user_data_path, f->vendor_data_path };
+	size_t lens[3] = { 0, 0, 0 };
+	int r = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	for (int i = 0; i < 3 && !r; i++)
+		r = publish_file(flags[i], paths[i], item_max[i], &rec->bufs[i], &lens[i]);
+	struct mdata_input in = { .instance_id = f->instance_id, .hostname = f->hostname };
+	if (!r)
+		r = check_input(&in);
+	if (r) {
+		mdata_record_free(rec);
+		return r;
+	}
+	struct mdata_vm *vm = &rec->vm;
+	snprintf(vm->instance_id, sizeof(vm->instance_id), "%s", f->instance_id);
+	if (f->hostname)
+		snprintf(vm->hostname, sizeof(vm->hostname), "%s", f->hostname);
+	else
+		snprintf(vm->hostname, sizeof(vm->hostname), "minivmm-%.8s", vm->instance_id);
+	vm->ssh_keys = rec->bufs[0];
+	vm->ssh_keys_len = lens[0];
+	vm->user_data = rec->bufs[1];
+	vm->user_data_len = lens[1];
+	vm->vendor_data = rec->bufs[2];
+	vm->vendor_data_len = lens[2];
+	return 0;
+}

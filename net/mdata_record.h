@@ -70,6 +70,12 @@ struct mdata_files {
  * its NIC is on the bridge. 0 or -errno (logged). */
 int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mdata_files *f);
 
+/* The same files and checks, into memory (no directory): the record of
+ * a VM that serves its own metadata (--net user). hostname NULL: the
+ * default, "minivmm-" and the instance-id's first 8 characters.
+ * local_ipv4 left empty. 0 or -errno (logged); mdata_record_free() after a 0. */
+int mdata_record_load(const struct mdata_files *f, struct mdata_record *rec);
+
 /* Removes MAC's record; 0 when it is gone (also when there was none). */
 int mdata_record_remove(const char *dir, const uint8_t mac[6]);
 

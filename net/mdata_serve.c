@@ -1,6 +1,6 @@
-/* Metadata HTTP server (bounds and routing in mdata_serve.h). */
+/* Metadata HTTP server on a bridge (routing in mdata_serve.h, connections
+ * in mdata_conn.c). */
 #include "net/mdata_serve.h"
-#include "net/http_req.h"
 #include "net/mdata_match.h"
 #include "vmm/log.h"
 
@@ -9,48 +9,15 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
-
-#define ACCEPT_BATCH 16
-#define EVENTS_MAX 32
-/* After an error reply the rest of what the client sent is read and
- * dropped (up to DRAIN_MAX bytes, DRAIN_TIMEOUT seconds): closing with
- * unread data would reset the connection and could destroy the reply. */
-#define DRAIN_MAX (64 * 1024)
-#define DRAIN_TIMEOUT 2
-
-struct conn {
-	int fd;
-	uint32_t peer;			/* host order */
-	time_t deadline;
-	unsigned nreqs;
-	bool sending, close_after;
-	bool draining;			/* reply sent, write side shut: reading to EOF */
-	size_t drained;
-	char in[HTTP_HEAD_MAX];
-	size_t in_len;
-	char head[512];
-	size_t head_len, head_off;
-	const char *body;
-	size_t body_len, body_off;
-	struct mdata_record rec;	/* what body may point into */
-	struct mdata_reply rep;
-};
 
 struct mdata_server {
 	struct mdata_serve_cfg cfg;
-	int listen_fd, epfd;
-	struct conn *conns[MDATA_CONN_MAX];
-	unsigned nconns;
-	struct mdata_stats stats;
+	struct mdata_conns *conns;
 };
 
 static int listen_on(const struct mdata_serve_cfg *cfg)
@@ -72,90 +39,6 @@ static int listen_on(const struct mdata_serve_cfg *cfg)
 		return e;
 	}
 	return fd;
-}
-
-int mdata_serve_open(struct mdata_server **out, const struct mdata_serve_cfg *cfg)
-{
-	struct mdata_server *s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->cfg = *cfg;
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	s->listen_fd = listen_on(cfg);
-	int r = s->epfd < 0 ? -errno : s->listen_fd < 0 ? s->listen_fd : 0;
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	if (!r && epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0)
-		r = -errno;
-	if (r) {
-		char ip[16];
-		struct in_addr a = { .s_addr = htonl(cfg->listen_ip) };
-		log_error("metadata: listening on %s:%u (%s): %s",
-			  inet_ntop(AF_INET, &a, ip, sizeof(ip)), cfg->port, cfg->ifname,
-			  strerror(-r));
-		mdata_serve_close(s);
-		return r;
-	}
-	*out = s;
-	return 0;
-}
-
-int mdata_serve_fd(const struct mdata_server *s)
-{
-	return s->epfd;
-}
-
-const struct mdata_stats *mdata_serve_stats(const struct mdata_server *s)
-{
-	return &s->stats;
-}
-
-uint16_t mdata_serve_port(const struct mdata_server *s)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	if (getsockname(s->listen_fd, (struct sockaddr *)&sa, &len) < 0)
-		return 0;
-	return ntohs(sa.sin_port);
-}
-
-static void conn_close(struct mdata_server *s, struct conn *c)
-{
-	for (unsigned i = 0; i < s->nconns; i++)
-		if (s->conns[i] == c) {
-			s->conns[i] = s->conns[--s->nconns];
-			break;
-		}
-	mdata_record_free(&c->rec);
-	close(c->fd);	/* also leaves the epoll set */
-	free(c);
-}
-
-static void conn_watch(struct mdata_server *s, struct conn *c, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = c };
-	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-}
-
-/* Queues a reply: head (and body unless HEAD) go out from conn_send(). */
-static void conn_reply(struct conn *c, int status, const char *type, const char *body,
-		       size_t len, bool head_only, bool keep_alive)
-{
-	int n = http_resp_head(c->head, sizeof(c->head), status, type, len, keep_alive);
-	c->head_len = n > 0 ? (size_t)n : 0;
-	c->head_off = c->body_off = 0;
-	c->body = body;
-	c->body_len = head_only ? 0 : len;
-	c->close_after = !keep_alive || n <= 0;
-	c->sending = true;
-}
-
-static void conn_error(struct mdata_server *s, struct conn *c, int status, const char *why)
-{
-	log_debug("metadata: request from %u.%u.%u.%u refused (%d): %s", c->peer >> 24,
-		  c->peer >> 16 & 0xff, c->peer >> 8 & 0xff, c->peer & 0xff, status, why);
-	s->stats.errors++;
-	const char *reason = http_reason(status);
-	conn_reply(c, status, "text/plain", reason, strlen(reason), false, false);
 }
 
 /* The MAC the host's ARP table holds for ip on ifname (complete entries
@@ -180,226 +63,83 @@ static int peer_mac(const char *ifname, uint32_t ip, uint8_t mac[6])
 	return r;
 }
 
-static void conn_request(struct mdata_server *s, struct conn *c, const struct http_req *req,
-			 time_t now)
+/* The VM is the one whose lease holds the peer address, checked against
+ * the neighbour table; its record is read per request. */
+static void *answer(void *opaque, uint32_t peer, const char *path, time_t now,
+		    struct mdata_reply *rep)
 {
 	static const char no_mac[] = "no neighbour entry for this address\n";
+	struct mdata_server *s = opaque;
+	struct mdata_record *rec = calloc(1, sizeof(*rec));
 	uint8_t mac[6];
 
-	mdata_record_free(&c->rec);
-	if (peer_mac(s->cfg.ifname, c->peer, mac) == 0) {
-		mdata_answer(s->cfg.leases, s->cfg.record_dir, c->peer, mac, now, req->path,
-			     &c->rec, &c->rep);
-	} else {
-		c->rep.status = 404;
-		c->rep.content_type = "text/plain";
-		c->rep.body = no_mac;
-		c->rep.body_len = sizeof(no_mac) - 1;
+	if (rec && peer_mac(s->cfg.ifname, peer, mac) == 0) {
+		mdata_answer(s->cfg.leases, s->cfg.record_dir, peer, mac, now, path, rec, rep);
+		return rec;
 	}
-	s->stats.requests++;
-	log_debug("metadata: %u.%u.%u.%u %s %s: %d", c->peer >> 24, c->peer >> 16 & 0xff,
-		  c->peer >> 8 & 0xff, c->peer & 0xff, req->method == HTTP_HEAD ? "HEAD" : "GET",
-		  req->path, c->rep.status);
-	bool keep = req->keep_alive && ++c->nreqs < MDATA_REQS_MAX;
-	conn_reply(c, c->rep.status, c->rep.content_type, c->rep.body, c->rep.body_len,
-		   req->method == HTTP_HEAD, keep);
+	free(rec);
+	rep->status = 404;
+	rep->content_type = "text/plain";
+	rep->body = no_mac;
+	rep->body_len = sizeof(no_mac) - 1;
+	return NULL;
 }
 
-/* Parses what has arrived; queues at most one reply. */
-static void conn_parse(struct mdata_server *s, struct conn *c, time_t now)
+static void release(void *opaque, void *held)
 {
-	struct http_req req;
-	enum http_parse_result r = http_req_parse(c->in, c->in_len, &req);
-
-	if (r == HTTP_PARSE_MORE)
-		return;
-	if (r == HTTP_PARSE_ERROR) {
-		conn_error(s, c, req.status, req.why);
-		return;
-	}
-	conn_request(s, c, &req, now);
-	/* keep what follows (a pipelined request) for after this reply */
-	memmove(c->in, c->in + req.head_len, c->in_len - req.head_len);
-	c->in_len -= req.head_len;
+	(void)opaque;
+	mdata_record_free(held);
+	free(held);
 }
 
-/* Sends what it can. Returns false when the connection was closed. */
-static bool conn_send(struct mdata_server *s, struct conn *c, time_t now)
+static const struct mdata_conn_ops bridge_ops = { .answer = answer, .release = release };
+
+int mdata_serve_open(struct mdata_server **out, const struct mdata_serve_cfg *cfg)
 {
-	while (c->sending) {
-		struct iovec iov[2] = {
-			{ c->head + c->head_off, c->head_len - c->head_off },
-			{ (char *)c->body + c->body_off, c->body_len - c->body_off },
-		};
-		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
-		if (iov[0].iov_len + iov[1].iov_len == 0) {
-			c->sending = false;
-			break;
-		}
-		ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			conn_watch(s, c, EPOLLOUT);
-			c->deadline = now + MDATA_SEND_TIMEOUT;
-			return true;
-		}
-		if (n <= 0) {
-			conn_close(s, c);
-			return false;
-		}
-		size_t h = (size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len;
-		c->head_off += h;
-		c->body_off += (size_t)n - h;
+	struct mdata_server *s = calloc(1, sizeof(*s));
+	int fd = listen_on(cfg);
+	int r = !s ? -ENOMEM : fd;
+	if (s && fd >= 0) {
+		s->cfg = *cfg;
+		r = mdata_conns_open(&s->conns, fd, &bridge_ops, s);	/* takes fd */
+	} else if (fd >= 0) {
+		close(fd);
 	}
-	if (c->close_after) {
-		shutdown(c->fd, SHUT_WR);
-		c->draining = true;
-		c->deadline = now + DRAIN_TIMEOUT;
-		conn_watch(s, c, EPOLLIN);
-		return false;
+	if (r < 0) {
+		char ip[16];
+		struct in_addr a = { .s_addr = htonl(cfg->listen_ip) };
+		log_error("metadata: listening on %s:%u (%s): %s",
+			  inet_ntop(AF_INET, &a, ip, sizeof(ip)), cfg->port, cfg->ifname,
+			  strerror(-r));
+		free(s);
+		return r;
 	}
-	mdata_record_free(&c->rec);
-	c->deadline = now + (c->in_len ? MDATA_HEAD_TIMEOUT : MDATA_IDLE_TIMEOUT);
-	conn_watch(s, c, EPOLLIN);
-	return true;
+	*out = s;
+	return 0;
 }
 
-/* Reply to what is queued, then to pipelined requests already here. */
-static void conn_pump(struct mdata_server *s, struct conn *c, time_t now)
+int mdata_serve_fd(const struct mdata_server *s) { return mdata_conns_fd(s->conns); }
+
+const struct mdata_stats *mdata_serve_stats(const struct mdata_server *s)
 {
-	for (unsigned i = 0; i < MDATA_REQS_MAX; i++) {
-		if (!c->sending)
-			conn_parse(s, c, now);
-		if (!c->sending || !conn_send(s, c, now) || c->sending)
-			return;
-	}
+	return mdata_conns_stats(s->conns);
 }
 
-static void conn_drain(struct mdata_server *s, struct conn *c)
+uint16_t mdata_serve_port(const struct mdata_server *s)
 {
-	char buf[4096];
-	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	c->drained += n > 0 ? (size_t)n : 0;
-	if (n <= 0 || c->drained > DRAIN_MAX)
-		conn_close(s, c);
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	if (getsockname(mdata_conns_listen_fd(s->conns), (struct sockaddr *)&sa, &len) < 0)
+		return 0;
+	return ntohs(sa.sin_port);
 }
 
-static void conn_readable(struct mdata_server *s, struct conn *c, time_t now)
-{
-	if (c->draining) {
-		conn_drain(s, c);
-		return;
-	}
-	if (c->sending)
-		return;
-	ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_close(s, c);
-		return;
-	}
-	/* on a kept-alive connection the next head's clock starts with its
-	 * first byte (a new connection's started at accept) */
-	if (c->in_len == 0 && c->nreqs > 0)
-		c->deadline = now + MDATA_HEAD_TIMEOUT;
-	c->in_len += (size_t)n;
-	conn_pump(s, c, now);
-}
-
-static unsigned peer_conns(const struct mdata_server *s, uint32_t peer)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < s->nconns; i++)
-		n += s->conns[i]->peer == peer;
-	return n;
-}
-
-static void accept_new(struct mdata_server *s, time_t now)
-{
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		struct sockaddr_in sa;
-		socklen_t len = sizeof(sa);
-		int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		uint32_t peer = ntohl(sa.sin_addr.s_addr);
-		struct conn *c = s->nconns < MDATA_CONN_MAX && peer_conns(s, peer) < MDATA_CONN_PER_PEER
-					 ? malloc(sizeof(*c)) : NULL;
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-		if (!c || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			s->stats.refused_full++;
-			free(c);
-			close(fd);
-			continue;
-		}
-		memset(c, 0, offsetof(struct conn, rep));
-		c->fd = fd;
-		c->peer = peer;
-		c->deadline = now + MDATA_HEAD_TIMEOUT;
-		s->conns[s->nconns++] = c;
-		s->stats.conns++;
-	}
-}
-
-static void expire(struct mdata_server *s, time_t now)
-{
-	for (unsigned i = 0; i < s->nconns;) {
-		struct conn *c = s->conns[i];
-		if (c->deadline > now) {
-			i++;
-			continue;
-		}
-		s->stats.timeouts += !c->draining;
-		/* a slow client gets a best-effort 408, one try, no waiting */
-		if (!c->sending && !c->draining && c->in_len) {
-			char head[256];
-			int n = http_resp_head(head, sizeof(head), 408, NULL, 0, false);
-			if (n > 0 && send(c->fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				log_debug("metadata: 408: %s", strerror(errno));
-		}
-		conn_close(s, c);	/* moves the last one to i */
-	}
-}
-
-void mdata_serve_poll(struct mdata_server *s, time_t now)
-{
-	struct epoll_event ev[EVENTS_MAX];
-	int n = epoll_wait(s->epfd, ev, EVENTS_MAX, 0);
-
-	for (int i = 0; i < n; i++) {
-		struct conn *c = ev[i].data.ptr;
-		if (!c) {
-			accept_new(s, now);
-			continue;
-		}
-		/* an earlier event of this batch may have closed c: look it up */
-		bool live = false;
-		for (unsigned k = 0; k < s->nconns && !live; k++)
-			live = s->conns[k] == c;
-		if (!live)
-			continue;
-		if (ev[i].events & (EPOLLERR | EPOLLHUP) && !(ev[i].events & EPOLLIN))
-			conn_close(s, c);
-		else if (c->sending && !c->draining)
-			conn_pump(s, c, now);
-		else
-			conn_readable(s, c, now);
-	}
-	expire(s, now);
-}
+void mdata_serve_poll(struct mdata_server *s, time_t now) { mdata_conns_poll(s->conns, now); }
 
 void mdata_serve_close(struct mdata_server *s)
 {
 	if (!s)
 		return;
-	while (s->nconns)
-		conn_close(s, s->conns[0]);
-	if (s->listen_fd >= 0)
-		close(s->listen_fd);
-	if (s->epfd >= 0)
-		close(s->epfd);
+	mdata_conns_close(s->conns);
 	free(s);
 }

@@ -7,29 +7,20 @@
  * bound to the bridge (SO_BINDTODEVICE), so a connection that did not
  * arrive on the bridge is refused by the kernel. See net/README.md.
  *
- * Bounds: at most MDATA_CONN_MAX connections, MDATA_CONN_PER_PEER from
- * one address (more are closed at once, so one VM cannot take every
- * slot); a request head must arrive within
- * MDATA_HEAD_TIMEOUT seconds and fit HTTP_HEAD_MAX bytes; a reply must
- * drain within MDATA_SEND_TIMEOUT; an idle keep-alive connection is closed
- * after MDATA_IDLE_TIMEOUT; at most MDATA_REQS_MAX requests a connection.
- * While a reply is being sent nothing more is read. */
+ * Connections, bounds and timeouts: net/mdata_conn.h (at most
+ * MDATA_CONN_PER_PEER connections from one address, so one VM cannot take
+ * every slot).
+ */
 #ifndef MINIVMM_NET_MDATA_SERVE_H
 #define MINIVMM_NET_MDATA_SERVE_H
 
 #include "net/dhcp_lease.h"
+#include "net/mdata_conn.h"
 
 #include <stdint.h>
 #include <time.h>
 
-#define MDATA_ADDR          0xA9FEA9FEu	/* 169.254.169.254 */
 #define MDATA_PORT          8775	/* on the bridge address */
-#define MDATA_CONN_MAX      64
-#define MDATA_CONN_PER_PEER 8
-#define MDATA_HEAD_TIMEOUT  10
-#define MDATA_SEND_TIMEOUT  10
-#define MDATA_IDLE_TIMEOUT  15
-#define MDATA_REQS_MAX      100
 
 struct mdata_serve_cfg {
 	uint32_t listen_ip;		/* host order: the bridge address */
@@ -37,10 +28,6 @@ struct mdata_serve_cfg {
 	const char *ifname;		/* the bridge */
 	const char *record_dir;		/* mdata_record_dir() of the network */
 	const struct dhcp_leases *leases;	/* the helper's lease table */
-};
-
-struct mdata_stats {
-	unsigned long long conns, refused_full, requests, errors, timeouts;
 };
 
 struct mdata_server;

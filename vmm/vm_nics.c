@@ -10,6 +10,8 @@
 #include "net/tap.h"
 #include "vmm/cli.h"
 #include "vmm/log.h"
+#include "vmm/uuid.h"
+#include "vmm/vm_identity.h"
 #include "vmm/vm_pci.h"
 
 #include <errno.h>
@@ -102,22 +104,29 @@ static int open_tap_nic(struct vm_nic *v, const struct cli_nic *c,
 }
 
 /* libslirp is single-threaded: one queue pair. Its forwards listen from
- * here on, so a port in use stops the VM before it starts. */
-static int open_user(struct vm_nic *v, const struct cli_nic *c, unsigned index,
-		     const char *key)
+ * here on, so a port in use stops the VM before it starts. The NIC serves
+ * the VM's metadata on 169.254.169.254 itself (net_user_mdata.h). */
+static int open_user(struct vm_nic *v, const struct cli_nic *c, const struct vm_config *cfg,
+		     unsigned index, const char *key)
 {
 	struct net_user_opts o;
+	uint8_t uuid[UUID_LEN];
+	char id[UUID_STRLEN];
 	int r;
 
-	if ((r = net_user_opts_parse(c->spec, &o)) < 0)
+	if ((r = net_user_opts_parse(c->spec, &o)) < 0 || (r = vm_identity_uuid(cfg, uuid)) < 0)
 		return r;
+	struct vnet_user_identity ident = {
+		.instance_id = uuid_format(uuid, id), .hostname = cfg->hostname,
+		.ssh_key_file = cfg->ssh_key_file, .user_data_file = cfg->user_data_file,
+	};
 	v->pairs = 1;
 	if (o.has_mac)
 		memcpy(v->mac, o.mac, NET_MAC_LEN);
 	else
 		net_mac_default(key, index, v->mac);
 	snprintf(v->ifname, sizeof(v->ifname), "eth%u", index);
-	return vnet_user_create(v->ifname, c->spec, &o, &v->user);
+	return vnet_user_create(v->ifname, c->spec, &o, &ident, &v->user);
 }
 
 int vm_nics_open(const struct vm_config *cfg, struct vm_nics **out)
@@ -140,7 +149,7 @@ int vm_nics_open(const struct vm_config *cfg, struct vm_nics **out)
 		for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
 			v->fds[q] = -1;
 		n->n++;
-		r = c->kind == CLI_NIC_USER ? open_user(v, c, i, key) : open_tap_nic(v, c, cfg, i, key);
+		r = c->kind == CLI_NIC_USER ? open_user(v, c, cfg, i, key) : open_tap_nic(v, c, cfg, i, key);
 		if (r < 0)
 			return r;
 	}

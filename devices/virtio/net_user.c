@@ -3,6 +3,7 @@
 #include "devices/virtio/net_user.h"
 
 #include "devices/virtio/net_internal.h"
+#include "devices/virtio/net_user_mdata.h"
 #include "devices/virtio/net_user_opts.h"
 #include "devices/virtio/net_user_timer.h"
 #include "vmm/log.h"
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <slirp/libslirp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +29,10 @@ struct vnet_user {
 	char name[32];
 	struct vnet_pair *p;	/* the pair whose thread (or vnet_process) runs slirp now */
 	struct user_timer *timers;
-	struct pollfd *pfd;	/* [0]: the pair's epoll fd, then slirp's sockets */
+	struct user_mdata *md;	/* metadata service and link-local filter */
+	int64_t md_polled;	/* ms of its last poll */
+	struct pollfd *pfd;	/* [0]: the pair's epoll fd, [1] the metadata
+				 * server's, then slirp's sockets */
 	unsigned npfd, cap;
 	uint8_t *backlog;	/* VNET_USER_BACKLOG slots of SLOT_SIZE bytes */
 	uint16_t backlog_len[VNET_USER_BACKLOG];
@@ -72,6 +77,7 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 	/* A zeroed virtio-net header: no checksum to finish, no GSO. */
 	memset(dst, 0, NET_HDR_LEN);
 	memcpy(dst + NET_HDR_LEN, buf, len);
+	user_mdata_to_guest(u->md, dst + NET_HDR_LEN, len);
 	return (ssize_t)len;
 }
 
@@ -143,7 +149,7 @@ static int cb_add_poll(int fd, int events, void *opaque)
 static int cb_get_revents(int idx, void *opaque)
 {
 	struct vnet_user *u = opaque;
-	if (idx < 1 || (unsigned)idx >= u->npfd)
+	if (idx < 2 || (unsigned)idx >= u->npfd)
 		return 0;
 	short r = u->pfd[idx].revents;
 	return (r & POLLIN ? SLIRP_POLL_IN : 0) | (r & POLLOUT ? SLIRP_POLL_OUT : 0) |
@@ -152,6 +158,16 @@ static int cb_get_revents(int idx, void *opaque)
 }
 
 /* --- the backend ------------------------------------------------------- */
+
+/* The metadata server: when its fd says so, and once a second while it
+ * has connections (their deadlines). */
+static void poll_mdata(struct vnet_user *u, int64_t now_ms)
+{
+	if (u->pfd[1].revents || (user_mdata_busy(u->md) && now_ms - u->md_polled >= 1000)) {
+		user_mdata_poll(u->md, (time_t)(now_ms / 1000));
+		u->md_polled = now_ms;
+	}
+}
 
 static void *user_thread(void *arg)
 {
@@ -163,9 +179,12 @@ static void *user_thread(void *arg)
 	for (;;) {
 		uint32_t timeout = more > 0 ? 0 : UINT32_MAX;
 		u->pfd[0] = (struct pollfd){ .fd = p->epfd, .events = POLLIN };
-		u->npfd = 1;
+		u->pfd[1] = (struct pollfd){ .fd = user_mdata_fd(u->md), .events = POLLIN };
+		u->npfd = 2;
 		slirp_pollfds_fill(u->slirp, &timeout, cb_add_poll, u);
 		timeout = user_timers_clamp(u->timers, now_ns() / 1000000, timeout);
+		if (user_mdata_busy(u->md) && timeout > 1000)
+			timeout = 1000;
 		int k = poll(u->pfd, u->npfd, timeout > INT_MAX ? -1 : (int)timeout);
 		if (k < 0)
 			for (unsigned i = 0; i < u->npfd; i++)
@@ -173,7 +192,9 @@ static void *user_thread(void *arg)
 		if (u->pfd[0].revents && vnet_pair_wait(p, 0) < 0)
 			break;
 		slirp_pollfds_poll(u->slirp, k < 0, cb_get_revents, u);
-		user_timers_run(&u->timers, now_ns() / 1000000, fire_timer, u);
+		int64_t ms = now_ns() / 1000000;
+		poll_mdata(u, ms);
+		user_timers_run(&u->timers, ms, fire_timer, u);
 		more = vnet_pair_round(p);
 	}
 	return NULL;
@@ -196,7 +217,18 @@ static ssize_t user_tx(struct vnet_pair *p, const struct iovec *iov, int iovcnt)
 		len += k - s;
 	}
 	u->p = p;
-	slirp_input(u->slirp, u->txbuf, (int)len);
+	uint8_t reply[64];
+	size_t rlen;
+	switch (user_mdata_from_guest(u->md, u->txbuf, len, reply, &rlen)) {
+	case MDATA_PASS:
+		slirp_input(u->slirp, u->txbuf, (int)len);
+		break;
+	case MDATA_REPLY:
+		cb_send_packet(reply, rlen, u);
+		break;
+	case MDATA_DROP:
+		break;	/* counted by the filter */
+	}
 	return (ssize_t)(len + NET_HDR_LEN);
 }
 
@@ -252,7 +284,7 @@ static int add_forwards(struct vnet_user *u, const char *spec, const struct net_
 }
 
 int vnet_user_create(const char *name, const char *spec, const struct net_user_opts *o,
-		     struct vnet_user **out)
+		     const struct vnet_user_identity *id, struct vnet_user **out)
 {
 	struct vnet_user *u = calloc(1, sizeof(*u));
 
@@ -269,6 +301,10 @@ int vnet_user_create(const char *name, const char *spec, const struct net_user_o
 		return -ENOMEM;
 	}
 	snprintf(u->name, sizeof(u->name), "%s", name);
+	/* libslirp writes to its sockets without MSG_NOSIGNAL: a peer that
+	 * closed (a host server, the metadata server refusing a connection
+	 * beyond its limit) must fail that write, not kill the VM. */
+	signal(SIGPIPE, SIG_IGN);
 	/* IPv6 as QEMU's: fec0::/64, the host ::2, DNS ::3 (SLAAC from the
 	 * router advertisements slirp's timer sends). */
 	SlirpConfig cfg = {
@@ -287,6 +323,8 @@ int vnet_user_create(const char *name, const char *spec, const struct net_user_o
 		return -EINVAL;
 	}
 	int r = add_forwards(u, spec, o);
+	if (r == 0)
+		r = user_mdata_create(u->slirp, spec, o, id, &u->md);
 	if (r < 0) {
 		vnet_user_destroy(u);
 		return r;
@@ -295,6 +333,9 @@ int vnet_user_create(const char *name, const char *spec, const struct net_user_o
 	return 0;
 }
 
+uint64_t vnet_user_mdata_blocked(const struct vnet_user *u) { return user_mdata_blocked(u->md); }
+uint64_t vnet_user_mdata_requests(const struct vnet_user *u) { return user_mdata_requests(u->md); }
+
 void vnet_user_destroy(struct vnet_user *u)
 {
 	if (!u)
@@ -302,6 +343,7 @@ void vnet_user_destroy(struct vnet_user *u)
 	if (u->slirp)
 		slirp_cleanup(u->slirp);	/* frees its timers through cb_timer_free */
 	user_timers_free_all(&u->timers);
+	user_mdata_destroy(u->md);
 	free(u->pfd);
 	free(u->backlog);
 	free(u->txbuf);

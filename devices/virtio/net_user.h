@@ -19,17 +19,34 @@
 #ifndef MINIVMM_DEVICES_VIRTIO_NET_USER_H
 #define MINIVMM_DEVICES_VIRTIO_NET_USER_H
 
+#include <stdint.h>
+
 struct net_user_opts;
 struct vnet_user;
+
+/* Who the VM is, for its metadata service on 169.254.169.254
+ * (net_user_mdata.h, net/mdata_tree.h). */
+struct vnet_user_identity {
+	const char *instance_id;	/* the VM's UUID as text */
+	const char *hostname;		/* NULL: "minivmm-" and the UUID's first 8 hex digits */
+	const char *ssh_key_file;	/* authorized_keys text; NULL: none */
+	const char *user_data_file;	/* NULL: none */
+};
 
 #define VNET_USER_BACKLOG 256
 
 /* A user-mode network as O says (net_user_opts_parse), its host forwards
  * listening: a host port already in use is an error here, before any guest
- * runs. NAME ("eth0") and SPEC (the --net value) are for messages. 0 and
+ * runs. ID: the metadata service's data (the files read now: a missing
+ * one is an error here); NULL: no service (169.254.0.0/16 stays blocked).
+ * NAME ("eth0") and SPEC (the --net value) are for messages. 0 and
  * *OUT (to vnet_opts.user), or -errno logged as one line. */
 int vnet_user_create(const char *name, const char *spec, const struct net_user_opts *o,
-		     struct vnet_user **out);
+		     const struct vnet_user_identity *id, struct vnet_user **out);
+/* Frames the link-local filter dropped; metadata requests answered.
+ * Read with the device's thread stopped (or from it). */
+uint64_t vnet_user_mdata_blocked(const struct vnet_user *u);
+uint64_t vnet_user_mdata_requests(const struct vnet_user *u);
 /* Only for one never handed to vnet_create() (the device frees its own). */
 void vnet_user_destroy(struct vnet_user *u);
 

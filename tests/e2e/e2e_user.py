@@ -15,7 +15,11 @@ In one L1 run (tests/vmtest/run-kvm):
     on L1's loopback at the address it resolved, 10.0.2.2 (the gateway),
     checksum matching; the host fetches the same file
     from a busybox httpd in the guest through 127.0.0.1:8022, checksum
-    matching; poweroff: exit status 0.
+    matching; the guest fetches http://169.254.169.254/latest/meta-data/
+    instance-id and hostname and gets the VM's (--uuid, the default
+    hostname minivmm-<first 8 hex digits>), answered inside minivmm, while
+    169.254.169.254:22 and 169.254.1.1 get nothing (dropped before libslirp);
+    poweroff: exit status 0.
 """
 import argparse
 import hashlib
@@ -39,6 +43,8 @@ NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',
           '--inh-caps=-all', '--']
 FWD_PORT = 8022
 WEB_NAME = 'web.e2e.test'
+VM_UUID = '0d5e7a1c-3b2f-4e6d-9a8b-c7d6e5f4a3b2'
+MDATA = 'http://169.254.169.254'
 # minivmm (and so slirp's DNS forwarder) sees a resolv.conf naming the
 # test's dnsmasq; the rest of L1 keeps its own.
 WITH_RESOLV = ['unshare', '--mount', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"']
@@ -80,6 +86,7 @@ def sha256(data):
 def guest_run(args, kernel, initrd, blob, resolv, t):
     cmd = WITH_RESOLV + [resolv] + NOBODY + l2guest.vmm_command(args.vmm, kernel, initrd,
                                        nics=[('--net', f'user,hostfwd=tcp::{FWD_PORT}-:80')])
+    cmd += ['--uuid', VM_UUID]
     print(f'{PROG}: running {shlex.join(cmd)}', file=sys.stderr, flush=True)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     con = Console(proc)
@@ -103,6 +110,7 @@ def guest_run(args, kernel, initrd, blob, resolv, t):
         if lease[-1].strip() != want:
             raise Failure(f'lease {lease[-1]!r}, want {want!r}')
         t = stage('DHCP: 10.0.2.15/24, router 10.0.2.2, DNS 10.0.2.3', t)
+        t = metadata(con, t)
         out = command(con, f'nslookup {WEB_NAME} 10.0.2.3', 60)
         # "Address:\t10.0.2.3:53" is the server; the answers follow "Name:"
         addrs = [ln.split()[-1] for ln in out if ln.startswith('Address:')
@@ -134,6 +142,26 @@ def guest_run(args, kernel, initrd, blob, resolv, t):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def metadata(con, t):
+    """169.254.169.254:80 answered by minivmm from this VM's data; the rest
+    of 169.254.0.0/16 unreachable (never a host connection)."""
+    want = {'instance-id': VM_UUID, 'hostname': 'minivmm-' + VM_UUID[:8],
+            'local-ipv4': '10.0.2.15'}
+    for item, value in want.items():
+        # (busybox 1.35's wget -T crashes: timeout(1) bounds it instead)
+        out = command(con, f'timeout 10 wget -q -O - {MDATA}/latest/meta-data/{item}; '
+                      'echo " rc=$?"', 60)
+        if f'{value} rc=0' not in out:
+            raise Failure(f'GET {MDATA}/latest/meta-data/{item}: {out}, want {value!r}')
+    t = stage(f'metadata: instance-id {VM_UUID}, hostname {want["hostname"]}, '
+              'local-ipv4 10.0.2.15 from 169.254.169.254', t)
+    for url in ('http://169.254.169.254:22/', 'http://169.254.1.1/latest/meta-data/'):
+        out = command(con, f'timeout 3 wget -q -O - {url} >/dev/null 2>&1; echo rc=$?', 60)
+        if 'rc=0' in out:
+            raise Failure(f'GET {url} succeeded: {out}, want it unreachable')
+    return stage('169.254.169.254:22 and 169.254.1.1: unreachable', t)
 
 
 def inside(args):

@@ -102,7 +102,8 @@ def vmm_command(vmm, kernel, initrd, cpus=2, memory='512M', cmdline=CMDLINE, dis
 
     vmm: 'qemu' (default pc machine), 'qemu-microvm', or the path of minivmm.
     nics: minivmm NIC flags ('--bridge', 'vbr,mac=...'); for QEMU, TAP names
-    (each made beforehand, attached with vhost=off and mq when cpus > 1).
+    (each made beforehand, attached with vhost=off and mq when cpus > 1), or
+    'user:OPTS' for -netdev user,OPTS (libslirp, as minivmm's --net user).
     disks: minivmm --disk specs (FILE[,readonly][,format=...]); for QEMU, raw
     or qcow2 virtio-blk drives (vda, vdb, ... in order).
     """
@@ -120,6 +121,10 @@ def vmm_command(vmm, kernel, initrd, cpus=2, memory='512M', cmdline=CMDLINE, dis
             ro = ',readonly=on' if 'readonly' in opts else ''
             cmd += ['-drive', f'file={path},format={fmt},if=virtio{ro}']
         for i, tap in enumerate(nics):
+            if tap.startswith('user:'):  # QEMU's user networking, 'user:' + its netdev options
+                cmd += ['-netdev', f'user,id=n{i}' + (',' + tap[5:] if tap[5:] else ''),
+                        '-device', f'virtio-net-pci,netdev=n{i}']
+                continue
             mq = f',queues={cpus}' if cpus > 1 else ''
             cmd += ['-netdev', f'tap,id=n{i},ifname={tap},script=no,downscript=no,vhost=off{mq}',
                     '-device', f'virtio-net-pci,netdev=n{i}' +

@@ -79,6 +79,18 @@ START_TEST(blk_and_if_lists_as_lab)
 			 "-----------------------------------------------------------\n"
 			 " vnet0       bridge   vbr      virtio   52:54:00:46:1c:72\n");
 	teardown();
+	/* a user-mode NIC (--net user): type user, no source, as virsh */
+	d.nics[1] = (struct dom_nic){.type = DOM_NIC_USER, .mac = {0x52, 0x54, 0, 0xaa, 0xbb, 0xcc}};
+	d.nnics = 2;
+	open_out();
+	ck_assert_int_eq(dom_print_iflist(f, &d, NULL, false), 0);
+	ck_assert_str_eq(close_out(),
+			 " Interface   Type     Source   Model    MAC\n"
+			 "-----------------------------------------------------------\n"
+			 " -           bridge   vbr      virtio   52:54:00:46:1c:72\n"
+			 " -           user     -        virtio   52:54:00:aa:bb:cc\n");
+	teardown();
+	d.nnics = 1;
 	/* not running: no TAP, "-" */
 	open_out();
 	ck_assert_int_eq(dom_print_iflist(f, &d, NULL, false), 0);

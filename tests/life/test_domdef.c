@@ -175,6 +175,42 @@ END_TEST
 #define DISK(body) DEV("<disk type='file' device='disk'>" body "</disk>")
 #define NIC(body) DEV("<interface type='bridge'><source bridge='b'/>" body "</interface>")
 
+/* <interface type='user'>: no source, virtio, its MAC generated and written
+ * back, the stored text reading back to the same NIC. */
+START_TEST(user_interface_round_trip)
+{
+	struct domdef d, e;
+	char *a, *b;
+	ck_assert_int_eq(parse(DEV("<interface type='user'><model type='virtio'/></interface>"
+				   "<interface type='user'><mac address='52:54:00:aa:bb:cc'/>"
+				   "<model type='virtio'/></interface>"),
+			       &d),
+			 0);
+	ck_assert_uint_eq(d.nnics, 2);
+	ck_assert_int_eq(d.nics[0].type, DOM_NIC_USER);
+	ck_assert_str_eq(d.nics[0].source, "");
+	ck_assert(d.nics[0].mac_generated);
+	ck_assert_int_eq(d.nics[1].type, DOM_NIC_USER);
+	ck_assert(!d.nics[1].mac_generated);
+	ck_assert_uint_eq(d.nics[1].mac[5], 0xcc);
+	ck_assert_int_eq(domdef_to_xml(&d, &a), 0);
+	ck_assert_msg(strstr(a, "<interface type='user'>\n      <mac address='52:54:00:aa:bb:cc'/>\n"
+				"      <model type='virtio'/>\n    </interface>"), "%s", a);
+	ck_assert_ptr_null(strstr(a, "<source"));
+	ck_assert_int_eq(domdef_from_xml(a, strlen(a), "stored", &e), 0);
+	ck_assert_uint_eq(e.nnics, 2);
+	ck_assert_int_eq(e.nics[0].type, DOM_NIC_USER);
+	ck_assert_mem_eq(e.nics[0].mac, d.nics[0].mac, 6);
+	ck_assert(!e.nics[0].mac_generated); /* written back: kept from now on */
+	ck_assert_int_eq(domdef_to_xml(&e, &b), 0);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	domdef_free(&d);
+	domdef_free(&e);
+}
+END_TEST
+
 START_TEST(minimal_and_defaults)
 {
 	struct domdef d;
@@ -303,9 +339,15 @@ static const struct {
     {NIC("<model type='virtio'/><mac address='01:00:5e:00:00:01'/>"), "<mac address='01:"},
     {NIC("<model type='virtio'/><mac address='nope'/>"), "<mac address='nope'>"},
     {NIC("<model type='virtio'/><virtualport type='openvswitch'/>"), "<virtualport>"},
-    {DEV("<interface type='user'><model type='virtio'/></interface>"), "<interface type='user'>"},
+    {DEV("<interface type='user'><source network='default'/><model type='virtio'/></interface>"),
+     "<interface type='user'> takes no <source>"},
+    {DEV("<interface type='user'><model type='e1000'/></interface>"), "<model type='e1000'>"},
+    {DEV("<interface type='user'><mac address='52:54:00:12:34:56'/></interface>"),
+     "<interface> without <model>"},
+    {DEV("<interface type='user'><backend type='passt'/><model type='virtio'/></interface>"),
+     "<backend> in <interface> is not supported"},
     {DEV("<interface type='direct'><source dev='eth0' mode='vepa'/></interface>"),
-     "<interface type='direct'>"},
+     "<interface type='direct'>: minivmm connects NICs to a bridge, a network or user-mode"},
     {DEV("<interface type='bridge'><model type='virtio'/></interface>"),
      "<interface> needs <source bridge='NAME'/>"},
     {DOM("<os><type>hvm</type><boot dev='cdrom'/></os>"), "<boot dev='cdrom'>"},
@@ -516,6 +558,7 @@ int main(void)
 	tcase_add_test(tc, lab_domain);
 	tcase_add_test(tc, written_back_as_libvirt);
 	tcase_add_test(tc, minimal_and_defaults);
+	tcase_add_test(tc, user_interface_round_trip);
 	tcase_add_loop_test(tc, warned_case, 0, (int)(sizeof(warned) / sizeof(warned[0])));
 	tcase_add_loop_test(tc, refused_case, 0, (int)(sizeof(refused) / sizeof(refused[0])));
 	tcase_add_loop_test(tc, memory_units, 0, (int)(sizeof(units) / sizeof(units[0])));

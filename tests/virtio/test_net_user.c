@@ -13,7 +13,7 @@
  *  - a host port already in use fails vnet_user_create with one line;
  *  - slirp's timers: the poll timeout clamped to the nearest deadline, due
  *    ones fired once, handlers re-arming or freeing timers. */
-#include "tests/virtio/vdrv.h"
+#include "tests/virtio/user_fixture.h"
 
 #include "devices/virtio/net.h"
 #include "devices/virtio/net_offload.h"
@@ -33,142 +33,6 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define QSZ 256
-#define F(b) VIRTIO_BIT(b)
-#define RXBUF 1526
-static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
-static const uint8_t slirp_mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
-
-static struct vdrv ram, rxd, txd, ctd;
-static struct vnet *n;
-static int kick[3] = { -1, -1, -1 };
-static uint64_t rx_gpa[QSZ];	/* each RX descriptor's buffer */
-
-static void make(const char *spec)
-{
-	struct net_user_opts o;
-	struct vnet_user *u;
-
-	log_set_quiet(true);
-	ck_assert_int_eq(net_user_opts_parse(spec, &o), 0);
-	ck_assert_int_eq(vnet_user_create("eth0", spec, &o, &u), 0);
-	ck_assert_int_eq(vdrv_init(&ram, 8 << 20, QSZ), 0);
-	vdrv_init_sibling(&txd, &ram, QSZ, 1 << 20);
-	vdrv_init_sibling(&ctd, &ram, QSZ, 64 << 10);
-	rxd = ram;
-	struct vnet_opts vo = { .name = "eth0", .pairs = 1, .user = u };
-	memcpy(vo.mac, guest_mac, 6);
-	n = vnet_create(&vo, NULL);
-	ck_assert_ptr_nonnull(n);
-}
-
-static struct virtio_queue_layout lay(const struct vdrv *q)
-{
-	return (struct virtio_queue_layout){ QSZ, q->desc_gpa, q->avail_gpa, q->used_gpa };
-}
-
-static void start(bool threads)
-{
-	struct virtio_queue_layout l[3] = { lay(&rxd), lay(&txd), lay(&ctd) };
-	for (unsigned q = 0; q < 3; q++)
-		kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ck_assert_int_eq(vnet_start(n, ram.gm, F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MRG_RXBUF),
-				    l, threads ? kick : NULL), 0);
-}
-
-static void teardown(void)
-{
-	vnet_destroy(n);
-	for (unsigned q = 0; q < 3; q++)
-		if (kick[q] >= 0)
-			close(kick[q]);
-	vdrv_fini(&ram);
-}
-
-static void do_kick(unsigned q) { ck_assert_int_eq(write(kick[q], &(uint64_t){ 1 }, 8), 8); }
-
-static void post_rx(unsigned i)
-{
-	if (!rx_gpa[i])
-		rx_gpa[i] = vdrv_alloc(&rxd, RXBUF, 16);
-	vdrv_set_desc(&rxd, i, rx_gpa[i], RXBUF, VIRTQ_DESC_F_WRITE, 0);
-	vdrv_publish(&rxd, (uint16_t)i);
-}
-
-/* A TX chain at descriptors 2I, 2I+1: a zeroed vnet header, then FRAME. */
-static void post_tx(unsigned i, const void *frame, uint32_t len)
-{
-	uint64_t h = vdrv_alloc(&txd, NET_HDR_LEN, 16), b = vdrv_alloc(&txd, len, 16);
-	memcpy(vdrv_hva(&txd, b), frame, len);
-	vdrv_set_desc(&txd, 2 * i, h, NET_HDR_LEN, VIRTQ_DESC_F_NEXT, (uint16_t)(2 * i + 1));
-	vdrv_set_desc(&txd, 2 * i + 1, b, len, 0, 0);
-	vdrv_publish(&txd, (uint16_t)(2 * i));
-}
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-/* The next frame in the RX ring (Ethernet header first), within MS ms;
- * IPv6 ones (slirp's router advertisements, on its timer) only if V6. */
-static const uint8_t *wait_rx_any(uint32_t *len, int ms, bool v6)
-{
-	uint32_t id;
-	for (int i = 0; i <= ms; i++) {
-		if (vdrv_get_used(&rxd, &id, len)) {
-			ck_assert_uint_lt(id, QSZ);
-			ck_assert_uint_ge(*len, NET_HDR_LEN + 14);
-			*len -= NET_HDR_LEN;
-			const uint8_t *f = (const uint8_t *)vdrv_hva(&rxd, rx_gpa[id]) + NET_HDR_LEN;
-			if (!v6 && get16(f + 12) == 0x86dd) {
-				post_rx(id);	/* the buffer back to the ring */
-				continue;
-			}
-			return f;
-		}
-		if (i < ms)
-			usleep(1000);
-	}
-	return NULL;
-}
-
-static const uint8_t *wait_rx(uint32_t *len, int ms) { return wait_rx_any(len, ms, false); }
-
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void eth(uint8_t *f, const uint8_t *dst, uint16_t type)
-{
-	memcpy(f, dst, 6);
-	memcpy(f + 6, guest_mac, 6);
-	put16(f + 12, type);
-}
-
-/* ARP (OP 1 request, 2 reply) from the guest (SIP) about TIP. */
-static size_t arp(uint8_t *f, uint16_t op, const char *sip, const char *tip, const uint8_t *tha)
-{
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	memset(f, 0, 42);
-	eth(f, op == 1 ? bcast : tha, 0x0806);
-	put16(f + 14, 1);
-	put16(f + 16, 0x0800);
-	f[18] = 6;
-	f[19] = 4;
-	put16(f + 20, op);
-	memcpy(f + 22, guest_mac, 6);
-	inet_pton(AF_INET, sip, f + 28);
-	if (tha)
-		memcpy(f + 32, tha, 6);
-	inet_pton(AF_INET, tip, f + 38);
-	return 42;
-}
-
-static uint16_t ip_sum(const uint8_t *h, size_t len)
-{
-	uint32_t s = 0;
-	for (size_t i = 0; i < len; i += 2)
-		s += get16(h + i);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
 
 /* DHCP DISCOVER: 0.0.0.0:68 -> 255.255.255.255:67, a full BOOTP body. */
 static size_t dhcp_discover(uint8_t *f)
@@ -467,7 +331,7 @@ START_TEST(hostfwd_port_in_use)
 		 port);
 	log_set_quiet(true);
 	ck_assert_int_eq(net_user_opts_parse(spec, &o), 0);
-	ck_assert_int_eq(vnet_user_create("eth0", spec, &o, &u), -EADDRINUSE);
+	ck_assert_int_eq(vnet_user_create("eth0", spec, &o, NULL, &u), -EADDRINUSE);
 	ck_assert_ptr_null(u);
 	snprintf(want, sizeof(want), "--net '%s': hostfwd tcp 127.0.0.1:%u -> 10.0.2.15:80: cannot "
 		 "listen on the host port: Address already in use", spec, port);
@@ -546,6 +410,7 @@ int main(void)
 	tcase_add_test(tc, hostfwd_port_in_use);
 	tcase_add_test(tc, timers_clamp_and_fire);
 	suite_add_tcase(su, tc);
+	suite_add_tcase(su, tcase_net_user_mdata());
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -137,9 +137,13 @@ int dom_print_iflist(FILE *f, const struct domdef *d, const char *const *ifnames
 	for (unsigned i = 0; t && !r && i < d->nnics; i++) {
 		const struct dom_nic *k = &d->nics[i];
 		char mac[NET_MAC_STRLEN];
-		const char *cells[] = {ifnames && ifnames[i] ? ifnames[i] : "-",
-				       k->type == DOM_NIC_BRIDGE ? "bridge" : "network", k->source,
-				       "virtio", net_mac_format(k->mac, mac)};
+		/* a user-mode NIC has no source: "-", as virsh prints it */
+		static const char *const types[] = {[DOM_NIC_BRIDGE] = "bridge",
+						    [DOM_NIC_NETWORK] = "network",
+						    [DOM_NIC_USER] = "user"};
+		const char *cells[] = {ifnames && ifnames[i] ? ifnames[i] : "-", types[k->type],
+				       k->source[0] ? k->source : "-", "virtio",
+				       net_mac_format(k->mac, mac)};
 		r = vsh_table_add(t, cells);
 	}
 	return print_free(t, f, quiet, r);

@@ -214,6 +214,9 @@ static int nic_child(struct dom_ctx *c, struct xml_node *n, struct dom_nic *k, b
 		     bool *has_model)
 {
 	if (!strcmp(n->name, "source")) {
+		if (k->type == DOM_NIC_USER)
+			return dom_fail(c, n, "<interface type='user'> takes no <source>: "
+					      "libslirp's network is the VM's own");
 		const char *key = k->type == DOM_NIC_BRIDGE ? "bridge" : "network";
 		const char *v = xml_attr(n, key);
 		/* The name becomes a path under the state dir: no '/', '.' or '..'. */
@@ -263,19 +266,22 @@ static int do_interface(struct dom_ctx *c, struct xml_node *n)
 	struct domdef *d = c->d;
 	bool has_mac = false, has_model = false;
 	dom_attrs(c, n, attrs);
-	if (!type || (strcmp(type, "bridge") && strcmp(type, "network")))
+	if (!type || (strcmp(type, "bridge") && strcmp(type, "network") && strcmp(type, "user")))
 		return dom_fail(c, n,
-				"<interface type='%s'>: minivmm connects NICs to a bridge or "
-				"a network (type='bridge' or 'network')",
+				"<interface type='%s'>: minivmm connects NICs to a bridge, "
+				"a network or user-mode networking (type='bridge', 'network' "
+				"or 'user')",
 				DOM_S(type));
 	if (d->nnics >= DOM_NICS_MAX)
 		return dom_fail(c, n, "more than %d interfaces", DOM_NICS_MAX);
 	struct dom_nic *k = &d->nics[d->nnics++];
-	k->type = !strcmp(type, "bridge") ? DOM_NIC_BRIDGE : DOM_NIC_NETWORK;
+	k->type = !strcmp(type, "bridge")    ? DOM_NIC_BRIDGE
+		  : !strcmp(type, "network") ? DOM_NIC_NETWORK
+					     : DOM_NIC_USER; /* --net user (libslirp) */
 	for (size_t i = 0; i < n->nkids; i++)
 		if (nic_child(c, n->kids[i], k, &has_mac, &has_model))
 			return -EINVAL;
-	if (!k->source[0])
+	if (!k->source[0] && k->type != DOM_NIC_USER)
 		return dom_fail(c, n, "<interface> needs <source %s='NAME'/>",
 				k->type == DOM_NIC_BRIDGE ? "bridge" : "network");
 	if (!has_model)
