@@ -3,15 +3,21 @@
 #include "vmm/vm_control.h"
 #include "devices/acpi_pm.h"
 #include "devices/platform.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/net.h"
 #include "vmm/cli.h"
 #include "vmm/console.h"
 #include "vmm/console_detached.h"
 #include "vmm/log.h"
+#include "vmm/vm_disks.h"
 #include "vmm/vm_internal.h"
+#include "vmm/vm_nics.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 void vm_control_init(struct vm *vm)
 {
@@ -189,4 +195,85 @@ void vm_hooks_stopping(struct vm *vm)
 	const struct vm_run_hooks *h = vm->cfg->hooks;
 	if (vm->hooks_started && h && h->stopping)
 		h->stopping(h->opaque, vm, vm->stop_reason);
+}
+
+static uint64_t thread_cpu_ns(pthread_t t)
+{
+	clockid_t clk;
+	struct timespec ts;
+	/* A thread that has left its loop but is not joined yet may have no
+	 * clock any more: 0, not an error. */
+	if (pthread_getcpuclockid(t, &clk) != 0 || clock_gettime(clk, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void stats_vcpus(struct vm *vm, struct vm_stats *out)
+{
+	out->nvcpus = vm->nvcpus < VM_STATS_MAX_VCPUS ? vm->nvcpus : VM_STATS_MAX_VCPUS;
+	for (unsigned i = 0; i < out->nvcpus; i++)
+		out->vcpu_time_ns[i] = vm->vcpus[i].thread_started ?
+				       thread_cpu_ns(vm->vcpus[i].thread) : 0;
+	_Static_assert(EXIT_KINDS <= VM_STATS_EXIT_KINDS, "room for every exit kind");
+	out->nexit_kinds = EXIT_KINDS;
+	for (unsigned k = 0; k < EXIT_KINDS; k++) {
+		uint64_t n = 0;
+		for (unsigned i = 0; i < vm->nvcpus; i++)
+			n += exit_counts_get(&vm->exits[i], k);
+		out->exits[k].kind = exit_kind_name(k);
+		out->exits[k].count = n;
+		out->exits_total += n;
+	}
+}
+
+static void stats_disks(struct vm *vm, struct vm_stats *out)
+{
+	unsigned n = vm_disks_count(vm->disks);
+	for (unsigned i = 0; i < n && out->ndisks < VM_STATS_MAX_DEVS; i++) {
+		struct vblk_stats s;
+		const char *name;
+		if (!vm_disks_stats(vm->disks, i, &name, &s))
+			continue;
+		typeof(out->disks[0]) *d = &out->disks[out->ndisks++];
+		snprintf(d->target, sizeof(d->target), "%s", name);
+		d->rd_reqs = s.rd_reqs;
+		d->rd_bytes = s.rd_bytes;
+		d->wr_reqs = s.wr_reqs;
+		d->wr_bytes = s.wr_bytes;
+		d->flush_reqs = s.flush_reqs;
+		d->errors = s.errors;
+	}
+}
+
+static void stats_nics(struct vm *vm, struct vm_stats *out)
+{
+	unsigned n = vm_nics_count(vm->nics);
+	for (unsigned i = 0; i < n && out->nnics < VM_STATS_MAX_DEVS; i++) {
+		struct vnet_stats s;
+		const char *ifname;
+		const uint8_t *mac;
+		if (!vm_nics_stats(vm->nics, i, &ifname, &mac, &s))
+			continue;
+		typeof(out->nics[0]) *c = &out->nics[out->nnics++];
+		snprintf(c->ifname, sizeof(c->ifname), "%s", ifname);
+		memcpy(c->mac, mac, sizeof(c->mac));
+		c->rx_frames = s.rx_frames;
+		c->rx_bytes = s.rx_bytes;
+		c->tx_frames = s.tx_frames;
+		c->tx_bytes = s.tx_bytes;
+		/* Frames the guest never got, or that never left it. */
+		c->rx_dropped = s.rx_runts + s.rx_bad_buffers + s.rx_small_buffers +
+				s.rx_backlog_drops;
+		c->tx_dropped = s.tx_bad_chains + s.tx_runts + s.tx_oversized + s.tx_errors;
+	}
+}
+
+int vm_get_stats(struct vm *vm, struct vm_stats *out)
+{
+	/* Also while stopping: nothing is torn down before 'stopping' returns. */
+	memset(out, 0, sizeof(*out));
+	stats_vcpus(vm, out);
+	stats_disks(vm, out);
+	stats_nics(vm, out);
+	return 0;
 }
