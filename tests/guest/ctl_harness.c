@@ -5,6 +5,9 @@
  * a second client refused, detach = EOF), pause (no guest output and no
  * vCPU time while paused; -EALREADY twice), resume, and the power button
  * (the guest sees PWRBTN_STS and powers off: VM_STOP_POWEROFF, status 0).
+ * Then two short runs: vm_reset() while paused (the parked vCPUs wake, the
+ * VM stops with VM_STOP_RESET; pause/resume/power button say -ESHUTDOWN),
+ * and a foreground file console (-ENOTSUP) ended by vm_destroy_now().
  *
  *   ctl_harness GUEST_PVH_ELF
  * Needs a usable /dev/kvm (run it through tests/vmtest/run-kvm); without
@@ -36,6 +39,7 @@ struct ctl {
 	bool stopping_seen;
 	enum vm_stop_reason why;
 	int client_fd;		/* the client still attached when the VM stops */
+	void (*scenario)(struct ctl *c);
 };
 
 static void check(struct ctl *c, bool ok, const char *fmt, ...)
@@ -250,6 +254,38 @@ static void check_pause(struct ctl *c)
 	check(c, file_size(c->log_path) > size, "resumed: the guest prints again");
 }
 
+/* Run 1: everything, ending with the power button. */
+static void scenario_full(struct ctl *c)
+{
+	check_stats(c);
+	check_console(c, &c->client_fd);
+	check_pause(c);
+	check(c, vm_power_button(c->vm) == 0, "vm_power_button");
+}
+
+/* Run 2: a hard reset while paused wakes the parked vCPUs and stops. */
+static void scenario_reset_while_paused(struct ctl *c)
+{
+	check(c, vm_pause(c->vm) == 0, "vm_pause");
+	vm_reset(c->vm);
+	check(c, vm_resume(c->vm) == -ESHUTDOWN, "vm_resume while stopping: -ESHUTDOWN");
+	check(c, vm_pause(c->vm) == -ESHUTDOWN, "vm_pause while stopping: -ESHUTDOWN");
+	check(c, vm_power_button(c->vm) == -ESHUTDOWN, "vm_power_button while stopping: -ESHUTDOWN");
+}
+
+/* Run 3: a foreground (file) console has no clients; destroy. */
+static void scenario_file_console_destroy(struct ctl *c)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
+		check(c, vm_console_attach(c->vm, sv[1]) == -ENOTSUP, "file console: -ENOTSUP");
+		check(c, !vm_console_attached(c->vm), "file console: nothing attached");
+		close(sv[0]);
+		close(sv[1]);
+	}
+	vm_destroy_now(c->vm);
+}
+
 static void *controller(void *arg)
 {
 	struct ctl *c = arg;
@@ -259,10 +295,7 @@ static void *controller(void *arg)
 		vm_destroy_now(c->vm);
 		return NULL;
 	}
-	check_stats(c);
-	check_console(c, &c->client_fd);
-	check_pause(c);
-	check(c, vm_power_button(c->vm) == 0, "vm_power_button");
+	c->scenario(c);
 	return NULL;
 }
 
@@ -289,6 +322,79 @@ static void on_stopping(void *opaque, struct vm *vm, enum vm_stop_reason why)
 		pthread_join(c->thread, NULL);
 }
 
+/* Runs the guest with C's hooks; CONSOLE NULL: the log file as a
+ * foreground --console FILE. Returns vm_run's status. */
+static int run_vm(struct ctl *c, const char *guest, const char *console)
+{
+	const struct vm_run_hooks hooks = { .started = on_started, .stopping = on_stopping,
+					    .opaque = c };
+	struct vm_config cfg = {
+		.kernel = guest, .cmdline = "pwrbtn tick", .kvm_path = "/dev/kvm",
+		.mem_size = 64ull << 20, .ncpus = 2, .log_level = LOG_INFO,
+		.console = console ? console : c->log_path, .console_log = c->log_path,
+		.hooks = &hooks,
+	};
+	return vm_run(&cfg);
+}
+
+static bool make_log(char *path)
+{
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		perror("ctl_harness: mkstemp");
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+static void dump_log(const char *path)
+{
+	char *log = read_log(path);
+	fprintf(stderr, "---- console log ----\n%s---- end ----\n", log ? log : "");
+	free(log);
+	unlink(path);
+}
+
+static int run_full(const char *guest)
+{
+	char log_path[] = "/tmp/ctl_harness-XXXXXX";
+	if (!make_log(log_path))
+		return 1;
+	struct ctl c = { .log_path = log_path, .client_fd = -1, .scenario = scenario_full };
+	fprintf(stderr, "=== run 1: stats, console, pause/resume, power button\n");
+	int status = run_vm(&c, guest, VM_CONSOLE_DETACHED);
+	check(&c, status == 0, "vm_run returned %d", status);
+	check(&c, c.stopping_seen && c.why == VM_STOP_POWEROFF, "stopping hook: reason %d (%s)",
+	      (int)c.why, "want VM_STOP_POWEROFF");
+	check(&c, log_has(log_path, "pwrbtn: pressed, PM1_STS after clearing 0x0", 0),
+	      "the guest saw the button and cleared PWRBTN_STS");
+	check(&c, log_has(log_path, "poweroff: SLP_TYP 5", 0), "the guest powered off via S5");
+	if (c.client_fd >= 0) {
+		check(&c, sock_eof(c.client_fd, 2000), "the VM's stop closed the attached client");
+		close(c.client_fd);
+	}
+	dump_log(log_path);
+	return c.failures;
+}
+
+static int run_short(const char *guest, void (*scenario)(struct ctl *), const char *console,
+		     enum vm_stop_reason want, const char *what)
+{
+	char log_path[] = "/tmp/ctl_harness-XXXXXX";
+	if (!make_log(log_path))
+		return 1;
+	struct ctl c = { .log_path = log_path, .client_fd = -1, .scenario = scenario };
+	fprintf(stderr, "=== %s\n", what);
+	int status = run_vm(&c, guest, console);
+	check(&c, status == 0, "vm_run returned %d", status);
+	check(&c, c.stopping_seen && c.why == want, "stopping hook: reason %d (want %d)",
+	      (int)c.why, (int)want);
+	check(&c, !log_has(log_path, "pwrbtn: pressed", 0), "no power button seen");
+	dump_log(log_path);
+	return c.failures;
+}
+
 static int no_kvm(const char *why)
 {
 	const char *ci = getenv("CI");
@@ -308,38 +414,12 @@ int main(int argc, char **argv)
 		return no_kvm("/dev/kvm cannot be opened");
 	close(kvm);
 
-	char log_path[] = "/tmp/ctl_harness-XXXXXX";
-	int lfd = mkstemp(log_path);
-	if (lfd < 0) {
-		perror("ctl_harness: mkstemp");
-		return 1;
-	}
-	close(lfd);
-	struct ctl c = { .log_path = log_path, .client_fd = -1 };
-	const struct vm_run_hooks hooks = { .started = on_started, .stopping = on_stopping,
-					    .opaque = &c };
-	struct vm_config cfg = {
-		.kernel = argv[1], .cmdline = "pwrbtn tick", .kvm_path = "/dev/kvm",
-		.mem_size = 64ull << 20, .ncpus = 2, .log_level = LOG_INFO,
-		.console = VM_CONSOLE_DETACHED, .console_log = log_path, .hooks = &hooks,
-	};
-	int status = vm_run(&cfg);
-
-	check(&c, status == 0, "vm_run returned %d", status);
-	check(&c, c.stopping_seen && c.why == VM_STOP_POWEROFF, "stopping hook: reason %d (%s)",
-	      (int)c.why, "want VM_STOP_POWEROFF");
-	check(&c, log_has(log_path, "pwrbtn: pressed, PM1_STS after clearing 0x0", 0),
-	      "the guest saw the button and cleared PWRBTN_STS");
-	check(&c, log_has(log_path, "poweroff: SLP_TYP 5", 0), "the guest powered off via S5");
-	if (c.client_fd >= 0) {
-		check(&c, sock_eof(c.client_fd, 2000), "the VM's stop closed the attached client");
-		close(c.client_fd);
-	}
-	char *log = read_log(log_path);
-	fprintf(stderr, "---- console log ----\n%s---- end ----\n", log ? log : "");
-	free(log);
-	unlink(log_path);
-	fprintf(stderr, "ctl_harness: %s (%d failure%s)\n", c.failures ? "FAIL" : "PASS",
-		c.failures, c.failures == 1 ? "" : "s");
-	return c.failures ? 1 : 0;
+	int failures = run_full(argv[1]);
+	failures += run_short(argv[1], scenario_reset_while_paused, VM_CONSOLE_DETACHED,
+			      VM_STOP_RESET, "reset while paused");
+	failures += run_short(argv[1], scenario_file_console_destroy, NULL, VM_STOP_USER,
+			      "file console, destroy");
+	fprintf(stderr, "ctl_harness: %s (%d failure%s)\n", failures ? "FAIL" : "PASS",
+		failures, failures == 1 ? "" : "s");
+	return failures ? 1 : 0;
 }
