@@ -38,6 +38,30 @@ static bool name_ok(const char *s, size_t n, bool dots)
 	return true;
 }
 
+/* A host name as RFC 1123 has it: dot-separated labels of letters,
+ * digits and '-', none empty, none starting or ending with '-'. */
+static bool hostname_ok(const char *s, size_t n)
+{
+	if (!name_ok(s, n, true))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool start = i == 0 || s[i - 1] == '.', end = i + 1 == n || s[i + 1] == '.';
+		if ((s[i] == '.' && (start || end)) || (s[i] == '-' && (start || end)))
+			return false;
+	}
+	return true;
+}
+
+/* NULL (the default) or a good host name; else logged, -EINVAL. */
+static int check_hostname(const char *h)
+{
+	if (!h || hostname_ok(h, strlen(h)))
+		return 0;
+	log_error("--hostname '%s': want 1..63 characters of [0-9A-Za-z.-], labels "
+		  "between dots not empty and not starting or ending with '-'", h);
+	return -EINVAL;
+}
+
 static int write_all(int dfd, const char *name, const char *data, size_t len)
 {
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -58,8 +82,10 @@ static int write_all(int dfd, const char *name, const char *data, size_t len)
 	return close(fd) < 0 ? -errno : 0;
 }
 
-/* Removes a record directory and the files in it (nothing below). */
-static int remove_record(const char *path)
+/* Removes the directory path: its files, and with depth 1 its
+ * directories' files too (a record holds files only; a network's
+ * directory, records). Never follows a symlink. */
+static int remove_tree(const char *path, int depth)
 {
 	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
@@ -69,11 +95,23 @@ static int remove_record(const char *path)
 		close(dfd);
 		return -errno;
 	}
-	for (struct dirent *e; (e = readdir(d));)
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+	char sub[4096];
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (depth > 0 && e->d_type == DT_DIR &&
+		    snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) < (int)sizeof(sub))
+			remove_tree(sub, depth - 1);
+		else
 			unlinkat(dfd, e->d_name, 0);
+	}
 	closedir(d);
 	return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int remove_record(const char *path)
+{
+	return remove_tree(path, 0);
 }
 
 static int check_input(const struct mdata_input *in)
@@ -85,10 +123,8 @@ static int check_input(const struct mdata_input *in)
 			  in->instance_id ? in->instance_id : "");
 		return -EINVAL;
 	}
-	if (in->hostname && !name_ok(in->hostname, strlen(in->hostname), true)) {
-		log_error("--hostname '%s': want 1..63 of [0-9A-Za-z.-]", in->hostname);
+	if (check_hostname(in->hostname) < 0)
 		return -EINVAL;
-	}
 	for (int i = 0; i < 3; i++)
 		if (lens[i] > item_max[i]) {
 			log_error("metadata: %s: %zu bytes, at most %zu", item_names[i], lens[i],
@@ -160,6 +196,11 @@ int mdata_record_write(const char *dir, const uint8_t mac[6], const struct mdata
 	return r;
 }
 
+int mdata_record_dir_remove(const char *dir)
+{
+	return remove_tree(dir, 1);
+}
+
 int mdata_record_remove(const char *dir, const uint8_t mac[6])
 {
 	char m[18], path[4096];
@@ -217,7 +258,7 @@ static int read_name(int dfd, const char *name, bool dots, char out[MDATA_ID_MAX
 		return r;
 	if (n && buf[n - 1] == '\n')
 		n--;
-	r = name_ok(buf, n, dots) ? 0 : -EINVAL;
+	r = (dots ? hostname_ok(buf, n) : name_ok(buf, n, false)) ? 0 : -EINVAL;
 	if (!r) {
 		memcpy(out, buf, n);
 		out[n] = 0;
@@ -292,16 +333,37 @@ static int publish_file(const char *flag, const char *path, size_t max, char **b
 	return r;
 }
 
-int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mdata_files *f)
+/* The files into bufs (NULL for those not given). */
+static int read_files(const struct mdata_files *f, char *bufs[3], size_t lens[3])
 {
-	char *bufs[3] = { NULL, NULL, NULL };
-	size_t lens[3];
 	const char *flags[] = { "--ssh-key", "--user-data", "--vendor-data" };
 	const char *paths[] = { f->ssh_key_path, f->user_data_path, f->vendor_data_path };
 	int r = 0;
 
+	for (int i = 0; i < 3; i++)
+		bufs[i] = NULL;
 	for (int i = 0; i < 3 && !r; i++)
 		r = publish_file(flags[i], paths[i], item_max[i], &bufs[i], &lens[i]);
+	return r;
+}
+
+int mdata_files_check(const struct mdata_files *f)
+{
+	char *bufs[3];
+	size_t lens[3];
+	int r = read_files(f, bufs, lens);
+
+	for (int i = 0; i < 3; i++)
+		free(bufs[i]);
+	return r ? r : check_hostname(f->hostname);
+}
+
+int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mdata_files *f)
+{
+	char *bufs[3];
+	size_t lens[3];
+	int r = read_files(f, bufs, lens);
+
 	if (!r) {
 		struct mdata_input in = {
 			.instance_id = f->instance_id, .hostname = f->hostname,

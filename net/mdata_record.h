@@ -7,8 +7,9 @@
  * holding one file per item:
  *
  *   instance-id   the VM's UUID (required; [0-9A-Za-z-], < 64 bytes)
- *   hostname      [0-9A-Za-z.-], < 64 bytes (default "minivmm-" and the
- *                 instance-id's first 8 characters)
+ *   hostname      [0-9A-Za-z.-], < 64 bytes, dot-separated labels, none
+ *                 empty or starting or ending with '-' (default
+ *                 "minivmm-" and the instance-id's first 8 characters)
  *   ssh-keys      authorized_keys text (optional, <= MDATA_KEYS_BYTES)
  *   user-data     bytes as given (optional, <= MDATA_DATA_MAX)
  *   vendor-data   bytes as given (optional, <= MDATA_DATA_MAX)
@@ -70,8 +71,18 @@ struct mdata_files {
  * its NIC is on the bridge. 0 or -errno (logged). */
 int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mdata_files *f);
 
+/* What mdata_record_publish() would refuse, checked without writing: the
+ * hostname, and each file a readable regular file within its limit. For
+ * the command line and definitions, before a VM starts. 0 or -errno
+ * (logged as "--hostname 'NAME': ..." / "--user-data FILE: ..."). */
+int mdata_files_check(const struct mdata_files *f);
+
 /* Removes MAC's record; 0 when it is gone (also when there was none). */
 int mdata_record_remove(const char *dir, const uint8_t mac[6]);
+
+/* Removes dir and every record in it (`minivmm net stop`/undefine). 0
+ * when it is gone. */
+int mdata_record_dir_remove(const char *dir);
 
 /* Reads MAC's record from dir into *rec (local_ipv4 left empty). 0,
  * -ENOENT when there is none, or -errno for a record that breaks the

@@ -226,6 +226,14 @@ START_TEST(record_input_checked)
 	ck_assert_int_eq(mdata_record_write(dir, mac_a, &in), -EINVAL);
 	in.hostname = "0123456789012345678901234567890123456789012345678901234567890123";
 	ck_assert_int_eq(mdata_record_write(dir, mac_a, &in), -EINVAL);
+	static const char *const bad_labels[] = { "a..b", ".a", "a.", "-a", "a-", "a.-b", "a-.b" };
+	for (unsigned i = 0; i < sizeof(bad_labels) / sizeof(bad_labels[0]); i++) {
+		in.hostname = bad_labels[i];
+		ck_assert_msg(mdata_record_write(dir, mac_a, &in) == -EINVAL, "took '%s'",
+			      bad_labels[i]);
+	}
+	in.hostname = "a-b.c-d.e";
+	ck_assert_int_eq(mdata_record_write(dir, mac_a, &in), 0);
 	in.hostname = NULL;
 	in.user_data = big;
 	in.user_data_len = sizeof(big);
@@ -330,6 +338,27 @@ END_TEST
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
 
+/* `minivmm net stop`/undefine: the network's directory goes whole, with
+ * the records of VMs that never removed theirs (SIGKILL) and strays. */
+START_TEST(record_dir_removed_whole)
+{
+	struct mdata_input in = { .instance_id = "i-1", .user_data = "x", .user_data_len = 1 };
+	struct stat st;
+	ck_assert_int_eq(mdata_record_write(dir, mac_a, &in), 0);
+	ck_assert_int_eq(mdata_record_write(dir, mac_b, &in), 0);
+	put_file("stray", "y", 1);
+	ck_assert_int_eq(mdata_record_dir_remove(dir), 0);
+	ck_assert_int_eq(stat(dir, &st), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(mdata_record_dir_remove(dir), 0);	/* already gone */
+	/* the parent survives: the state directory is not ours */
+	char parent[sizeof(dir)];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	*strrchr(parent, '/') = 0;
+	ck_assert_int_eq(stat(parent, &st), 0);
+}
+END_TEST
+
 START_TEST(matching_by_lease)
 {
 	struct dhcp_pool pool = { .start = IP(192, 168, 100, 128), .end = IP(192, 168, 100, 200),
@@ -414,6 +443,7 @@ int main(void)
 	tcase_add_test(files, record_hostile_files);
 	tcase_add_test(files, record_publish_from_files);
 	tcase_add_test(files, matching_by_lease);
+	tcase_add_test(files, record_dir_removed_whole);
 	suite_add_tcase(s, files);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
