@@ -52,6 +52,11 @@ static bool hostname_ok(const char *s, size_t n)
 	return true;
 }
 
+bool mdata_hostname_ok(const char *name)
+{
+	return hostname_ok(name, strlen(name));
+}
+
 /* NULL (the default) or a good host name; else logged, -EINVAL. */
 static int check_hostname(const char *h)
 {

@@ -25,6 +25,7 @@
 
 #include "net/mdata_tree.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MDATA_DATA_MAX (64 * 1024)
@@ -70,6 +71,9 @@ struct mdata_files {
  * and the file) and writes MAC's record: what the VM process calls when
  * its NIC is on the bridge. 0 or -errno (logged). */
 int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mdata_files *f);
+
+/* NAME is a host name the records take (the rules above). */
+bool mdata_hostname_ok(const char *name);
 
 /* What mdata_record_publish() would refuse, checked without writing: the
  * hostname, and each file a readable regular file within its limit. For
