@@ -56,7 +56,7 @@ START_TEST(ec2_tree)
 		       "hostname\ninstance-id\nlocal-hostname\nlocal-ipv4\npublic-keys/");
 		expect(&vm, AT("/meta-data"), 200,
 		       "hostname\ninstance-id\nlocal-hostname\nlocal-ipv4\npublic-keys/");
-		expect(&vm, AT("/meta-data/instance-id"), 200, UUID_A);
+		expect(&vm, AT("/meta-data/instance-id"), 200, "i-" UUID_A);	/* EC2's form */
 		expect(&vm, AT("/meta-data/hostname"), 200, "web1");
 		expect(&vm, AT("/meta-data/local-hostname"), 200, "web1");
 		expect(&vm, AT("/meta-data/local-ipv4"), 200, "192.168.100.130");
@@ -119,6 +119,7 @@ START_TEST(nocloud_tree)
 	struct mdata_vm bare = { .instance_id = "i-1", .hostname = "h",
 				 .vendor_data = "#cloud-config\n", .vendor_data_len = 14 };
 	expect(&bare, "/nocloud/meta-data", 200, "instance-id: \"i-1\"\nlocal-hostname: \"h\"\n");
+	expect(&bare, "/latest/meta-data/instance-id", 200, "i-1");	/* no second i- */
 	expect(&bare, "/nocloud/user-data", 200, "");
 	expect(&bare, "/nocloud/vendor-data", 200, "#cloud-config\n");
 }
@@ -394,8 +395,8 @@ START_TEST(matching_by_lease)
 	struct mdata_record rec;
 	mdata_answer(l, dir, ip_a, mac_a, now, "/latest/meta-data/instance-id", &rec, &rep);
 	ck_assert_int_eq(rep.status, 200);
-	ck_assert_uint_eq(rep.body_len, 4);
-	ck_assert_mem_eq(rep.body, "vm-a", 4);
+	ck_assert_uint_eq(rep.body_len, 6);
+	ck_assert_mem_eq(rep.body, "i-vm-a", 6);
 	mdata_record_free(&rec);
 	mdata_answer(l, dir, ip_b, NULL, now, "/latest/meta-data/hostname", &rec, &rep);
 	ck_assert_int_eq(rep.status, 200);
