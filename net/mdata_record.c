@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,6 +140,34 @@ static int check_input(const struct mdata_input *in)
 	return 0;
 }
 
+/* The owner file, flock()ed shared by the writer for as long as it keeps
+ * *fd open: taken before the record is renamed into place. */
+static int take_owner(int dfd, int *fd)
+{
+	int o = openat(dfd, "owner", O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (o < 0)
+		return -errno;
+	if (flock(o, LOCK_SH | LOCK_NB) < 0) {
+		int e = -errno;
+		close(o);
+		return e;
+	}
+	*fd = o;
+	return 0;
+}
+
+/* A record with an owner file nobody holds any more (a VM that was
+ * SIGKILLed or crashed): stale, not served. */
+static bool owner_gone(int dfd)
+{
+	int o = openat(dfd, "owner", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (o < 0)
+		return false;	/* none: a record without an owner (tools, tests) */
+	bool gone = flock(o, LOCK_EX | LOCK_NB) == 0;
+	close(o);		/* drops the lock again */
+	return gone;
+}
+
 static int fill_tmp(const char *tmp, const struct mdata_input *in)
 {
 	const char *data[] = { in->ssh_keys, in->user_data, in->vendor_data };
@@ -152,6 +181,8 @@ static int fill_tmp(const char *tmp, const struct mdata_input *in)
 	for (int i = 0; i < 3 && !r; i++)
 		if (data[i])
 			r = write_all(dfd, item_names[i], data[i], lens[i]);
+	if (!r && in->owner_fd)
+		r = take_owner(dfd, in->owner_fd);
 	close(dfd);
 	return r;
 }
@@ -304,6 +335,11 @@ int mdata_record_read(const char *dir, const uint8_t mac[6], struct mdata_record
 	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return errno == ENOENT ? -ENOENT : -EPERM;
+	if (owner_gone(dfd)) {
+		close(dfd);
+		log_debug("metadata: record %s: its VM is gone (owner unlocked): not served", path);
+		return -ENOENT;
+	}
 	int r = read_record(dfd, rec);
 	close(dfd);
 	if (r) {
@@ -375,6 +411,7 @@ int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mda
 			.ssh_keys = bufs[0], .ssh_keys_len = lens[0],
 			.user_data = bufs[1], .user_data_len = lens[1],
 			.vendor_data = bufs[2], .vendor_data_len = lens[2],
+			.owner_fd = f->owner_fd,
 		};
 		r = mdata_record_write(dir, mac, &in);
 	}

@@ -13,10 +13,13 @@
  *   ssh-keys      authorized_keys text (optional, <= MDATA_KEYS_BYTES)
  *   user-data     bytes as given (optional, <= MDATA_DATA_MAX)
  *   vendor-data   bytes as given (optional, <= MDATA_DATA_MAX)
+ *   owner         empty; flock()ed shared by the VM process while it runs
+ *                 (optional: a record without one is always served)
  *
  * It is built in a temporary directory beside it and renamed into place
  * (exchanged with an old one, which is then removed), so the helper sees a
- * whole record or none; the VM removes it when it stops. The helper reads
+ * whole record or none; the VM removes it when it stops (and one it could
+ * not remove, SIGKILLed, is no longer served: its owner lock is gone). The helper reads
  * the record on each request (no cache to go stale when a VM restarts with
  * new data), without following symlinks, refusing anything but regular
  * files within the size limits. */
@@ -40,6 +43,11 @@ struct mdata_input {
 	size_t user_data_len;
 	const char *vendor_data;
 	size_t vendor_data_len;
+	/* Not NULL: an owner file is added, flock()ed shared through the
+	 * descriptor put here, which the writer keeps open while the record is
+	 * valid. A record whose owner file nobody holds (its VM died without
+	 * removing it) reads as absent. NULL: no owner file (always valid). */
+	int *owner_fd;
 };
 
 /* A loaded record: vm's pointers point into the buffers it owns. */
@@ -65,6 +73,7 @@ struct mdata_files {
 	const char *ssh_key_path;
 	const char *user_data_path;
 	const char *vendor_data_path;
+	int *owner_fd;			/* as in struct mdata_input */
 };
 
 /* Reads the files (regular files within the limits; errors name the flag
@@ -89,7 +98,7 @@ int mdata_record_remove(const char *dir, const uint8_t mac[6]);
 int mdata_record_dir_remove(const char *dir);
 
 /* Reads MAC's record from dir into *rec (local_ipv4 left empty). 0,
- * -ENOENT when there is none, or -errno for a record that breaks the
+ * -ENOENT when there is none or its owner is gone, or -errno for a record that breaks the
  * rules (logged). Free with mdata_record_free() after a 0. */
 int mdata_record_read(const char *dir, const uint8_t mac[6], struct mdata_record *rec);
 void mdata_record_free(struct mdata_record *rec);

@@ -35,6 +35,7 @@ struct vm_nic {
 	 * bridge is not a started minivmm network; published: ours is there. */
 	char mdata_dir[PATH_MAX];
 	bool published;
+	int owner_fd;		/* the record's owner lock, held while we run */
 };
 
 struct vm_nics {
@@ -133,9 +134,9 @@ static bool has_mdata(const struct vm_config *cfg)
 
 /* The VM's record for the network's metadata service, once the TAP is on
  * the bridge; removed by vm_nics_destroy(), on every way the VM stops. A
- * record a SIGKILLed VM left is overwritten by the next VM with that MAC
- * (the default MAC comes from the disk's path: the same VM again), and
- * all of a network's go with `minivmm net stop`. */
+ * record a SIGKILLed VM left is not served (its owner lock died with the
+ * process: net/mdata_record.h), is replaced by the next VM with that MAC,
+ * and goes with the rest of the network's at `minivmm net stop`. */
 static int publish(struct vm_nic *v, unsigned index, const struct vm_config *cfg,
 		   const uint8_t uuid[UUID_LEN])
 {
@@ -152,6 +153,7 @@ static int publish(struct vm_nic *v, unsigned index, const struct vm_config *cfg
 	const struct mdata_files f = {
 		.instance_id = uuid_format(uuid, id), .hostname = cfg->hostname,
 		.ssh_key_path = cfg->ssh_key_file, .user_data_path = cfg->user_data_file,
+		.owner_fd = &v->owner_fd,
 	};
 	int r = mdata_record_publish(v->mdata_dir, v->mac, &f);
 	if (r < 0)
@@ -182,6 +184,7 @@ int vm_nics_open(const struct vm_config *cfg, const uint8_t uuid[UUID_LEN],
 
 		for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
 			v->fds[q] = -1;
+		v->owner_fd = -1;
 		n->n++;
 		r = c->kind == CLI_NIC_USER ? open_user(v, c, i, key) : open_tap_nic(v, c, cfg, i, key);
 		if (r == 0)
@@ -238,6 +241,8 @@ void vm_nics_destroy(struct vm_nics *n)
 		if (v->published && (r = mdata_record_remove(v->mdata_dir, v->mac)) < 0)
 			log_warn("eth%u: removing its metadata record from %s: %s", i, v->mdata_dir,
 				 strerror(-r));
+		if (v->owner_fd >= 0)
+			close(v->owner_fd);	/* after the removal: never a stale window */
 		vpci_net_destroy(v->dev);
 		vnet_user_destroy(v->user);
 		for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)

@@ -207,7 +207,7 @@ check "isolated guest: no default route, a route to 169.254.169.254" sh -c \
 	 ip netns exec $G4 ip route | grep -q '^169.254.169.254 via 192.168.124.1'"
 REC4=$STATE/run/mdata/$ISO
 mkdir -p "$REC4/52:54:00:ab:00:04" && echo iso-vm-4 > "$REC4/52:54:00:ab:00:04/instance-id"
-check "isolated guest: its instance-id" is $G4 /latest/meta-data/instance-id iso-vm-4
+check "isolated guest: its instance-id" is $G4 /latest/meta-data/instance-id i-iso-vm-4
 check "isolated guest: hostname defaults from the instance-id" \
 	is $G4 /latest/meta-data/hostname minivmm-iso-vm-4
 check "stop the isolated network" mv stop $ISO

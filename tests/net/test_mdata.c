@@ -330,6 +330,20 @@ START_TEST(record_publish_from_files)
 	f.ssh_key_path = "/tmp";
 	ck_assert_int_eq(mdata_record_publish(dir, mac_a, &f), -EPERM);
 	ck_assert_ptr_nonnull(strstr(log_last_error(), "--ssh-key /tmp: not a regular file"));
+	/* a VM that dies without removing its record: the owner lock goes
+	 * with its descriptors, and the record is no longer served */
+	int owner = -1;
+	struct mdata_files fo = { .instance_id = UUID_A, .owner_fd = &owner };
+	ck_assert_int_eq(mdata_record_publish(dir, mac_b, &fo), 0);
+	ck_assert_int_ge(owner, 0);
+	ck_assert_int_eq(mdata_record_read(dir, mac_b, &rec), 0);	/* held: served */
+	mdata_record_free(&rec);
+	close(owner);
+	ck_assert_int_eq(mdata_record_read(dir, mac_b, &rec), -ENOENT);
+	ck_assert_int_eq(mdata_record_publish(dir, mac_b, &fo), 0);	/* the next VM's replaces it */
+	ck_assert_int_eq(mdata_record_read(dir, mac_b, &rec), 0);
+	mdata_record_free(&rec);
+	close(owner);
 	/* the failed publishes left the earlier record as it was */
 	ck_assert_int_eq(mdata_record_read(dir, mac_a, &rec), 0);
 	ck_assert_uint_eq(rec.vm.user_data_len, 14);
