@@ -5,7 +5,8 @@
 # fine), in a network namespace this script creates (and deletes):
 # bridge missing, network defined but not started, no CAP_NET_ADMIN,
 # /dev/net/tun missing, TAP busy; and a persistent TAP of an unprivileged
-# user's, which that user can use without any privilege.
+# user's, which that user can use without any privilege; the metadata
+# record: none on a plain bridge, published and withdrawn on a started network.
 #   nic_errors.sh MINIVMM KERNEL   (KERNEL: a bootable image, the test guest's)
 set -u
 MV=$1
