@@ -227,6 +227,10 @@ int mdata_record_write(const char *dir, const uint8_t mac[6], const struct mdata
 			r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) < 0 ? -errno : 0;
 	}
 	remove_record(tmp);
+	if (r && in->owner_fd && *in->owner_fd >= 0) {	/* nothing to own */
+		close(*in->owner_fd);
+		*in->owner_fd = -1;
+	}
 	if (r)
 		log_error("metadata: writing %s: %s", path, strerror(-r));
 	return r;

@@ -46,7 +46,8 @@ struct mdata_input {
 	/* Not NULL: an owner file is added, flock()ed shared through the
 	 * descriptor put here, which the writer keeps open while the record is
 	 * valid. A record whose owner file nobody holds (its VM died without
-	 * removing it) reads as absent. NULL: no owner file (always valid). */
+	 * removing it) reads as absent. NULL: no owner file (always valid).
+	 * *owner_fd is -1 before, and again after a failure. */
 	int *owner_fd;
 };
 
