@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,35 @@ static bool name_ok(const char *s, size_t n, bool dots)
 	return true;
 }
 
+/* A host name as RFC 1123 has it: dot-separated labels of letters,
+ * digits and '-', none empty, none starting or ending with '-'. */
+static bool hostname_ok(const char *s, size_t n)
+{
+	if (!name_ok(s, n, true))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool start = i == 0 || s[i - 1] == '.', end = i + 1 == n || s[i + 1] == '.';
+		if ((s[i] == '.' && (start || end)) || (s[i] == '-' && (start || end)))
+			return false;
+	}
+	return true;
+}
+
+bool mdata_hostname_ok(const char *name)
+{
+	return hostname_ok(name, strlen(name));
+}
+
+/* NULL (the default) or a good host name; else logged, -EINVAL. */
+static int check_hostname(const char *h)
+{
+	if (!h || hostname_ok(h, strlen(h)))
+		return 0;
+	log_error("--hostname '%s': want 1..63 characters of [0-9A-Za-z.-], labels "
+		  "between dots not empty and not starting or ending with '-'", h);
+	return -EINVAL;
+}
+
 static int write_all(int dfd, const char *name, const char *data, size_t len)
 {
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -58,8 +88,10 @@ static int write_all(int dfd, const char *name, const char *data, size_t len)
 	return close(fd) < 0 ? -errno : 0;
 }
 
-/* Removes a record directory and the files in it (nothing below). */
-static int remove_record(const char *path)
+/* Removes the directory path: its files, and with depth 1 its
+ * directories' files too (a record holds files only; a network's
+ * directory, records). Never follows a symlink. */
+static int remove_tree(const char *path, int depth)
 {
 	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
@@ -69,11 +101,23 @@ static int remove_record(const char *path)
 		close(dfd);
 		return -errno;
 	}
-	for (struct dirent *e; (e = readdir(d));)
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+	char sub[4096];
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (depth > 0 && e->d_type == DT_DIR &&
+		    snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) < (int)sizeof(sub))
+			remove_tree(sub, depth - 1);
+		else
 			unlinkat(dfd, e->d_name, 0);
+	}
 	closedir(d);
 	return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int remove_record(const char *path)
+{
+	return remove_tree(path, 0);
 }
 
 static int check_input(const struct mdata_input *in)
@@ -85,10 +129,8 @@ static int check_input(const struct mdata_input *in)
 			  in->instance_id ? in->instance_id : "");
 		return -EINVAL;
 	}
-	if (in->hostname && !name_ok(in->hostname, strlen(in->hostname), true)) {
-		log_error("--hostname '%s': want 1..63 of [0-9A-Za-z.-]", in->hostname);
+	if (check_hostname(in->hostname) < 0)
 		return -EINVAL;
-	}
 	for (int i = 0; i < 3; i++)
 		if (lens[i] > item_max[i]) {
 			log_error("metadata: %s: %zu bytes, at most %zu", item_names[i], lens[i],
@@ -96,6 +138,34 @@ static int check_input(const struct mdata_input *in)
 			return -EFBIG;
 		}
 	return 0;
+}
+
+/* The owner file, flock()ed shared by the writer for as long as it keeps
+ * *fd open: taken before the record is renamed into place. */
+static int take_owner(int dfd, int *fd)
+{
+	int o = openat(dfd, "owner", O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (o < 0)
+		return -errno;
+	if (flock(o, LOCK_SH | LOCK_NB) < 0) {
+		int e = -errno;
+		close(o);
+		return e;
+	}
+	*fd = o;
+	return 0;
+}
+
+/* A record with an owner file nobody holds any more (a VM that was
+ * SIGKILLed or crashed): stale, not served. */
+static bool owner_gone(int dfd)
+{
+	int o = openat(dfd, "owner", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (o < 0)
+		return false;	/* none: a record without an owner (tools, tests) */
+	bool gone = flock(o, LOCK_EX | LOCK_NB) == 0;
+	close(o);		/* drops the lock again */
+	return gone;
 }
 
 static int fill_tmp(const char *tmp, const struct mdata_input *in)
@@ -111,6 +181,8 @@ static int fill_tmp(const char *tmp, const struct mdata_input *in)
 	for (int i = 0; i < 3 && !r; i++)
 		if (data[i])
 			r = write_all(dfd, item_names[i], data[i], lens[i]);
+	if (!r && in->owner_fd)
+		r = take_owner(dfd, in->owner_fd);
 	close(dfd);
 	return r;
 }
@@ -155,9 +227,18 @@ int mdata_record_write(const char *dir, const uint8_t mac[6], const struct mdata
 			r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) < 0 ? -errno : 0;
 	}
 	remove_record(tmp);
+	if (r && in->owner_fd && *in->owner_fd >= 0) {	/* nothing to own */
+		close(*in->owner_fd);
+		*in->owner_fd = -1;
+	}
 	if (r)
 		log_error("metadata: writing %s: %s", path, strerror(-r));
 	return r;
+}
+
+int mdata_record_dir_remove(const char *dir)
+{
+	return remove_tree(dir, 1);
 }
 
 int mdata_record_remove(const char *dir, const uint8_t mac[6])
@@ -217,7 +298,7 @@ static int read_name(int dfd, const char *name, bool dots, char out[MDATA_ID_MAX
 		return r;
 	if (n && buf[n - 1] == '\n')
 		n--;
-	r = name_ok(buf, n, dots) ? 0 : -EINVAL;
+	r = (dots ? hostname_ok(buf, n) : name_ok(buf, n, false)) ? 0 : -EINVAL;
 	if (!r) {
 		memcpy(out, buf, n);
 		out[n] = 0;
@@ -258,6 +339,11 @@ int mdata_record_read(const char *dir, const uint8_t mac[6], struct mdata_record
 	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return errno == ENOENT ? -ENOENT : -EPERM;
+	if (owner_gone(dfd)) {
+		close(dfd);
+		log_debug("metadata: record %s: its VM is gone (owner unlocked): not served", path);
+		return -ENOENT;
+	}
 	int r = read_record(dfd, rec);
 	close(dfd);
 	if (r) {
@@ -292,22 +378,44 @@ static int publish_file(const char *flag, const char *path, size_t max, char **b
 	return r;
 }
 
-int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mdata_files *f)
+/* The files into bufs (NULL for those not given). */
+static int read_files(const struct mdata_files *f, char *bufs[3], size_t lens[3])
 {
-	char *bufs[3] = { NULL, NULL, NULL };
-	size_t lens[3];
 	const char *flags[] = { "--ssh-key", "--user-data", "--vendor-data" };
 	const char *paths[] = { f->ssh_key_path, f->user_data_path, f->vendor_data_path };
 	int r = 0;
 
+	for (int i = 0; i < 3; i++)
+		bufs[i] = NULL;
 	for (int i = 0; i < 3 && !r; i++)
 		r = publish_file(flags[i], paths[i], item_max[i], &bufs[i], &lens[i]);
+	return r;
+}
+
+int mdata_files_check(const struct mdata_files *f)
+{
+	char *bufs[3];
+	size_t lens[3];
+	int r = read_files(f, bufs, lens);
+
+	for (int i = 0; i < 3; i++)
+		free(bufs[i]);
+	return r ? r : check_hostname(f->hostname);
+}
+
+int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mdata_files *f)
+{
+	char *bufs[3];
+	size_t lens[3];
+	int r = read_files(f, bufs, lens);
+
 	if (!r) {
 		struct mdata_input in = {
 			.instance_id = f->instance_id, .hostname = f->hostname,
 			.ssh_keys = bufs[0], .ssh_keys_len = lens[0],
 			.user_data = bufs[1], .user_data_len = lens[1],
 			.vendor_data = bufs[2], .vendor_data_len = lens[2],
+			.owner_fd = f->owner_fd,
 		};
 		r = mdata_record_write(dir, mac, &in);
 	}

@@ -7,15 +7,19 @@
  * holding one file per item:
  *
  *   instance-id   the VM's UUID (required; [0-9A-Za-z-], < 64 bytes)
- *   hostname      [0-9A-Za-z.-], < 64 bytes (default "minivmm-" and the
- *                 instance-id's first 8 characters)
+ *   hostname      [0-9A-Za-z.-], < 64 bytes, dot-separated labels, none
+ *                 empty or starting or ending with '-' (default
+ *                 "minivmm-" and the instance-id's first 8 characters)
  *   ssh-keys      authorized_keys text (optional, <= MDATA_KEYS_BYTES)
  *   user-data     bytes as given (optional, <= MDATA_DATA_MAX)
  *   vendor-data   bytes as given (optional, <= MDATA_DATA_MAX)
+ *   owner         empty; flock()ed shared by the VM process while it runs
+ *                 (optional: a record without one is always served)
  *
  * It is built in a temporary directory beside it and renamed into place
  * (exchanged with an old one, which is then removed), so the helper sees a
- * whole record or none; the VM removes it when it stops. The helper reads
+ * whole record or none; the VM removes it when it stops (and one it could
+ * not remove, SIGKILLed, is no longer served: its owner lock is gone). The helper reads
  * the record on each request (no cache to go stale when a VM restarts with
  * new data), without following symlinks, refusing anything but regular
  * files within the size limits. */
@@ -24,6 +28,7 @@
 
 #include "net/mdata_tree.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MDATA_DATA_MAX (64 * 1024)
@@ -38,6 +43,12 @@ struct mdata_input {
 	size_t user_data_len;
 	const char *vendor_data;
 	size_t vendor_data_len;
+	/* Not NULL: an owner file is added, flock()ed shared through the
+	 * descriptor put here, which the writer keeps open while the record is
+	 * valid. A record whose owner file nobody holds (its VM died without
+	 * removing it) reads as absent. NULL: no owner file (always valid).
+	 * *owner_fd is -1 before, and again after a failure. */
+	int *owner_fd;
 };
 
 /* A loaded record: vm's pointers point into the buffers it owns. */
@@ -63,6 +74,7 @@ struct mdata_files {
 	const char *ssh_key_path;
 	const char *user_data_path;
 	const char *vendor_data_path;
+	int *owner_fd;			/* as in struct mdata_input */
 };
 
 /* Reads the files (regular files within the limits; errors name the flag
@@ -76,11 +88,24 @@ int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mda
  * local_ipv4 left empty. 0 or -errno (logged); mdata_record_free() after a 0. */
 int mdata_record_load(const struct mdata_files *f, struct mdata_record *rec);
 
+/* NAME is a host name the records take (the rules above). */
+bool mdata_hostname_ok(const char *name);
+
+/* What mdata_record_publish() would refuse, checked without writing: the
+ * hostname, and each file a readable regular file within its limit. For
+ * the command line and definitions, before a VM starts. 0 or -errno
+ * (logged as "--hostname 'NAME': ..." / "--user-data FILE: ..."). */
+int mdata_files_check(const struct mdata_files *f);
+
 /* Removes MAC's record; 0 when it is gone (also when there was none). */
 int mdata_record_remove(const char *dir, const uint8_t mac[6]);
 
+/* Removes dir and every record in it (`minivmm net stop`/undefine). 0
+ * when it is gone. */
+int mdata_record_dir_remove(const char *dir);
+
 /* Reads MAC's record from dir into *rec (local_ipv4 left empty). 0,
- * -ENOENT when there is none, or -errno for a record that breaks the
+ * -ENOENT when there is none or its owner is gone, or -errno for a record that breaks the
  * rules (logged). Free with mdata_record_free() after a 0. */
 int mdata_record_read(const char *dir, const uint8_t mac[6], struct mdata_record *rec);
 void mdata_record_free(struct mdata_record *rec);

@@ -179,7 +179,15 @@ static void ec2_meta(const struct mdata_vm *vm, const char *rest, struct mdata_r
 		return;
 	}
 	if (!strcmp(rest, "/instance-id")) {
-		value(out, vm->instance_id);
+		/* EC2's form, i-...: CirrOS takes an id without the prefix for a
+		 * failed try and polls on (20 tries, 2 s apart). */
+		if (!strncmp(vm->instance_id, "i-", 2) || !vm->instance_id[0]) {
+			value(out, vm->instance_id);
+			return;
+		}
+		puts_(&t, "i-");
+		puts_(&t, vm->instance_id);
+		from_text(out, &t);
 		return;
 	}
 	if (!strcmp(rest, "/hostname") || !strcmp(rest, "/local-hostname")) {

@@ -5,6 +5,8 @@
  *   /2009-04-04/ and /latest/ meta-data/, user-data (when there is some)
  *     meta-data/              hostname, instance-id, local-hostname,
  *                             local-ipv4, public-keys/ (when there are keys)
+ *                             (instance-id in EC2's form: "i-" and the
+ *                             record's, unless that starts with "i-")
  *     meta-data/public-keys/  "0=minivmm-0" ... one line per key
  *     meta-data/public-keys/N/             openssh-key
  *     meta-data/public-keys/N/openssh-key  key N and a newline

@@ -157,11 +157,13 @@ static int cmd_undefine(struct net_state *st, int argc, char **argv)
 	if (r < 0)
 		return r;
 	bool active = net_active(st, &d, NULL);
-	netdef_free(&d);
 	if (active) {
+		netdef_free(&d);
 		log_error("net %s: network is active; stop it first", argv[0]);
 		return -EBUSY;
 	}
+	net_mdata_remove(st, &d);	/* records a killed VM left */
+	netdef_free(&d);
 	r = net_state_remove(st, argv[0]);
 	if (!r)
 		printf("Network %s has been undefined\n", argv[0]);

@@ -389,6 +389,16 @@ static bool other_forwarding(const struct net_state *st, const char *name, int *
 }
 
 /* Undo whatever R records, in reverse order; errors are logged, not fatal. */
+void net_mdata_remove(const struct net_state *st, const struct netdef *d)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	if (mdata_record_dir(st->dir, d->bridge, dir, sizeof(dir)) == 0 &&
+	    (r = mdata_record_dir_remove(dir)) < 0)
+		log_warn("net %s: removing %s: %s", d->name, dir, strerror(-r));
+}
+
 static int teardown(struct net_state *st, const struct netdef *d, const struct net_run *r)
 {
 	int err = 0;
@@ -402,8 +412,10 @@ static int teardown(struct net_state *st, const struct netdef *d, const struct n
 		err = -EIO;
 	/* Keep the record while something is left behind, so that `net stop`
 	 * can be tried again; without it nothing knows what to remove. */
-	if (!err)
+	if (!err) {
 		net_state_run_remove(st, d->name);
+		net_mdata_remove(st, d);
+	}
 	return err;
 }
 
@@ -427,6 +439,7 @@ static void clean_stale(struct net_state *st, const struct netdef *d)
 			write_forward(d->name, 0);
 	}
 	net_state_run_remove(st, d->name);
+	net_mdata_remove(st, d);
 }
 
 static int bring_up(struct net_state *st, const struct netdef *d, struct net_run *run)
@@ -559,19 +572,27 @@ static int find_def(const struct net_state *st, const char *name, struct netdef 
 	return -ENOENT;
 }
 
-int net_resolve_bridge(const char *state_dir, const char *name, char bridge[16])
+int net_resolve_network(const char *state_dir, const char *name, char bridge[16],
+			char *mdata_dir, size_t size)
 {
 	struct net_state st;
 	struct netdef d;
+	struct net_run run = { 0 };
 
+	if (size)
+		mdata_dir[0] = '\0';
 	if (net_state_open(&st, state_dir, false) < 0)
 		return -EINVAL;
 	int found = find_def(&st, name, &d);
 	if (found < 0 && found != -ENOENT)
 		return -ENODEV; /* a broken definition, reported by the loader */
 	if (found == 0) {
-		bool active = net_active(&st, &d, NULL);
+		bool active = net_active(&st, &d, &run);
 		snprintf(bridge, 16, "%s", d.bridge);
+		/* the helper (run.pid) serves the records; none without it */
+		if (active && run.pid && size &&
+		    mdata_record_dir(st.dir, d.bridge, mdata_dir, size) < 0)
+			mdata_dir[0] = '\0';
 		netdef_free(&d);
 		if (active)
 			return 0;
@@ -585,4 +606,9 @@ int net_resolve_bridge(const char *state_dir, const char *name, char bridge[16])
 	}
 	log_error("net: bridge %s does not exist and no network is defined for it", name);
 	return -ENODEV;
+}
+
+int net_resolve_bridge(const char *state_dir, const char *name, char bridge[16])
+{
+	return net_resolve_network(state_dir, name, bridge, NULL, 0);
 }

@@ -2,6 +2,7 @@
 #include "devices/virtio/disk.h"
 #include "devices/virtio/net_opts.h"
 #include "devices/virtio/net_user_opts.h"
+#include "net/mdata_record.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/uuid.h"
@@ -71,6 +72,18 @@ void cli_usage(FILE *out)
 "  --uuid UUID       the VM's UUID (SMBIOS system UUID, metadata instance-id);\n"
 "                    default: derived from the first disk's real path, else the\n"
 "                    kernel's, so it is the same on every run\n"
+"  --hostname NAME   the host name the metadata service gives the guest\n"
+"                    (1..63 of [0-9A-Za-z.-], RFC 1123 labels); default\n"
+"                    minivmm- and the UUID's first 8 hex digits\n"
+"  --ssh-key FILE    authorized_keys text (<= 16 KiB) served as the guest's\n"
+"                    public-keys (CirrOS and cloud-init install it)\n"
+"  --user-data FILE  user-data (<= 64 KiB) served to the guest: a #! script\n"
+"                    CirrOS runs, or cloud-init's #cloud-config.\n"
+"                    These three reach the guest through the metadata\n"
+"                    service on 169.254.169.254 of the --bridge networks made\n"
+"                    with `minivmm net` (read when the NIC joins the bridge,\n"
+"                    withdrawn when the VM stops); a plain bridge, --tap and\n"
+"                    --net user have none\n"
 "  --kvm-device PATH KVM device (default /dev/kvm)\n"
 "  --debug           log debug messages (e.g. guest accesses to absent devices)\n"
 "  --help            this text\n"
@@ -204,7 +217,7 @@ static int cli_add_nic(struct vm_config *cfg, enum cli_nic_kind kind, const char
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_CONSOLE,
        OPT_KVM_DEVICE, OPT_DEBUG, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_BRIDGE, OPT_TAP,
-       OPT_UUID, OPT_BOOT_INFO, OPT_NET };
+       OPT_UUID, OPT_BOOT_INFO, OPT_NET, OPT_HOSTNAME, OPT_SSH_KEY, OPT_USER_DATA };
 
 static const struct option cli_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -219,6 +232,9 @@ static const struct option cli_options[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },
 	{ "uuid", required_argument, NULL, OPT_UUID },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "ssh-key", required_argument, NULL, OPT_SSH_KEY },
+	{ "user-data", required_argument, NULL, OPT_USER_DATA },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "boot-info", no_argument, NULL, OPT_BOOT_INFO },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -244,6 +260,9 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 		case OPT_KVM_DEVICE: cfg->kvm_path = optarg; break;
 		case OPT_DEBUG: cfg->log_level = LOG_DEBUG; break;
 		case OPT_BOOT_INFO: cfg->boot_info = true; break;
+		case OPT_HOSTNAME: cfg->hostname = optarg; break;
+		case OPT_SSH_KEY: cfg->ssh_key_file = optarg; break;
+		case OPT_USER_DATA: cfg->user_data_file = optarg; break;
 		case OPT_MEMORY:
 			if (cli_parse_size("--memory", optarg, &cfg->mem_size) < 0 ||
 			    cli_check_memory(cfg->mem_size, optarg) < 0)
@@ -297,6 +316,13 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 			  "disk to find one on (see minivmm --help)");
 		return -EINVAL;
 	}
+	/* The files are read again when a NIC joins a network; checked here so
+	 * that a typo fails before anything starts. */
+	const struct mdata_files md = { .hostname = cfg->hostname,
+					.ssh_key_path = cfg->ssh_key_file,
+					.user_data_path = cfg->user_data_file };
+	if (mdata_files_check(&md) < 0)
+		return -EINVAL;
 	if (cfg->boot_info && !cfg->ndisks) {
 		log_error("--boot-info needs a --disk to look at");
 		return -EINVAL;

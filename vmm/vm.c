@@ -433,7 +433,7 @@ static int vm_run_spec(const struct vm_config *cfg, const struct boot_spec *spec
 	/* Images are opened and locked, TAPs opened, before /dev/kvm (vm_build);
 	 * the UUID after the disks: a missing disk is reported as such. */
 	if (sig_fd < 0 || vm_disks_open(cfg, &vm->disks) < 0 || vm_identity_uuid(cfg, uuid) < 0 ||
-	    vm_nics_open(cfg, &vm->nics) < 0 ||
+	    vm_nics_open(cfg, uuid, &vm->nics) < 0 ||
 	    vm_build(vm, &spec) < 0 ||
 	    console_attach(vm->con) < 0)
 		goto out_sig;

@@ -6,6 +6,7 @@
 #include "devices/virtio/net_user.h"
 #include "devices/virtio/net_user_opts.h"
 #include "devices/virtio/virtio_pci.h"
+#include "net/mdata_record.h"
 #include "net/net_run.h"
 #include "net/tap.h"
 #include "vmm/cli.h"
@@ -33,6 +34,11 @@ struct vm_nic {
 	uint16_t mtu;		/* 0: the device's default (1500) */
 	struct vnet_user *user;	/* --net user, until the device takes it */
 	struct vpci *dev;
+	/* The network's metadata records (net/mdata_record.h): "" when the
+	 * bridge is not a started minivmm network; published: ours is there. */
+	char mdata_dir[PATH_MAX];
+	bool published;
+	int owner_fd;		/* the record's owner lock, held while we run */
 };
 
 struct vm_nics {
@@ -60,7 +66,8 @@ static int open_tap(struct vm_nic *v, const struct cli_nic *c, const struct net_
 	int r;
 
 	if (c->kind == CLI_NIC_BRIDGE) {
-		if ((r = net_resolve_bridge(NULL, o->name, v->bridge)) < 0)
+		if ((r = net_resolve_network(NULL, o->name, v->bridge, v->mdata_dir,
+					     sizeof(v->mdata_dir))) < 0)
 			return r;	/* "not active: run `minivmm net start`" etc. */
 		r = tap_open_next("vnet", v->bridge, TAP_VNET_HDR, v->pairs, v->fds, v->ifname);
 	} else {
@@ -108,14 +115,13 @@ static int open_tap_nic(struct vm_nic *v, const struct cli_nic *c,
  * here on, so a port in use stops the VM before it starts. The NIC serves
  * the VM's metadata on 169.254.169.254 itself (net_user_mdata.h). */
 static int open_user(struct vm_nic *v, const struct cli_nic *c, const struct vm_config *cfg,
-		     unsigned index, const char *key)
+		     const uint8_t uuid[UUID_LEN], unsigned index, const char *key)
 {
 	struct net_user_opts o;
-	uint8_t uuid[UUID_LEN];
 	char id[UUID_STRLEN];
 	int r;
 
-	if ((r = net_user_opts_parse(c->spec, &o)) < 0 || (r = vm_identity_uuid(cfg, uuid)) < 0)
+	if ((r = net_user_opts_parse(c->spec, &o)) < 0)
 		return r;
 	struct vnet_user_identity ident = {
 		.instance_id = uuid_format(uuid, id), .hostname = cfg->hostname,
@@ -131,7 +137,45 @@ static int open_user(struct vm_nic *v, const struct cli_nic *c, const struct vm_
 	return vnet_user_create(v->ifname, c->spec, &o, &ident, &v->user);
 }
 
-int vm_nics_open(const struct vm_config *cfg, struct vm_nics **out)
+static bool has_mdata(const struct vm_config *cfg)
+{
+	return cfg->hostname || cfg->ssh_key_file || cfg->user_data_file;
+}
+
+/* The VM's record for the network's metadata service, once the TAP is on
+ * the bridge; removed by vm_nics_destroy(), on every way the VM stops. A
+ * record a SIGKILLed VM left is not served (its owner lock died with the
+ * process: net/mdata_record.h), is replaced by the next VM with that MAC,
+ * and goes with the rest of the network's at `minivmm net stop`. */
+static int publish(struct vm_nic *v, unsigned index, const struct vm_config *cfg,
+		   const uint8_t uuid[UUID_LEN])
+{
+	char id[UUID_STRLEN], mac[NET_MAC_STRLEN];
+	enum log_level level = has_mdata(cfg) ? LOG_INFO : LOG_DEBUG;
+
+	if (!v->mdata_dir[0]) {
+		log_msg(level, "eth%u (%s%s): not on a started minivmm network: no metadata "
+			"service, nothing published%s", index, v->user ? "--net user" :
+			v->bridge[0] ? "bridge " : "--tap ", v->user ? "" : v->bridge[0] ? v->bridge
+			: v->ifname, has_mdata(cfg) ? " (--hostname/--ssh-key/--user-data unused)" : "");
+		return 0;
+	}
+	const struct mdata_files f = {
+		.instance_id = uuid_format(uuid, id), .hostname = cfg->hostname,
+		.ssh_key_path = cfg->ssh_key_file, .user_data_path = cfg->user_data_file,
+		.owner_fd = &v->owner_fd,
+	};
+	int r = mdata_record_publish(v->mdata_dir, v->mac, &f);
+	if (r < 0)
+		return r;	/* logged, naming the flag and file */
+	v->published = true;
+	log_debug("eth%u: metadata for MAC %s (instance-id %s) in %s", index,
+		  net_mac_format(v->mac, mac), id, v->mdata_dir);
+	return 0;
+}
+
+int vm_nics_open(const struct vm_config *cfg, const uint8_t uuid[UUID_LEN],
+		 struct vm_nics **out)
 {
 	struct vm_nics *n = calloc(1, sizeof(*n));
 	char key[PATH_MAX];
@@ -150,8 +194,11 @@ int vm_nics_open(const struct vm_config *cfg, struct vm_nics **out)
 
 		for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
 			v->fds[q] = -1;
+		v->owner_fd = -1;
 		n->n++;
-		r = c->kind == CLI_NIC_USER ? open_user(v, c, cfg, i, key) : open_tap_nic(v, c, cfg, i, key);
+		r = c->kind == CLI_NIC_USER ? open_user(v, c, cfg, uuid, i, key) : open_tap_nic(v, c, cfg, i, key);
+		if (r == 0)
+			r = publish(v, i, cfg, uuid);
 		if (r < 0)
 			return r;
 	}
@@ -216,6 +263,12 @@ void vm_nics_destroy(struct vm_nics *n)
 		return;
 	for (unsigned i = 0; i < n->n; i++) {
 		struct vm_nic *v = &n->nic[i];
+		int r;
+		if (v->published && (r = mdata_record_remove(v->mdata_dir, v->mac)) < 0)
+			log_warn("eth%u: removing its metadata record from %s: %s", i, v->mdata_dir,
+				 strerror(-r));
+		if (v->owner_fd >= 0)
+			close(v->owner_fd);	/* after the removal: never a stale window */
 		vpci_net_destroy(v->dev);
 		vnet_user_destroy(v->user);
 		for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)

@@ -6,6 +6,8 @@
 #ifndef MINIVMM_VM_NICS_H
 #define MINIVMM_VM_NICS_H
 
+#include "vmm/uuid.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,10 +16,13 @@ struct vm_nics;
 struct vm_pci;
 
 /* Resolves each NIC's network or bridge, opens its TAP (or makes its user
- * network) and fixes its MAC.
+ * network) and fixes its MAC. A NIC on a started minivmm network publishes
+ * the VM's metadata record there (instance-id UUID, cfg's --hostname,
+ * --ssh-key, --user-data; net/mdata_record.h).
  * 0 and *out (even with no NICs), or -errno (logged, naming the flag, the
  * network or the TAP, and what to do). */
-int vm_nics_open(const struct vm_config *cfg, struct vm_nics **out);
+int vm_nics_open(const struct vm_config *cfg, const uint8_t uuid[UUID_LEN],
+		 struct vm_nics **out);
 /* Creates the devices (after the disks: NICs take the next PCI slots). */
 int vm_nics_attach(struct vm_nics *n, struct vm_pci *vp);
 /* MINIVMM_EXIT_STATS: each NIC's counters to stderr. */
@@ -28,8 +33,9 @@ struct vnet_stats;
 unsigned vm_nics_count(const struct vm_nics *n);
 bool vm_nics_stats(const struct vm_nics *n, unsigned i, const char **ifname,
 		   const uint8_t **mac, struct vnet_stats *out);
-/* After the vCPUs stopped: stops the I/O threads, closes the TAPs (a TAP
- * --bridge made disappears) and the user networks. */
+/* After the vCPUs stopped: withdraws the metadata records, stops the I/O
+ * threads, closes the TAPs (a TAP --bridge made disappears) and the user
+ * networks. */
 void vm_nics_destroy(struct vm_nics *n);
 
 #endif

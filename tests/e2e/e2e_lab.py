@@ -10,7 +10,8 @@ makes ("host" with the lab's network, "outside" behind the masquerade):
   minivmm net define vbr.xml && minivmm net start vbr
   minivmm --disk vmhost.img --bridge vbr        (exactly: default memory and
                                                  vCPUs, console on a terminal)
-reaches CirrOS's banner and `cirros login:`; cirros/gocubsgo logs in; the
+reaches CirrOS's banner and its login prompt (`minivmm-XXXXXXXX login:`: the
+metadata service names it); cirros/gocubsgo logs in; the
 guest's address is in the lease file; a file written and synced; `sudo
 poweroff` ends minivmm with 0; `qemu-img check` passes on the overlay, the
 base is byte-identical; a second boot sees the file.
@@ -117,8 +118,10 @@ def boot_and_login(args, net, work, boot_no):
             vm.expect('info: copying initramfs to /dev/vda1', args.boot_timeout, 'first boot')
         vm.expect("login as 'cirros' user. default password: 'gocubsgo'. use 'sudo' for root.",
                   args.boot_timeout, 'banner')
-        vm.expect('cirros login:', 60, 'login prompt')
-        stage(f'boot {boot_no}: banner and `cirros login:`', t)
+        # CirrOS names itself after the metadata's local-hostname (minivmm's
+        # default: minivmm- and the UUID's first 8 hex digits)
+        vm.expect(' login:', 60, 'login prompt')
+        stage(f'boot {boot_no}: banner and `HOSTNAME login:`', t)
         vm.send('cirros\n')
         vm.expect('assword:', 30, 'password prompt')
         vm.send('gocubsgo\n')

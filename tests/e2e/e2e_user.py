@@ -147,7 +147,7 @@ def guest_run(args, kernel, initrd, blob, resolv, t):
 def metadata(con, t):
     """169.254.169.254:80 answered by minivmm from this VM's data; the rest
     of 169.254.0.0/16 unreachable (never a host connection)."""
-    want = {'instance-id': VM_UUID, 'hostname': 'minivmm-' + VM_UUID[:8],
+    want = {'instance-id': 'i-' + VM_UUID, 'hostname': 'minivmm-' + VM_UUID[:8],
             'local-ipv4': '10.0.2.15'}
     for item, value in want.items():
         # (busybox 1.35's wget -T crashes: timeout(1) bounds it instead)

@@ -128,7 +128,7 @@ record 52:54:00:ab:00:02 66666666-7777-8888-9999-000000000000 vm-two \
 record 52:54:00:ab:00:03 33333333-3333-8333-8333-333333333333 vm-three "" ""
 
 check "guest 1: its instance-id (CirrOS's first request)" \
-	is $G1 /2009-04-04/meta-data/instance-id 11111111-2222-8333-8444-555555555555
+	is $G1 /2009-04-04/meta-data/instance-id i-11111111-2222-8333-8444-555555555555
 check "guest 1: latest/meta-data/ listing" \
 	is $G1 /latest/meta-data/ "$(printf 'hostname\ninstance-id\nlocal-hostname\nlocal-ipv4\npublic-keys/')"
 check "guest 1: hostname" is $G1 /latest/meta-data/hostname vm-one
@@ -141,7 +141,7 @@ check "guest 1: its user-data" is $G1 /latest/user-data "$(printf '#!/bin/sh\nec
 check "guest 1: NoCloud meta-data" sh -c \
 	"ip netns exec $G1 timeout 5 busybox wget -q -O - $MD/nocloud/meta-data | grep -qx 'instance-id: \"11111111-2222-8333-8444-555555555555\"'"
 check "guest 2: its own instance-id, not guest 1's" \
-	is $G2 /latest/meta-data/instance-id 66666666-7777-8888-9999-000000000000
+	is $G2 /latest/meta-data/instance-id i-66666666-7777-8888-9999-000000000000
 check "guest 2: its own key" is $G2 /latest/meta-data/public-keys/0/openssh-key \
 	"ssh-ed25519 AAAAkeytwo two@lab"
 check "guest 2: its own user-data" is $G2 /latest/user-data "$(printf '#!/bin/sh\necho two')"
@@ -207,7 +207,7 @@ check "isolated guest: no default route, a route to 169.254.169.254" sh -c \
 	 ip netns exec $G4 ip route | grep -q '^169.254.169.254 via 192.168.124.1'"
 REC4=$STATE/run/mdata/$ISO
 mkdir -p "$REC4/52:54:00:ab:00:04" && echo iso-vm-4 > "$REC4/52:54:00:ab:00:04/instance-id"
-check "isolated guest: its instance-id" is $G4 /latest/meta-data/instance-id iso-vm-4
+check "isolated guest: its instance-id" is $G4 /latest/meta-data/instance-id i-iso-vm-4
 check "isolated guest: hostname defaults from the instance-id" \
 	is $G4 /latest/meta-data/hostname minivmm-iso-vm-4
 check "stop the isolated network" mv stop $ISO

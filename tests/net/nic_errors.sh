@@ -5,7 +5,8 @@
 # fine), in a network namespace this script creates (and deletes):
 # bridge missing, network defined but not started, no CAP_NET_ADMIN,
 # /dev/net/tun missing, TAP busy; and a persistent TAP of an unprivileged
-# user's, which that user can use without any privilege.
+# user's, which that user can use without any privilege; the metadata
+# record: none on a plain bridge, published and withdrawn on a started network.
 #   nic_errors.sh MINIVMM KERNEL   (KERNEL: a bootable image, the test guest's)
 set -u
 MV=$1
@@ -105,5 +106,45 @@ fi
 # Someone else's TAP: refused, naming the reason (a TAP with no owner
 # and no group is anyone's, as the kernel has it).
 errcase "--tap: another user's TAP" "tap: mvtap0: Operation not permitted" as_nobody "$MV" --tap mvtap0
+# The metadata record (net/mdata_record.h): none on a plain bridge (an info
+# line says so); on a started network the VM's record is written when its
+# NIC joins and removed when it stops (here at the /dev/kvm failure), and
+# `net stop` removes the network's record directory.
+out=$(in_ns "$MV" --bridge mvbr0 --hostname web1 --kernel "$KERNEL" \
+	--kvm-device /nonexistent/kvm 2>&1)
+if [[ $out == *"eth0 (bridge mvbr0): not on a started minivmm network: no metadata service, nothing published (--hostname/--ssh-key/--user-data unused)"* ]]; then
+	echo "ok - plain bridge: nothing published, said so"
+else
+	echo "not ok - plain bridge and --hostname: $out"
+	fails=$((fails + 1))
+fi
+cat > "$STATE/md.xml" <<XML
+<network><name>md</name><bridge name='mvmd0'/>
+<ip address='192.168.78.254' netmask='255.255.255.0'><dhcp><range start='192.168.78.100' end='192.168.78.150'/></dhcp></ip></network>
+XML
+printf '#!/bin/sh\necho hi\n' > "$STATE/ud.sh"
+if in_ns "$MV" net define "$STATE/md.xml" >/dev/null && in_ns "$MV" net start md >/dev/null; then
+	out=$(in_ns "$MV" --bridge md,mac=52:54:00:aa:bb:cc --hostname web1 --user-data "$STATE/ud.sh" \
+		--uuid 0a1b2c3d-0000-8000-8000-0000000000aa --debug --kernel "$KERNEL" \
+		--kvm-device /nonexistent/kvm 2>&1)
+	rec="$STATE/run/mdata/mvmd0/52:54:00:aa:bb:cc"
+	if [[ $out == *"eth0: metadata for MAC 52:54:00:aa:bb:cc (instance-id 0a1b2c3d-0000-8000-8000-0000000000aa) in $STATE/run/mdata/mvmd0"* ]] &&
+		[ ! -e "$rec" ] && [ -d "$STATE/run/mdata/mvmd0" ]; then
+		echo "ok - started network: record published, then removed when the VM stopped"
+	else
+		echo "not ok - started network: record $(ls -A "$STATE/run/mdata/mvmd0" 2>&1); output: $out"
+		fails=$((fails + 1))
+	fi
+	in_ns "$MV" net stop md >/dev/null
+	if [ -e "$STATE/run/mdata/mvmd0" ]; then
+		echo "not ok - net stop left $STATE/run/mdata/mvmd0"
+		fails=$((fails + 1))
+	else
+		echo "ok - net stop removed run/mdata/mvmd0"
+	fi
+else
+	echo "not ok - net define/start md"
+	fails=$((fails + 1))
+fi
 [ $fails -eq 0 ] && echo "PASS" || echo "FAIL: $fails"
 exit $((fails > 0))

@@ -56,7 +56,7 @@ START_TEST(ec2_tree)
 		       "hostname\ninstance-id\nlocal-hostname\nlocal-ipv4\npublic-keys/");
 		expect(&vm, AT("/meta-data"), 200,
 		       "hostname\ninstance-id\nlocal-hostname\nlocal-ipv4\npublic-keys/");
-		expect(&vm, AT("/meta-data/instance-id"), 200, UUID_A);
+		expect(&vm, AT("/meta-data/instance-id"), 200, "i-" UUID_A);	/* EC2's form */
 		expect(&vm, AT("/meta-data/hostname"), 200, "web1");
 		expect(&vm, AT("/meta-data/local-hostname"), 200, "web1");
 		expect(&vm, AT("/meta-data/local-ipv4"), 200, "192.168.100.130");
@@ -119,6 +119,7 @@ START_TEST(nocloud_tree)
 	struct mdata_vm bare = { .instance_id = "i-1", .hostname = "h",
 				 .vendor_data = "#cloud-config\n", .vendor_data_len = 14 };
 	expect(&bare, "/nocloud/meta-data", 200, "instance-id: \"i-1\"\nlocal-hostname: \"h\"\n");
+	expect(&bare, "/latest/meta-data/instance-id", 200, "i-1");	/* no second i- */
 	expect(&bare, "/nocloud/user-data", 200, "");
 	expect(&bare, "/nocloud/vendor-data", 200, "#cloud-config\n");
 }
@@ -226,6 +227,14 @@ START_TEST(record_input_checked)
 	ck_assert_int_eq(mdata_record_write(dir, mac_a, &in), -EINVAL);
 	in.hostname = "0123456789012345678901234567890123456789012345678901234567890123";
 	ck_assert_int_eq(mdata_record_write(dir, mac_a, &in), -EINVAL);
+	static const char *const bad_labels[] = { "a..b", ".a", "a.", "-a", "a-", "a.-b", "a-.b" };
+	for (unsigned i = 0; i < sizeof(bad_labels) / sizeof(bad_labels[0]); i++) {
+		in.hostname = bad_labels[i];
+		ck_assert_msg(mdata_record_write(dir, mac_a, &in) == -EINVAL, "took '%s'",
+			      bad_labels[i]);
+	}
+	in.hostname = "a-b.c-d.e";
+	ck_assert_int_eq(mdata_record_write(dir, mac_a, &in), 0);
 	in.hostname = NULL;
 	in.user_data = big;
 	in.user_data_len = sizeof(big);
@@ -321,6 +330,20 @@ START_TEST(record_publish_from_files)
 	f.ssh_key_path = "/tmp";
 	ck_assert_int_eq(mdata_record_publish(dir, mac_a, &f), -EPERM);
 	ck_assert_ptr_nonnull(strstr(log_last_error(), "--ssh-key /tmp: not a regular file"));
+	/* a VM that dies without removing its record: the owner lock goes
+	 * with its descriptors, and the record is no longer served */
+	int owner = -1;
+	struct mdata_files fo = { .instance_id = UUID_A, .owner_fd = &owner };
+	ck_assert_int_eq(mdata_record_publish(dir, mac_b, &fo), 0);
+	ck_assert_int_ge(owner, 0);
+	ck_assert_int_eq(mdata_record_read(dir, mac_b, &rec), 0);	/* held: served */
+	mdata_record_free(&rec);
+	close(owner);
+	ck_assert_int_eq(mdata_record_read(dir, mac_b, &rec), -ENOENT);
+	ck_assert_int_eq(mdata_record_publish(dir, mac_b, &fo), 0);	/* the next VM's replaces it */
+	ck_assert_int_eq(mdata_record_read(dir, mac_b, &rec), 0);
+	mdata_record_free(&rec);
+	close(owner);
 	/* the failed publishes left the earlier record as it was */
 	ck_assert_int_eq(mdata_record_read(dir, mac_a, &rec), 0);
 	ck_assert_uint_eq(rec.vm.user_data_len, 14);
@@ -329,6 +352,27 @@ START_TEST(record_publish_from_files)
 END_TEST
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
+
+/* `minivmm net stop`/undefine: the network's directory goes whole, with
+ * the records of VMs that never removed theirs (SIGKILL) and strays. */
+START_TEST(record_dir_removed_whole)
+{
+	struct mdata_input in = { .instance_id = "i-1", .user_data = "x", .user_data_len = 1 };
+	struct stat st;
+	ck_assert_int_eq(mdata_record_write(dir, mac_a, &in), 0);
+	ck_assert_int_eq(mdata_record_write(dir, mac_b, &in), 0);
+	put_file("stray", "y", 1);
+	ck_assert_int_eq(mdata_record_dir_remove(dir), 0);
+	ck_assert_int_eq(stat(dir, &st), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(mdata_record_dir_remove(dir), 0);	/* already gone */
+	/* the parent survives: the state directory is not ours */
+	char parent[sizeof(dir)];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	*strrchr(parent, '/') = 0;
+	ck_assert_int_eq(stat(parent, &st), 0);
+}
+END_TEST
 
 START_TEST(matching_by_lease)
 {
@@ -365,8 +409,8 @@ START_TEST(matching_by_lease)
 	struct mdata_record rec;
 	mdata_answer(l, dir, ip_a, mac_a, now, "/latest/meta-data/instance-id", &rec, &rep);
 	ck_assert_int_eq(rep.status, 200);
-	ck_assert_uint_eq(rep.body_len, 4);
-	ck_assert_mem_eq(rep.body, "vm-a", 4);
+	ck_assert_uint_eq(rep.body_len, 6);
+	ck_assert_mem_eq(rep.body, "i-vm-a", 6);
 	mdata_record_free(&rec);
 	mdata_answer(l, dir, ip_b, NULL, now, "/latest/meta-data/hostname", &rec, &rep);
 	ck_assert_int_eq(rep.status, 200);
@@ -414,6 +458,7 @@ int main(void)
 	tcase_add_test(files, record_hostile_files);
 	tcase_add_test(files, record_publish_from_files);
 	tcase_add_test(files, matching_by_lease);
+	tcase_add_test(files, record_dir_removed_whole);
 	suite_add_tcase(s, files);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -456,6 +456,7 @@ int main(void)
 	suite_add_tcase(s, tcase_exit_stats());
 	suite_add_tcase(s, tcase_uuid());
 	suite_add_tcase(s, tcase_net_user_opts());
+	suite_add_tcase(s, tcase_cli_mdata());
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -11,6 +11,7 @@ TCase *tcase_cpuid(void);
 TCase *tcase_exit_stats(void);
 TCase *tcase_uuid(void);
 TCase *tcase_net_user_opts(void);
+TCase *tcase_cli_mdata(void);
 /* Asserts that the last logged error contains 'needle'. */
 #define ck_assert_last_error(needle) \
 	ck_assert_msg(strstr(log_last_error(), (needle)) != NULL, \

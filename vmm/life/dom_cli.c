@@ -21,6 +21,7 @@ static const char USAGE[] =
     "  define --name NAME [--disk FILE[,readonly][,format=raw|qcow2]]...\n"
     "         [--bridge BR[,mac=MAC]]... [--network NET[,mac=MAC]]...\n"
     "         [--memory SIZE] [--cpus N] [--kernel FILE [--initrd FILE] [--cmdline TEXT]]\n"
+    "         [--hostname NAME] [--ssh-key FILE] [--user-data FILE]  (as `minivmm --help`)\n"
     "                           define a VM from flags (defaults: 512M, 1 vCPU)\n"
     "  undefine NAME            forget a VM (its disk images stay)\n"
     "  list [--all|--inactive] [--name]\n"
@@ -110,6 +111,9 @@ static int cmd_define(struct net_state *st, struct args *a)
 		    : !strcmp(o, "--kernel")				? &fl.kernel
 		    : !strcmp(o, "--initrd")				? &fl.initrd
 		    : !strcmp(o, "--cmdline")				? &fl.cmdline
+		    : !strcmp(o, "--hostname")				? &fl.hostname
+		    : !strcmp(o, "--ssh-key")				? &fl.ssh_key
+		    : !strcmp(o, "--user-data")				? &fl.user_data
 		    : !strcmp(o, "--disk") && fl.ndisks < DOM_DISKS_MAX ? &fl.disks[fl.ndisks++]
 		    : (!strcmp(o, "--bridge") || !strcmp(o, "--network")) && fl.nnics < DOM_NICS_MAX
 			? &fl.nics[fl.nnics]
@@ -281,7 +285,8 @@ static bool takes_value(const char *verb, const char *opt)
 {
 	static const char *const with[] = {"--name",	"--disk", "--bridge", "--network",
 					   "--memory",	"--cpus", "--kernel", "--initrd",
-					   "--cmdline", NULL};
+					   "--cmdline", "--hostname", "--ssh-key", "--user-data",
+					   NULL};
 	if (strcmp(verb, "define"))
 		return false;
 	for (const char *const *w = with; *w; w++)

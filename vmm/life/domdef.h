@@ -80,6 +80,8 @@ struct dom_flags {
 	const char *memory; /* as `minivmm --memory`; NULL: 512M */
 	const char *cpus;   /* NULL: 1 */
 	const char *kernel, *initrd, *cmdline;
+	/* --hostname, --ssh-key FILE, --user-data FILE: minivmm's <metadata> */
+	const char *hostname, *ssh_key, *user_data;
 };
 /* `define --name N --disk ... --bridge ... --memory ... --cpus ...`: the same
  * document a user would write, then parsed as above (formats not given are

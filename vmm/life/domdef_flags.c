@@ -1,6 +1,7 @@
 /* `define --name N --disk ... --bridge ...`: the document a user would
  * write, from flags, then read by domdef_from_xml like any other. */
 #include "vmm/life/domdef.h"
+#include "vmm/life/domdef_internal.h"
 
 #include "devices/virtio/disk.h"
 #include "devices/virtio/net_mac.h"
@@ -113,6 +114,8 @@ static int flags_doc(const struct dom_flags *fl, FILE *f)
 		return -EINVAL;
 	fprintf(f, "<domain type='kvm'>\n");
 	put_elem(f, "  ", "name", fl->name);
+	if (dom_flags_metadata(f, fl->hostname, fl->ssh_key, fl->user_data))
+		return -EINVAL;
 	fprintf(f, "  <memory unit='KiB'>%" PRIu64 "</memory>\n", (mem + 1023) / 1024);
 	fprintf(f, "  <vcpu placement='static'>%u</vcpu>\n  <os>\n", cpus);
 	fprintf(f, "    <type arch='x86_64'>hvm</type>\n");

@@ -4,6 +4,8 @@
 
 #include "vmm/life/domdef.h"
 
+#include <stdio.h>
+
 #define DOM_MEMORY_MAX_KIB (1ULL << 30) /* 1 TiB */
 
 struct dom_ctx {
@@ -35,6 +37,13 @@ void dom_warn(const struct dom_ctx *c, const struct xml_node *n, const char *wha
 void dom_attrs(const struct dom_ctx *c, const struct xml_node *n, const char *const *known);
 /* N's trimmed text, non-empty, no child elements. */
 int dom_text(const struct dom_ctx *c, const struct xml_node *n, char *buf, size_t size);
+
+/* minivmm's element in <metadata> (domdef_mdata.c), by its namespace. */
+#define DOM_MDATA_NS "https://minivmm.dev/xmlns/domain/1"
+int dom_read_metadata(struct dom_ctx *c, struct xml_node *n);
+/* define --hostname/--ssh-key/--user-data: the <metadata> element (none
+ * when all are NULL), values checked as `minivmm --hostname ...` checks. */
+int dom_flags_metadata(FILE *f, const char *hostname, const char *ssh_key, const char *user_data);
 
 int dom_read_os(struct dom_ctx *c, struct xml_node *n);
 int dom_read_devices(struct dom_ctx *c, struct xml_node *n);

@@ -303,7 +303,7 @@ static const struct dom_rule TOP[] = {
     {"uuid", READ, do_uuid, NULL},
     {"title", SILENT, NULL, NULL},
     {"description", SILENT, NULL, NULL},
-    {"metadata", SILENT, NULL, NULL},
+    {"metadata", READ, dom_read_metadata, NULL},
     {"memory", READ, do_memory, NULL},
     {"currentMemory", READ, do_current, NULL},
     {"maxMemory", FAIL, NULL, "minivmm has no memory hotplug"},
