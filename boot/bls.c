@@ -1,5 +1,6 @@
 /* Boot Loader Spec entries. */
 #include "boot/bls.h"
+#include "vmm/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,21 +17,22 @@ struct bls_entry {
 	char initrd[BOOTCFG_INITRD_MAX][BOOTCFG_PATH_MAX];
 	unsigned ninitrd;
 	char options[BOOTCFG_CMDLINE_MAX];
+	const char *fault;	/* why the entry cannot be booted as written, or NULL */
 };
 
-/* options with $name (or ${name}) replaced from grubenv. */
-static void bls_expand(const char *s, const char *env, size_t envlen, char *out, size_t cap)
+/* options with $name (or ${name}) replaced from grubenv; -E2BIG when the
+ * result does not fit in cap. */
+static int bls_expand(const char *s, const char *env, size_t envlen, char *out, size_t cap)
 {
 	size_t n = 0;
-	while (*s && n + 1 < cap) {
-		if (*s != '$') {
-			out[n++] = *s++;
-			continue;
-		}
+	while (*s) {
 		bool brace = s[1] == '{';
 		const char *name = s + 1 + brace;
-		size_t len = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		size_t len = *s == '$' ? strspn(name, "abcdefghijklmnopqrstuvwxyz"
+						"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") : 0;
 		if (!len || len >= 64 || (brace && name[len] != '}')) {
+			if (n + 1 >= cap)
+				return -E2BIG;
 			out[n++] = *s++;
 			continue;
 		}
@@ -38,11 +40,25 @@ static void bls_expand(const char *s, const char *env, size_t envlen, char *out,
 		memcpy(key, name, len);
 		key[len] = '\0';
 		bootcfg_grubenv_get(env, envlen, key, val, sizeof(val));
-		for (const char *v = val; *v && n + 1 < cap; v++)
-			out[n++] = *v;
+		size_t vlen = strlen(val);
+		if (n + vlen + 1 > cap)
+			return -E2BIG;
+		memcpy(out + n, val, vlen);
+		n += vlen;
 		s = name + len + brace;
 	}
 	out[n] = '\0';
+	return 0;
+}
+
+/* Copies val to a field of cap bytes; a value that does not fit is a fault
+ * (a cut path or command line would boot something else). */
+static void bls_copy(struct bls_entry *e, char *dst, size_t cap, const char *val,
+		     const char *fault)
+{
+	if (strlen(val) >= cap && !e->fault)
+		e->fault = fault;
+	snprintf(dst, cap, "%s", val);
 }
 
 static void bls_line(struct bls_entry *e, char *line)
@@ -61,13 +77,21 @@ static void bls_line(struct bls_entry *e, char *line)
 	} else if (!strcmp(line, "sort-key")) {
 		snprintf(e->sort_key, sizeof(e->sort_key), "%s", val);
 	} else if (!strcmp(line, "linux")) {
-		snprintf(e->linux_path, sizeof(e->linux_path), "%s", val);
+		bls_copy(e, e->linux_path, sizeof(e->linux_path), val,
+			 "the linux path has 1024 characters or more");
 	} else if (!strcmp(line, "options")) {
-		bootcfg_append(e->options, sizeof(e->options), val, true);
+		if (bootcfg_append(e->options, sizeof(e->options), val, true) && !e->fault)
+			e->fault = "the options lines add up to more than 4095 bytes";
 	} else if (!strcmp(line, "initrd")) {
 		char *save, *p = strtok_r(val, " \t", &save);
-		for (; p && e->ninitrd < BOOTCFG_INITRD_MAX; p = strtok_r(NULL, " \t", &save))
-			snprintf(e->initrd[e->ninitrd++], BOOTCFG_PATH_MAX, "%s", p);
+		for (; p; p = strtok_r(NULL, " \t", &save)) {
+			if (e->ninitrd == BOOTCFG_INITRD_MAX) {
+				e->fault = e->fault ? e->fault : "more than 8 initrd files";
+				break;
+			}
+			bls_copy(e, e->initrd[e->ninitrd++], BOOTCFG_PATH_MAX, p,
+				 "an initrd path has 1024 characters or more");
+		}
 	}
 }
 
@@ -95,24 +119,44 @@ static int bls_cmp(const void *pa, const void *pb)
 	return c ? c : strcmp(a->file, b->file);
 }
 
-static int bls_fill(const struct bls_entry *e, const char *env, size_t envlen,
-		    struct bootcfg_choice *out)
+static int bls_fill_fault(const struct bls_entry *e, const char *env, size_t envlen,
+			  struct bootcfg_choice *out, const char **why)
 {
 	snprintf(out->title, sizeof(out->title), "%s", e->title[0] ? e->title : e->id);
+	*why = e->fault;
+	if (*why)
+		return -EINVAL;
+	*why = "the linux path is too long";
 	if (bootcfg_file_set(&out->kernel, "", e->linux_path))
 		return -EINVAL;
+	*why = "an initrd path is too long";
 	for (unsigned i = 0; i < e->ninitrd; i++)
 		if (bootcfg_file_set(&out->initrd[i], "", e->initrd[i]))
 			return -EINVAL;
 	out->ninitrd = e->ninitrd;
 	char opts[BOOTCFG_CMDLINE_MAX];
-	bls_expand(e->options, env, envlen, opts, sizeof(opts));
-	snprintf(out->cmdline, sizeof(out->cmdline), "BOOT_IMAGE=%s", e->linux_path);
+	*why = "the options with grubenv's variables expanded are longer than 4095 bytes";
+	if (bls_expand(e->options, env, envlen, opts, sizeof(opts)))
+		return -E2BIG;
+	*why = "the command line (BOOT_IMAGE= and the options) is longer than 4095 bytes";
+	int n = snprintf(out->cmdline, sizeof(out->cmdline), "BOOT_IMAGE=%s", e->linux_path);
+	if (n < 0 || (size_t)n >= sizeof(out->cmdline))
+		return -E2BIG;
 	return bootcfg_append(out->cmdline, sizeof(out->cmdline), bootcfg_trim(opts), true);
 }
 
-int bls_choose(const struct bls_file *files, unsigned n, const char *grubenv, size_t envlen,
-	       struct bootcfg_choice *out)
+static int bls_fill(const struct bls_entry *e, const char *where, const char *env,
+		    size_t envlen, struct bootcfg_choice *out)
+{
+	const char *why;
+	int r = bls_fill_fault(e, env, envlen, out, &why);
+	if (r)
+		log_error("boot: %s/%s: %s", where, e->file, why);
+	return r;
+}
+
+int bls_choose(const struct bls_file *files, unsigned n, const char *where, const char *grubenv,
+	       size_t envlen, struct bootcfg_choice *out)
 {
 	struct bls_entry *e = calloc(n < BLS_ENTRIES_MAX ? (n ? n : 1) : BLS_ENTRIES_MAX, sizeof(*e));
 	char *line = malloc(BLS_LINE_MAX);
@@ -141,7 +185,7 @@ int bls_choose(const struct bls_file *files, unsigned n, const char *grubenv, si
 				snprintf(out->why, sizeof(out->why), "grubenv saved_entry=%.200s", saved);
 			}
 	}
-	r = bls_fill(&e[pick], grubenv, envlen, out);
+	r = bls_fill(&e[pick], where, grubenv, envlen, out);
 out:
 	free(line);
 	free(e);

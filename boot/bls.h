@@ -22,8 +22,11 @@ struct bls_file {
 
 #define BLS_ENTRIES_MAX 64
 
-/* 0 and *out; -ENOENT when no entry has a linux line. */
-int bls_choose(const struct bls_file *files, unsigned n, const char *grubenv, size_t envlen,
-	       struct bootcfg_choice *out);
+/* 0 and *out; -ENOENT when no entry has a linux line; -EINVAL/-E2BIG
+ * (logged as "boot: WHERE/FILE: why") when the chosen entry's paths or
+ * command line do not fit (nothing is cut). where names the directory
+ * ("vmhost.img partition 2:/loader/entries"). */
+int bls_choose(const struct bls_file *files, unsigned n, const char *where, const char *grubenv,
+	       size_t envlen, struct bootcfg_choice *out);
 
 #endif

@@ -31,7 +31,8 @@ int bootcfg_file_set(struct bootcfg_file *f, const char *default_dev, const char
 		dev_len = (size_t)(close - dev);
 		path = close + 1;
 	}
-	if (dev_len >= sizeof(f->dev) || strlen(path) >= sizeof(f->path))
+	/* A relative path gets a '/' in front: it must fit too. */
+	if (dev_len >= sizeof(f->dev) || strlen(path) + (path[0] != '/') >= sizeof(f->path))
 		return -EINVAL;
 	memcpy(f->dev, dev, dev_len);
 	f->dev[dev_len] = '\0';
@@ -103,29 +104,54 @@ char *bootcfg_trim(char *s)
 	return s;
 }
 
-/* grubenv values escape '\\' and newline with a backslash. */
-static void grubenv_unescape(const char *s, char *out, size_t cap)
+/* grubenv values escape '\\' and newline with a backslash. A NUL ends
+ * the value (the rest of the line is not text). */
+static void grubenv_unescape(const char *s, size_t len, char *out, size_t cap)
 {
 	size_t n = 0;
-	for (; *s && n + 1 < cap; s++) {
-		if (*s == '\\' && s[1])
-			s++;
-		out[n++] = *s;
+	for (size_t i = 0; i < len && s[i] && n + 1 < cap; i++) {
+		if (s[i] == '\\' && i + 1 < len && s[i + 1])
+			i++;
+		out[n++] = s[i];
 	}
 	out[n] = '\0';
 }
 
+bool bootcfg_grubenv_next(const char *env, size_t len, size_t *pos, char *name, size_t ncap,
+			  char *value, size_t vcap)
+{
+	while (env && *pos < len) {
+		const char *line = env + *pos;
+		const char *nl = memchr(line, '\n', len - *pos);
+		size_t n = nl ? (size_t)(nl - line) : len - *pos;
+		*pos += n + (nl ? 1 : 0);
+		const char *eq = memchr(line, '=', n);
+		size_t nlen = eq ? (size_t)(eq - line) : 0;
+		if (line[0] == '#' || !nlen || nlen >= ncap || memchr(line, '\0', nlen))
+			continue;
+		memcpy(name, line, nlen);
+		name[nlen] = '\0';
+		grubenv_unescape(eq + 1, n - nlen - 1, value, vcap);
+		return true;
+	}
+	return false;
+}
+
 int bootcfg_grubenv_get(const char *env, size_t len, const char *name, char *value, size_t cap)
 {
-	char line[1100];
-	size_t pos = 0, nlen = strlen(name);
-	while (env && bootcfg_next_line(env, len, &pos, line, sizeof(line))) {
-		if (line[0] == '#')
-			continue;
-		if (strncmp(line, name, nlen) == 0 && line[nlen] == '=') {
-			grubenv_unescape(line + nlen + 1, value, cap);
-			return 0;
+	if (!cap)
+		return -EINVAL;
+	char got[128], *v = malloc(cap);
+	size_t pos = 0;
+	int r = -ENOENT;
+	if (!v)
+		return -ENOMEM;
+	/* As GRUB's load_env sets them in order: the last of a name wins. */
+	while (bootcfg_grubenv_next(env, len, &pos, got, sizeof(got), v, cap))
+		if (strcmp(got, name) == 0) {
+			memcpy(value, v, strlen(v) + 1);
+			r = 0;
 		}
-	}
-	return -ENOENT;
+	free(v);
+	return r;
 }

@@ -52,8 +52,15 @@ int bootcfg_append(char *buf, size_t cap, const char *s, bool space);
 int bootcfg_dev_partition(const char *dev, enum bootcfg_devsyntax syntax);
 
 /* Reads one variable from a GRUB environment block (grubenv: "name=value"
- * lines, '#' padding, backslash escapes). 0 and value, or -ENOENT. */
+ * lines, '#' padding, backslash escapes; the last line of a name wins, as
+ * GRUB's load_env sets them in order). 0 and value, or -ENOENT, -ENOMEM. */
 int bootcfg_grubenv_get(const char *env, size_t len, const char *name, char *value, size_t cap);
+
+/* The next "name=value" of a grubenv from *pos (advanced past it): false
+ * at the end. Names of ncap characters or more are skipped; values are
+ * unescaped and cut to vcap-1 bytes. One pass reads the whole block. */
+bool bootcfg_grubenv_next(const char *env, size_t len, size_t *pos, char *name, size_t ncap,
+			  char *value, size_t vcap);
 
 /* Copies at most cap-1 bytes of the line starting at *pos in text[0..len)
  * (without its newline) to line, advances *pos past it. false at the end. */

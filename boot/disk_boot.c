@@ -7,6 +7,7 @@
 #include "boot/grub2.h"
 #include "vmm/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,20 +88,16 @@ static int db_candidates(struct disk_boot *b)
 
 /* ---- configurations ---- */
 
-static int db_read_text(struct disk_boot *b, struct db_cand *c, const char *path, char **text,
-			uint64_t *len)
+/* A configuration file (at most max bytes): 0, -ENOENT (not there, or no
+ * regular file: warned, the search goes on), other -errno (logged). */
+static int db_read_text(struct disk_boot *b, struct db_cand *c, const char *path, uint64_t max,
+			unsigned flags, char **text, uint64_t *len)
 {
 	void *data;
-	struct extfs *fs = db_ext(b, c);
-	int r = fs ? extfs_read(fs, path, DB_CONFIG_MAX, &data, len, NULL, 0) : -ENOENT;
-	if (r == -ELOOP)
-		log_error("boot: %s: %s: too many levels of symbolic links (a loop?)", c->what, path);
-	else if (r == -EFBIG)
-		log_error("boot: %s: %s: larger than %u bytes: not a boot configuration", c->what,
-			  path, DB_CONFIG_MAX);
+	int r = db_read(b, c, path, max, flags | DB_SKIP_NONFILE, &data, len, NULL, 0);
 	if (r == 0)
 		*text = data;
-	return r == -ENOENT || r == -ENOTDIR || r == -EISDIR ? -ENOENT : r;
+	return r;
 }
 
 static int db_search(void *opaque, enum grub2_search kind, const char *what, char *dev,
@@ -138,7 +135,8 @@ static int bls_collect(void *opaque, const char *name)
 	if (n < 6 || strcmp(name + n - 5, ".conf") || d->n == BLS_ENTRIES_MAX)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", d->dir, name);
-	if (db_read_text(d->b, d->c, path, &text, &len) == 0) {
+	/* One unreadable entry file does not hide the others. */
+	if (db_read_text(d->b, d->c, path, DB_CONFIG_MAX, DB_OPTIONAL, &text, &len) == 0) {
 		char *copy = strdup(name);
 		if (!copy) {
 			free(text);
@@ -176,18 +174,23 @@ static int db_try_bls(struct disk_boot *b, struct db_cand *c, struct bootcfg_cho
 		if (!d)
 			return -ENOMEM;
 		*d = (struct bls_dir){ .b = b, .c = c, .dir = bls_dirs[i] };
+		char where[BOOTCFG_PATH_MAX + 16];
+		snprintf(where, sizeof(where), "%s:%s", c->what, bls_dirs[i]);
 		int r = extfs_list(c->ext, bls_dirs[i], bls_collect, d);
 		if (r == 0 && d->n)
-			r = bls_choose(d->files, d->n, env, envlen, ch);
+			r = bls_choose(d->files, d->n, where, env, envlen, ch);	/* logs */
 		else if (r == 0 || r == -ENOENT || r == -ENOTDIR)
 			r = -ENOENT;
+		else if (r == -ELOOP)
+			log_error("boot: %s: too many levels of symbolic links (a loop?)", where);
+		else
+			log_error("boot: %s: cannot list the directory: %s", where, strerror(-r));
 		for (unsigned j = 0; j < d->n; j++) {
 			free((void *)d->files[j].name);
 			free((void *)d->files[j].text);
 		}
 		free(d);
 		if (r == 0) {
-			char where[BOOTCFG_PATH_MAX + 16];
 			if (i == 1)
 				bls_under_boot(c, ch);
 			snprintf(where, sizeof(where), "%s/*.conf (Boot Loader Spec)", bls_dirs[i]);
@@ -204,14 +207,14 @@ static int db_try_grub2(struct disk_boot *b, struct db_cand *c, struct bootcfg_c
 	for (size_t i = 0; i < NELEM(grub2_paths); i++) {
 		char *text = NULL, *env = NULL, envpath[64], name[BOOTCFG_PATH_MAX + 200];
 		uint64_t len, envlen = 0;
-		int r = db_read_text(b, c, grub2_paths[i], &text, &len);
+		int r = db_read_text(b, c, grub2_paths[i], DB_CONFIG_MAX, 0, &text, &len);
 		if (r == -ENOENT)
 			continue;
 		if (r)
 			return r;
 		snprintf(envpath, sizeof(envpath), "%.*s/grubenv",
 			 (int)(strrchr(grub2_paths[i], '/') - grub2_paths[i]), grub2_paths[i]);
-		if (db_read_text(b, c, envpath, &env, &envlen))
+		if (db_read_text(b, c, envpath, DB_GRUBENV_MAX, DB_OPTIONAL, &env, &envlen))
 			env = NULL, envlen = 0;
 		snprintf(name, sizeof(name), "%s:%s", c->what, grub2_paths[i]);
 		struct grub2_env ge = { .root = c->gname, .grubenv = env, .grubenv_len = envlen,
@@ -224,9 +227,14 @@ static int db_try_grub2(struct disk_boot *b, struct db_cand *c, struct bootcfg_c
 			r = db_take_choice(b, c, ch, where);
 		} else if (r == -ENOENT && res.blscfg) {
 			r = db_try_bls(b, c, ch, env, envlen);
+		} else if (r == -ENOENT && !res.entries) {
+			log_warn("boot: %s: %s has no menuentry: ignored", c->what, grub2_paths[i]);
+		} else if (r == -ENOENT && ch->title[0]) {
+			log_warn("boot: %s: %s: the chosen entry '%s' (%s) has no linux line: ignored",
+				 c->what, grub2_paths[i], ch->title, ch->why);
 		} else if (r == -ENOENT) {
-			log_warn("boot: %s: %s has no entry with a linux line: ignored", c->what,
-				 grub2_paths[i]);
+			log_warn("boot: %s: %s: %u entries but none to boot (empty submenus?): "
+				 "ignored", c->what, grub2_paths[i], res.entries);
 		}
 		free(text);
 		free(env);
@@ -243,7 +251,7 @@ static int db_try_simple(struct disk_boot *b, struct db_cand *c, struct bootcfg_
 	for (size_t i = 0; i < n; i++) {
 		char *text, name[BOOTCFG_PATH_MAX + 200], dir[BOOTCFG_PATH_MAX];
 		uint64_t len;
-		int r = db_read_text(b, c, paths[i], &text, &len);
+		int r = db_read_text(b, c, paths[i], DB_CONFIG_MAX, 0, &text, &len);
 		if (r == -ENOENT)
 			continue;
 		if (r)

@@ -35,9 +35,8 @@ static int db_resolve_dev(struct disk_boot *b, struct db_cand *cfg, const struct
 	return part < 0 ? -EINVAL : -ENXIO;	/* not -ENOENT: the search stops here */
 }
 
-/* Reads one file; "path -> resolved" goes to desc. */
-static int db_read(struct disk_boot *b, struct db_cand *c, const char *path, uint64_t max,
-		   void **data, uint64_t *size, char *desc, size_t cap)
+int db_read(struct disk_boot *b, struct db_cand *c, const char *path, uint64_t max,
+	    unsigned flags, void **data, uint64_t *size, char *desc, size_t cap)
 {
 	char resolved[EXTFS_PATH_MAX];
 	struct extfs *fs = db_ext(b, c);
@@ -52,18 +51,28 @@ static int db_read(struct disk_boot *b, struct db_cand *c, const char *path, uin
 		r = -ENOENT;	/* a path component is a file: the path is not there */
 	if (r == 0) {
 		bool link = strcmp(path, resolved) != 0;
-		snprintf(desc, cap, "%s%s%s (%s, %llu bytes)", path, link ? " -> " : "",
-			 link ? resolved : "", c->what, (unsigned long long)*size);
+		if (desc)
+			snprintf(desc, cap, "%s%s%s (%s, %llu bytes)", path, link ? " -> " : "",
+				 link ? resolved : "", c->what, (unsigned long long)*size);
 		return 0;
 	}
-	if (r == -ELOOP)
-		log_error("boot: %s: %s: too many levels of symbolic links (a loop?)", c->what, path);
+	bool nonfile = r == -EISDIR || r == -EINVAL;	/* a directory, FIFO, device */
+	enum log_level level = flags & (DB_OPTIONAL | (nonfile ? DB_SKIP_NONFILE : 0)) ?
+			       LOG_WARN : LOG_ERROR;
+	const char *tail = level == LOG_WARN ? ": ignored" : "";
+	char big[32];
+	snprintf(big, sizeof(big), max >= (1u << 20) ? "%llu MiB" : "%llu KiB",
+		 (unsigned long long)(max >= (1u << 20) ? max >> 20 : max >> 10));
+	if (nonfile)
+		log_msg(level, "boot: %s: %s: not a regular file%s", c->what, path, tail);
+	else if (r == -ELOOP)
+		log_msg(level, "boot: %s: %s: too many levels of symbolic links (a loop?)%s",
+			c->what, path, tail);
 	else if (r == -EFBIG)
-		log_error("boot: %s: %s: larger than %llu MiB", c->what, path,
-			  (unsigned long long)(max >> 20));
+		log_msg(level, "boot: %s: %s: larger than %s%s", c->what, path, big, tail);
 	else if (r != -ENOENT)
-		log_error("boot: %s: %s: %s", c->what, path, strerror(-r));
-	return r;
+		log_msg(level, "boot: %s: %s: %s%s", c->what, path, strerror(-r), tail);
+	return nonfile && (flags & DB_SKIP_NONFILE) ? -ENOENT : r;
 }
 
 static bool names_serial_console(const char *s)
@@ -142,7 +151,7 @@ static int db_take_initrds(struct disk_boot *b, struct db_cand *cfg,
 		char desc[2 * BOOTCFG_PATH_MAX + 128];
 		int r = db_resolve_dev(b, cfg, ch, ch->initrd[i].dev, &c);
 		if (r == 0)
-			r = db_read(b, c, ch->initrd[i].path, DISK_BOOT_INITRD_MAX, &data, &size,
+			r = db_read(b, c, ch->initrd[i].path, DISK_BOOT_INITRD_MAX, 0, &data, &size,
 				    desc, sizeof(desc));
 		if (r == -ENOENT)
 			log_error("boot: %s: initrd %s named by the configuration does not exist",
@@ -172,7 +181,7 @@ int db_take_choice(struct disk_boot *b, struct db_cand *cfg, const struct bootcf
 	snprintf(b->config, sizeof(b->config), "%s", cfg_path);
 	snprintf(b->entry, sizeof(b->entry), "'%s'", ch->title);
 	snprintf(b->why, sizeof(b->why), "%s", ch->why);
-	r = db_read(b, c, ch->kernel.path, DISK_BOOT_KERNEL_MAX, &b->kernel, &b->kernel_size,
+	r = db_read(b, c, ch->kernel.path, DISK_BOOT_KERNEL_MAX, 0, &b->kernel, &b->kernel_size,
 		    b->kernel_desc, sizeof(b->kernel_desc));
 	if (r == -ENOENT)
 		log_error("boot: %s: kernel %s named by %s does not exist", c->what,
@@ -205,8 +214,9 @@ static int newest_one(void *opaque, const char *name)
 static int db_fallback_pair(struct disk_boot *b, struct db_cand *c, const char *kernel,
 			    const char *const *initrds, size_t n, const char *why)
 {
-	int r = db_read(b, c, kernel, DISK_BOOT_KERNEL_MAX, &b->kernel, &b->kernel_size,
-			b->kernel_desc, sizeof(b->kernel_desc));
+	/* A directory or FIFO where a fallback kernel would be: the next one. */
+	int r = db_read(b, c, kernel, DISK_BOOT_KERNEL_MAX, DB_SKIP_NONFILE, &b->kernel,
+			&b->kernel_size, b->kernel_desc, sizeof(b->kernel_desc));
 	if (r)
 		return r;
 	snprintf(b->config, sizeof(b->config), "none found");
@@ -216,8 +226,8 @@ static int db_fallback_pair(struct disk_boot *b, struct db_cand *c, const char *
 	for (size_t i = 0; i < n; i++) {
 		void *data;
 		uint64_t size;
-		r = db_read(b, c, initrds[i], DISK_BOOT_INITRD_MAX, &data, &size, b->initrd_desc,
-			    sizeof(b->initrd_desc));
+		r = db_read(b, c, initrds[i], DISK_BOOT_INITRD_MAX, DB_SKIP_NONFILE, &data, &size,
+			    b->initrd_desc, sizeof(b->initrd_desc));
 		if (r == -ENOENT)
 			continue;
 		if (r == 0) {

@@ -50,6 +50,18 @@ struct disk_boot {
 /* The partition's ext2/3/4 handle (opened on first use), or NULL. */
 struct extfs *db_ext(struct disk_boot *b, struct db_cand *c);
 
+enum {
+	DB_SKIP_NONFILE = 1,	/* a directory/FIFO/device: warned, -ENOENT (search on) */
+	DB_OPTIONAL = 2,	/* every failure only warned (the caller goes without) */
+};
+
+/* Reads the regular file path of c (at most max bytes, symlinks followed);
+ * "path -> resolved (where, size)" goes to desc (may be NULL). 0, -ENOENT
+ * (not there: not logged), or another -errno, logged naming the file and
+ * why (log_warn with DB_OPTIONAL, else log_error). */
+int db_read(struct disk_boot *b, struct db_cand *c, const char *path, uint64_t max,
+	    unsigned flags, void **data, uint64_t *size, char *desc, size_t cap);
+
 /* Loads the files `choice` names (devices resolved against the disk; cfg
  * is the partition the configuration came from), checks the kernel boots
  * on x86_64, and sets the command line. 0 or -errno (logged). */

@@ -26,6 +26,8 @@ struct xl {
 	char def[128], ontimeout[128];
 	char append[BOOTCFG_CMDLINE_MAX];	/* global */
 	bool in_text;				/* TEXT HELP ... ENDTEXT */
+	bool full;				/* a LABEL past XL_LABELS_MAX is being skipped */
+	const char *name;			/* the file, for messages */
 };
 
 static void copy(char *dst, size_t cap, const char *src)
@@ -52,6 +54,10 @@ static void xl_line(struct xl *x, char *line)
 			l = &x->labels[x->n++];
 			memset(l, 0, sizeof(*l));
 			copy(l->name, sizeof(l->name), rest);
+		} else if (!x->full) {
+			x->full = true;
+			log_warn("boot: %s: more than %d labels: LABEL %s and the ones after it "
+				 "ignored", x->name, XL_LABELS_MAX, rest);
 		}
 	} else if (!strcasecmp(line, "default")) {
 		copy(x->def, sizeof(x->def), rest);
@@ -59,6 +65,8 @@ static void xl_line(struct xl *x, char *line)
 		copy(x->ontimeout, sizeof(x->ontimeout), rest);
 	} else if (!strcasecmp(line, "text") && !strncasecmp(rest, "help", 4)) {
 		x->in_text = true;
+	} else if (x->full) {
+		/* KERNEL, APPEND, MENU ... of a skipped label: not the last kept one's. */
 	} else if (!strcasecmp(line, "menu")) {
 		char *sub = rest + strcspn(rest, " \t");
 		if (*sub)
@@ -170,6 +178,7 @@ int extlinux_choose(const char *text, size_t len, const char *cfg_name, const ch
 	out->devsyntax = BOOTCFG_DEV_GRUB2;
 	if (!x || !line)
 		goto out;
+	x->name = cfg_name;
 	size_t pos = 0;
 	while (bootcfg_next_line(text, len, &pos, line, XL_LINE_MAX))
 		xl_line(x, line);

@@ -151,7 +151,8 @@ int grub1_choose(const char *text, size_t len, const char *cfg_name, struct boot
 	if (r == 0 && !g.found && g.want > 0) {
 		/* Past the last entry: GRUB legacy boots the first. */
 		char why[sizeof(out->why)];
-		snprintf(why, sizeof(why), "default %ld: no such entry, the first", g.want);
+		snprintf(why, sizeof(why), g.want <= g.entry ? "default %ld: that entry has no "
+			 "kernel line, the first" : "default %ld: no such entry, the first", g.want);
 		memset(out, 0, sizeof(*out));
 		out->devsyntax = BOOTCFG_DEV_GRUB1;
 		g = (struct g1){ .name = cfg_name, .entry = -1, .out = out, .forced = true };

@@ -14,6 +14,10 @@
 #define G2_ENTRIES_MAX 256
 #define G2_DEPTH_MAX 24
 #define G2_FUNCS_MAX 32
+/* Commands one grub.cfg may run (or skip) in all: real ones run a few
+ * hundred; nested functions calling each other several times would
+ * otherwise run for ever (8 calls deep 20 levels: 8^20). */
+#define G2_STEPS_MAX 100000u
 
 enum { G2_RUN = 1, G2_DEFINE = 2 };	/* what a command list does */
 enum { END_EOF, END_RBRACE, END_KW };	/* how a command list ended */
@@ -43,6 +47,7 @@ struct g2 {
 	struct g2_entry entries[G2_ENTRIES_MAX];
 	unsigned nentries;
 	unsigned depth;
+	unsigned steps;		/* commands run or skipped (G2_STEPS_MAX) */
 	bool blscfg;
 	bool in_entry, saw_linux;
 	struct bootcfg_choice *out;
@@ -201,8 +206,8 @@ static void g2_search(struct g2 *g, const struct g2_cmd *c)
 	unsigned i = 1;
 	if (!strcmp(cmd, "search.fs_uuid") || !strcmp(cmd, "search.fs_label") ||
 	    !strcmp(cmd, "search.file")) {
-		kind = cmd[9] == 'u' ? GRUB2_SEARCH_FS_UUID : cmd[9] == 'l' ? GRUB2_SEARCH_LABEL :
-		       GRUB2_SEARCH_FILE;
+		kind = !strcmp(cmd, "search.fs_uuid") ? GRUB2_SEARCH_FS_UUID :
+		       !strcmp(cmd, "search.fs_label") ? GRUB2_SEARCH_LABEL : GRUB2_SEARCH_FILE;
 		what = c->argc > 1 ? c->argv[1] : NULL;
 		var = c->argc > 2 && strncmp(c->argv[2], "--", 2) ? c->argv[2] : "root";
 		i = c->argc;
@@ -234,6 +239,26 @@ static void g2_search(struct g2 *g, const struct g2_cmd *c)
 	g2_var_set(&g->vars, var, dev);
 }
 
+/* Why bootcfg_file_set refused `text` (with $root as the default device). */
+static int g2_bad_path(struct g2 *g, unsigned line, const char *kind, const char *root,
+		       const char *text)
+{
+	char msg[256];
+	const char *close = text[0] == '(' ? strchr(text, ')') : NULL;
+	if (text[0] == '(' && !close)
+		snprintf(msg, sizeof(msg), "bad %s path '%.64s': no ')' after its device", kind, text);
+	else if (close && (size_t)(close - text - 1) >= BOOTCFG_DEV_MAX)
+		snprintf(msg, sizeof(msg), "bad %s path: its device '(%.32s...' has %d characters "
+			 "or more", kind, text + 1, BOOTCFG_DEV_MAX);
+	else if (!close && root && strlen(root) >= BOOTCFG_DEV_MAX)
+		snprintf(msg, sizeof(msg), "bad %s path: $root ('%.32s...') has %d characters or "
+			 "more", kind, root, BOOTCFG_DEV_MAX);
+	else
+		snprintf(msg, sizeof(msg), "bad %s path '%.48s...': %d characters or more", kind,
+			 close ? close + 1 : text, BOOTCFG_PATH_MAX - 1);
+	return g2_fail(g, line, msg);
+}
+
 static int g2_linux(struct g2 *g, const struct g2_cmd *c, bool initrd)
 {
 	struct bootcfg_choice *o = g->out;
@@ -246,12 +271,12 @@ static int g2_linux(struct g2 *g, const struct g2_cmd *c, bool initrd)
 			if (o->ninitrd == BOOTCFG_INITRD_MAX)
 				return g2_fail(g, c->line, "too many initrd files");
 			if (bootcfg_file_set(&o->initrd[o->ninitrd++], root, c->argv[i]))
-				return g2_fail(g, c->line, "bad initrd path");
+				return g2_bad_path(g, c->line, "initrd", root, c->argv[i]);
 		}
 		return 0;
 	}
 	if (bootcfg_file_set(&o->kernel, root, c->argv[1]))
-		return g2_fail(g, c->line, "bad kernel path");
+		return g2_bad_path(g, c->line, "kernel", root, c->argv[1]);
 	/* GRUB's linux loader puts BOOT_IMAGE= (the path as written) first. */
 	snprintf(o->cmdline, sizeof(o->cmdline), "BOOT_IMAGE=%s", c->argv[1]);
 	for (unsigned i = 2; i < c->argc; i++)
@@ -313,6 +338,12 @@ static const struct g2_func *g2_find_func(const struct g2 *g, const char *name)
 static int g2_exec(struct g2 *g, const struct g2_cmd *c, unsigned flags, int parent)
 {
 	const char *cmd = c->argv[0];
+	if (++g->steps > G2_STEPS_MAX) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "script runs too long (more than %u commands)",
+			 G2_STEPS_MAX);
+		return g2_fail(g, c->line, msg);
+	}
 	if (is_cmd(c, "if"))
 		return g2_if(g, c, flags, parent);
 	if (is_cmd(c, "menuentry") || is_cmd(c, "submenu"))
@@ -486,20 +517,14 @@ static void g2_preset(struct g2 *g)
 		snprintf(prefix, sizeof(prefix), "(%s)/boot/grub", g->env->root);
 		g2_var_set(&g->vars, "prefix", prefix);
 	}
-	/* load_env's variables (saved_entry, next_entry, kernelopts, ...). */
-	char line[G2_VALUE_MAX + G2_NAME_MAX];
+	/* load_env's variables (saved_entry, next_entry, kernelopts, ...), in
+	 * one pass over grubenv. */
+	char name[G2_NAME_MAX], value[G2_VALUE_MAX];
 	size_t pos = 0;
-	while (g->env->grubenv &&
-	       bootcfg_next_line(g->env->grubenv, g->env->grubenv_len, &pos, line, sizeof(line))) {
-		char *eq = strchr(line, '=');
-		if (line[0] == '#' || !eq || !g2_is_name(line, (size_t)(eq - line)))
-			continue;
-		*eq = '\0';
-		char value[G2_VALUE_MAX];
-		if (bootcfg_grubenv_get(g->env->grubenv, g->env->grubenv_len, line, value,
-					sizeof(value)) == 0)
-			g2_var_set(&g->vars, line, value);
-	}
+	while (bootcfg_grubenv_next(g->env->grubenv, g->env->grubenv_len, &pos, name,
+				    sizeof(name), value, sizeof(value)))
+		if (g2_is_name(name, strlen(name)))
+			g2_var_set(&g->vars, name, value);
 }
 
 static int g2_run_entry(struct g2 *g, int idx)

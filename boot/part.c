@@ -68,11 +68,17 @@ static int mbr_logicals(const struct blkdev *dev, struct part_table *t, uint64_t
 
 	for (unsigned hops = 0; hops < EBR_CHAIN_MAX; hops++) {
 		int r = blkdev_read(dev, ebr_lba * PART_SECTOR, ebr, sizeof(ebr));
-		if (r) {
+		if (r == -ERANGE) {
 			log_warn("boot: %s: EBR at sector %llu is outside the disk: logical "
 				 "partitions from %u ignored", dev->name,
 				 (unsigned long long)ebr_lba, number);
 			return 0;
+		}
+		if (r) {	/* the image cannot be read (a qcow2 I/O error): no guessing */
+			log_error("boot: %s: cannot read the EBR at sector %llu (logical partition "
+				  "%u): %s", dev->name, (unsigned long long)ebr_lba, number,
+				  strerror(-r));
+			return r;
 		}
 		if (ebr[MBR_SIG_OFF] != 0x55 || ebr[MBR_SIG_OFF + 1] != 0xaa)
 			return 0;
@@ -138,7 +144,9 @@ static int mbr_parse(const struct blkdev *dev, const uint8_t *mbr, struct part_t
 		part_add(dev, t, &p, lba, sectors, "primary");
 		if (mbr_is_extended(type) && !ext_seen) {
 			ext_seen = true;	/* Linux follows only the first one */
-			mbr_logicals(dev, t, lba, sectors);
+			int r = mbr_logicals(dev, t, lba, sectors);
+			if (r)
+				return r;
 		}
 	}
 	return 0;

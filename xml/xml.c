@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -269,6 +270,14 @@ int xml_read_file(const char *who, const char *path, char **buf, size_t *len)
 		log_error("%s: %s: %s", who, path, strerror(e));
 		return -e;
 	}
+	struct stat st;
+	/* fread on a directory fails with EISDIR, which ferror() cannot tell;
+	 * pipes (/dev/stdin, <(...)) are read as files. */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		log_error("%s: %s: is a directory", who, path);
+		return -EISDIR;
+	}
 	char *b = malloc(XML_MAX_SIZE + 2);
 	size_t n = b ? fread(b, 1, XML_MAX_SIZE + 1, f) : 0;
 	int err = ferror(f);
@@ -413,6 +422,17 @@ static void put_escaped(FILE *f, const char *s, bool attr)
 			break;
 		case '"':
 			fputs(attr ? "&quot;" : "\"", f);
+			break;
+		/* A parser normalises a raw LF/CR/tab in an attribute to a space
+		 * and a CR anywhere to LF: character references survive. */
+		case '\n':
+			fputs(attr ? "&#10;" : "\n", f);
+			break;
+		case '\t':
+			fputs(attr ? "&#9;" : "\t", f);
+			break;
+		case '\r':
+			fputs("&#13;", f);
 			break;
 		default:
 			fputc(*s, f);

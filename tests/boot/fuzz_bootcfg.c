@@ -5,6 +5,7 @@
  * them), a grub.cfg with the input also as grubenv, a menu.lst, an
  * extlinux.conf, and BLS entries (split at NUL bytes). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -84,7 +85,7 @@ static void configs(const char *text, size_t size)
 			n++;
 			start = i + 1;
 		}
-	bls_choose(files, n, text, size, &ch);
+	bls_choose(files, n, "fuzz", text, size, &ch);
 	char v[64];
 	bootcfg_grubenv_get(text, size, "saved_entry", v, sizeof(v));
 	bootcfg_dev_partition(text[0] == 'h' && memchr(text, '\0', size) ? text : "hd0,1",

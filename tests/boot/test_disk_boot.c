@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
@@ -394,6 +395,93 @@ START_TEST(errors_are_one_clear_line)
 }
 END_TEST
 
+/* `minivmm --disk disk.img --boot-info`: its exit status, stderr in err.txt. */
+static int boot_info(void)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' --disk disk.img --boot-info > out.txt "
+		 "2> err.txt", tmp, MINIVMM);
+	int r = system(cmd);
+	return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
+}
+
+static void stderr_has(const char *text)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "grep -qF -- '%s' '%s/err.txt' || cat '%s/err.txt' >&2", text,
+		 tmp, tmp);
+	ck_assert_msg(system(cmd) == 0, "'%s' not on stderr (above)", text);
+}
+
+/* Files that are there but cannot be used: a FIFO grub.cfg, a directory
+ * /boot/vmlinuz, a grubenv over 64 KiB are warned about and passed over;
+ * a loop at /loader/entries and a BLS entry too long to boot as written
+ * are one error naming the file (they used to exit 1 printing nothing). */
+START_TEST(unusable_files_are_named)
+{
+	root_reset();
+	root_kernel("/boot/k");
+	sh("mkfifo root/boot/grub/grub.cfg");
+	root_file("/boot/grub/menu.lst", "title legacy\nkernel /boot/k\n");
+	make_disk("gpt", "mkfs.ext4", 1);
+	ck_assert_int_eq(find("disk.img", NULL), 0);
+	has("configuration: /boot/grub/menu.lst (GRUB legacy)\n");
+	ck_assert_int_eq(boot_info(), 0);
+	stderr_has("disk.img partition 1: /boot/grub/grub.cfg: not a regular file: ignored");
+	/* Fallbacks: a directory at /boot/vmlinuz, then /vmlinuz. */
+	root_reset();
+	sh("mkdir root/boot/vmlinuz");
+	root_kernel("/vmlinuz");
+	make_disk("gpt", "mkfs.ext4", 1);
+	ck_assert_int_eq(find("disk.img", NULL), 0);
+	has("kernel: /vmlinuz (");
+	ck_assert_int_eq(boot_info(), 0);
+	stderr_has("/boot/vmlinuz: not a regular file: ignored");
+	/* grubenv is read up to 64 KiB: a larger one is warned about, unused. */
+	root_reset();
+	root_kernel("/boot/ka");
+	root_kernel("/boot/kb");
+	root_file("/boot/grub/grub.cfg", "set default=saved\nmenuentry a { linux /boot/ka }\n"
+		  "menuentry b { linux /boot/kb }\n");
+	root_file("/boot/grub/grubenv", "saved_entry=1\n");
+	make_disk("gpt", "mkfs.ext4", 1);
+	ck_assert_int_eq(find("disk.img", NULL), 0);
+	has("kernel: /boot/kb (");
+	sh("head -c 70000 /dev/zero | tr '\\0' '#' >> root/boot/grub/grubenv");
+	make_disk("gpt", "mkfs.ext4", 1);
+	ck_assert_int_eq(find("disk.img", NULL), 0);
+	has("kernel: /boot/ka (");
+	ck_assert_int_eq(boot_info(), 0);
+	stderr_has("/boot/grub/grubenv: larger than 64 KiB: ignored");
+	/* The default entry has no linux line (others do): said so. */
+	root_file("/boot/grub/grub.cfg", "menuentry first { echo }\nmenuentry b { linux /boot/kb }\n");
+	root_kernel("/boot/vmlinuz");
+	make_disk("gpt", "mkfs.ext4", 1);
+	ck_assert_int_eq(boot_info(), 0);
+	stderr_has("/boot/grub/grub.cfg: the chosen entry 'first' (default=0 (unset)) has no "
+		   "linux line: ignored");
+	/* A symlink loop at /loader/entries. */
+	root_reset();
+	sh("mkdir root/loader && ln -s e2 root/loader/entries && ln -s entries root/loader/e2");
+	make_disk("gpt", "mkfs.ext4", 1);
+	ck_assert_int_eq(find("disk.img", NULL), -ELOOP);
+	error_has("disk.img partition 1:/loader/entries: too many levels of symbolic links");
+	ck_assert_int_eq(boot_info(), 1);
+	sh("test \"$(wc -l < err.txt)\" = 1 && grep -q 'loader/entries: too many' err.txt");
+	/* A BLS entry whose options do not fit in a command line. */
+	root_reset();
+	root_kernel("/vmlinuz-6");
+	sh("mkdir -p root/loader/entries && { echo 'linux /vmlinuz-6'; for i in 1 2 3; do "
+	   "printf 'options '; head -c 1500 /dev/zero | tr '\\0' o; echo; done; } "
+	   "> root/loader/entries/f-6.conf");
+	make_disk("gpt", "mkfs.ext4", 1);
+	ck_assert_int_eq(find("disk.img", NULL), -EINVAL);
+	error_has("disk.img partition 1:/loader/entries/f-6.conf: the options lines add up to");
+	ck_assert_int_eq(boot_info(), 1);
+	stderr_has("f-6.conf: the options lines");
+}
+END_TEST
+
 START_TEST(minivmm_boot_info)
 {
 	cirros_like_root();
@@ -449,6 +537,7 @@ int main(void)
 	tcase_add_test(tc, corrupted_file_system_never_crashes);
 	tcase_add_test(tc, errors_are_one_clear_line);
 	tcase_add_test(tc, minivmm_boot_info);
+	tcase_add_test(tc, unusable_files_are_named);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -269,6 +269,42 @@ START_TEST(fs_signatures)
 }
 END_TEST
 
+/* A read error on an EBR (a qcow2 cluster that cannot be read) is an
+ * error naming the sector and the cause, not "outside the disk". */
+static uint64_t failing_off;
+
+static int failing_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	if (off <= failing_off && failing_off < off + len)
+		return -EIO;
+	return blkdev_mem_read(ctx, off, buf, len);
+}
+
+START_TEST(mbr_ebr_read_error)
+{
+	struct part_table t;
+	memset(disk, 0, sizeof(disk));
+	mbr_entry(disk, 0, 0, 0x83, 63, 100);
+	mbr_entry(disk, 1, 0, 0x05, 1000, 2000);
+	mbr_entry(disk + 1000 * 512, 0, 0, 0x83, 10, 300);
+	struct blkdev bad = dev;
+	bad.read = failing_read;
+	failing_off = 1000 * 512;
+	log_clear_last_error();
+	ck_assert_int_eq(part_scan(&bad, &t), -EIO);
+	const char *e = log_last_error();
+	ck_assert_msg(strstr(e, "test.img: cannot read the EBR at sector 1000") &&
+		      strstr(e, "Input/output error") && !strstr(e, "outside"), "error: %s", e);
+	/* An EBR link past the disk end is still only a warning. */
+	mbr_entry(disk, 1, 0, 0x05, SECTORS + 10, 2000);
+	failing_off = UINT64_MAX;
+	log_clear_last_error();
+	ck_assert_int_eq(part_scan(&bad, &t), 0);
+	ck_assert_str_eq(log_last_error(), "");
+	ck_assert_uint_eq(t.count, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("boot-part");
@@ -278,6 +314,7 @@ int main(void)
 	tcase_add_test(tc, gpt_entries_outside_disk);
 	tcase_add_test(tc, mbr_primaries_and_logicals);
 	tcase_add_test(tc, mbr_hostile);
+	tcase_add_test(tc, mbr_ebr_read_error);
 	tcase_add_test(tc, garbage_never_crashes);
 	tcase_add_test(tc, fs_signatures);
 	suite_add_tcase(s, tc);

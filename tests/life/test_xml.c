@@ -202,6 +202,37 @@ START_TEST(read_file_bounded)
 }
 END_TEST
 
+/* LF, CR and tab in attribute values and CR in text survive a write and a
+ * re-read (a parser turns raw ones into spaces / LF). */
+START_TEST(format_keeps_control_characters)
+{
+	struct xml_node *root = xml_new("d", "line1\r\nline2\tend");
+	char *out;
+	ck_assert_ptr_nonnull(root);
+	ck_assert_int_eq(xml_set_attr(root, "a", "x\ny\tz\rw"), 0);
+	ck_assert_int_eq(xml_format(root, &out), 0);
+	ck_assert_str_eq(out, "<d a='x&#10;y&#9;z&#13;w'>line1&#13;\nline2\tend</d>\n");
+	struct xml_node *again;
+	ck_assert_int_eq(xml_parse(out, strlen(out), "out", &again), 0);
+	ck_assert_str_eq(xml_attr(again, "a"), "x\ny\tz\rw");
+	ck_assert_str_eq(again->text, "line1\r\nline2\tend");
+	xml_free(again);
+	free(out);
+	xml_free(root);
+}
+END_TEST
+
+START_TEST(read_file_directory)
+{
+	char *buf = NULL;
+	size_t len;
+	log_clear_last_error();
+	ck_assert_int_eq(xml_read_file("t", "/tmp", &buf, &len), -EISDIR);
+	ck_assert_str_eq(log_last_error(), "t: /tmp: is a directory");
+	ck_assert_ptr_null(buf);
+}
+END_TEST
+
 START_TEST(random_garbage_never_crashes)
 {
 	static const char alphabet[] = "<>/='\"&;#! -?[]abxDOCTYPENTIY%\n\xc3\xa4";
@@ -240,6 +271,8 @@ int main(void)
 	tcase_add_test(tc, tree_lines_and_text);
 	tcase_add_test(tc, edit_and_format);
 	tcase_add_test(tc, read_file_bounded);
+	tcase_add_test(tc, format_keeps_control_characters);
+	tcase_add_test(tc, read_file_directory);
 	tcase_add_test(tc, random_garbage_never_crashes);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
