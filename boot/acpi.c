@@ -66,7 +66,9 @@ _Static_assert(offsetof(struct acpi_fadt, x_dsdt) == 140, "fadt x_dsdt offset");
 
 #define FADT_WBINVD        (1u << 0)
 #define FADT_PROC_C1       (1u << 2)
-#define FADT_PWR_BUTTON    (1u << 4)	/* no fixed power button */
+/* FADT flag bit 4 (PWR_BUTTON, "no fixed power button") stays clear: the
+ * fixed button in PM1 (devices/acpi_pm.h) is how a controller asks the
+ * guest to shut down. */
 #define FADT_SLP_BUTTON    (1u << 5)	/* no fixed sleep button */
 #define FADT_TMR_VAL_EXT   (1u << 8)	/* the PM timer has 32 bits */
 #define FADT_RESET_REG_SUP (1u << 10)
@@ -188,7 +190,7 @@ static void fadt_fill(struct acpi_fadt *f, uint64_t dsdt, uint64_t facs)
 	f->p_lvl3_lat = 1001;		/* > 1000: C3 not supported */
 	f->century = FADT_CMOS_CENTURY;
 	f->iapc_boot_arch = BOOT_ARCH_LEGACY | BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA;
-	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
+	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON |
 		   FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP;
 	f->reset_reg = gas_io(PORT_ACPI_RESET, 1);
 	f->reset_value = ACPI_RESET_VALUE;

@@ -18,6 +18,9 @@
 struct acpi_pm {
 	pthread_mutex_t lock;
 	struct vm_stopper stop;
+	struct irq_line sci;
+	bool has_sci;
+	int sci_level;		/* last level driven; -1 before any */
 	acpi_pm_clock_fn clock;
 	void *clock_opaque;
 	uint64_t start_ns;	/* clock when the counter was 0 */
@@ -55,6 +58,25 @@ static void copy_bytes(void *dst, const uint8_t *src, uint64_t offset, uint32_t 
 		memcpy(dst, src + offset, len);
 }
 
+static uint16_t evt_word(const struct acpi_pm *pm, unsigned at)
+{
+	return (uint16_t)(pm->evt[at] | pm->evt[at + 1] << 8);
+}
+
+/* The SCI is level-triggered (MADT/MP tables): high exactly while an
+ * enabled event's status is set. TMR_EN raises none (see the header), so
+ * only the power button counts. Under pm->lock, so levels reach the line
+ * in the order the state changed. */
+static void sci_update_locked(struct acpi_pm *pm)
+{
+	uint16_t pending = evt_word(pm, 0) & evt_word(pm, 2) & ACPI_PM1_PWRBTN;
+	int level = pending != 0;
+	if (!pm->has_sci || level == pm->sci_level)
+		return;
+	pm->sci_level = level;
+	irq_line_set(&pm->sci, level);
+}
+
 static void evt_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 {
 	struct acpi_pm *pm = opaque;
@@ -81,6 +103,7 @@ static void evt_write(void *opaque, uint64_t offset, const void *data, uint32_t 
 		else
 			pm->evt[at] = in[i];
 	}
+	sci_update_locked(pm);
 	pthread_mutex_unlock(&pm->lock);
 }
 
@@ -148,8 +171,16 @@ static const struct bus_dev_ops acpi_cnt_ops = { .read = cnt_read, .write = cnt_
 static const struct bus_dev_ops acpi_reset_ops = { .read = reset_read, .write = reset_write };
 static const struct bus_dev_ops acpi_timer_ops = { .read = timer_read, .write = timer_write };
 
-struct acpi_pm *acpi_pm_create(const struct vm_stopper *stop, acpi_pm_clock_fn clock,
-			       void *clock_opaque)
+void acpi_pm_press_power_button(struct acpi_pm *pm)
+{
+	pthread_mutex_lock(&pm->lock);
+	pm->evt[1] |= ACPI_PM1_PWRBTN >> 8;	/* PWRBTN_STS: set whatever PWRBTN_EN says */
+	sci_update_locked(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+struct acpi_pm *acpi_pm_create(const struct vm_stopper *stop, const struct irq_line *sci,
+			       acpi_pm_clock_fn clock, void *clock_opaque)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));
 	if (!pm) {
@@ -158,6 +189,11 @@ struct acpi_pm *acpi_pm_create(const struct vm_stopper *stop, acpi_pm_clock_fn c
 	}
 	pthread_mutex_init(&pm->lock, NULL);
 	pm->stop = *stop;
+	if (sci) {
+		pm->sci = *sci;
+		pm->has_sci = true;
+	}
+	pm->sci_level = -1;
 	pm->clock = clock ? clock : monotonic_ns;
 	pm->clock_opaque = clock_opaque;
 	pm->start_ns = pm->clock(pm->clock_opaque);

@@ -13,7 +13,13 @@
  * stop with VM_STOP_POWEROFF; writing ACPI_RESET_VALUE to the reset register
  * asks for VM_STOP_RESET. Other sleep states are ignored (our DSDT offers
  * only \_S5). SCI_EN always reads as set: the machine is in ACPI mode from
- * the start, so no SMI_CMD is needed. No event ever sets a status bit. */
+ * the start, so no SMI_CMD is needed.
+ *
+ * The one event is the fixed power button (the FADT advertises it):
+ * acpi_pm_press_power_button() sets PM1_STS.PWRBTN_STS (bit 8; the guest
+ * clears it by writing 1, and cannot set it itself). The SCI line
+ * (ACPI_SCI_IRQ, level-triggered, active high) is high exactly while
+ * PWRBTN_STS and PM1_EN.PWRBTN_EN (bit 8) are both set. */
 #ifndef MINIVMM_DEVICES_ACPI_PM_H
 #define MINIVMM_DEVICES_ACPI_PM_H
 
@@ -30,6 +36,7 @@
 #define ACPI_PM_TMR_HZ 3579545u		/* the PC's 14.318 MHz crystal / 4 */
 
 #define ACPI_PM1_STS_TMR       0x0001
+#define ACPI_PM1_PWRBTN        0x0100	/* PWRBTN_STS in PM1_STS, PWRBTN_EN in PM1_EN */
 
 #define ACPI_PM1_CNT_SCI_EN    0x0001
 #define ACPI_PM1_CNT_SLP_TYP_SHIFT 10
@@ -41,10 +48,12 @@ struct acpi_pm;
 /* Nanoseconds on a clock that never goes back; lets tests move time. */
 typedef uint64_t (*acpi_pm_clock_fn)(void *opaque);
 
-/* The stopper is copied. clock NULL: CLOCK_MONOTONIC. NULL on
- * out-of-memory (logged). */
-struct acpi_pm *acpi_pm_create(const struct vm_stopper *stop, acpi_pm_clock_fn clock,
-			       void *clock_opaque);
+/* The stopper and the SCI line are copied (sci NULL: no SCI wired).
+ * clock NULL: CLOCK_MONOTONIC. NULL on out-of-memory (logged). */
+struct acpi_pm *acpi_pm_create(const struct vm_stopper *stop, const struct irq_line *sci,
+			       acpi_pm_clock_fn clock, void *clock_opaque);
+/* A press of the fixed power button; any thread. */
+void acpi_pm_press_power_button(struct acpi_pm *pm);
 void acpi_pm_destroy(struct acpi_pm *pm);
 
 /* The ports of the four blocks. */

@@ -34,12 +34,13 @@ static int create_all(struct platform_devices *p, const struct irq_line *com1_ir
 	p->com1 = uart_create(com1_irq, console_tx, tx_opaque);
 	if (!p->com1)
 		return -errno;		/* eventfd or memory; logged */
-	struct irq_line kbd_irq = *com1_irq, rtc_irq = *com1_irq;	/* other pins */
+	struct irq_line kbd_irq = *com1_irq, rtc_irq = *com1_irq, sci = *com1_irq;	/* other pins */
 	kbd_irq.gsi = IRQ_KEYBOARD;
 	rtc_irq.gsi = IRQ_RTC;
+	sci.gsi = ACPI_SCI_IRQ;
 	p->kbc = i8042_create(stop, &kbd_irq);
 	p->cmos = cmos_create(&rtc_irq, NULL, NULL);
-	p->acpi = acpi_pm_create(stop, NULL, NULL);
+	p->acpi = acpi_pm_create(stop, &sci, NULL, NULL);
 	p->dbg = debug_exit_create(stop);
 	p->pci = pci_create();
 	if (!p->kbc || !p->cmos || !p->acpi || !p->dbg || !p->pci)
@@ -114,4 +115,9 @@ struct uart *platform_uart(struct platform_devices *p)
 struct pci *platform_pci(struct platform_devices *p)
 {
 	return p->pci;
+}
+
+struct acpi_pm *platform_acpi_pm(struct platform_devices *p)
+{
+	return p->acpi;
 }

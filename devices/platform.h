@@ -17,6 +17,8 @@
 #include "vmm/bus.h"
 #include "vmm/vm_hooks.h"
 
+struct acpi_pm;
+
 #define PORT_POST_CODE 0x80
 #define PORT_IO_DELAY  0xed
 
@@ -26,8 +28,9 @@ struct platform_devices;
  * still point at freed devices: destroy the bus, do not use it. console_tx receives the guest's COM1
  * output; see devices/serial.h for its rules. The irq line and stopper are
  * copied. com1_irq's set_level and opaque also drive the other ISA lines,
- * each with its own GSI: IRQ_KEYBOARD (1) and IRQ_RTC (8), the latter from
- * the RTC's timer thread too. */
+ * each with its own GSI: IRQ_KEYBOARD (1), IRQ_RTC (8; from the RTC's timer
+ * thread too) and the ACPI SCI (ACPI_SCI_IRQ, 9; from the thread that
+ * presses the power button too). */
 int platform_devices_create(struct bus *pio, const struct irq_line *com1_irq,
 			    const struct vm_stopper *stop, uart_tx_fn console_tx,
 			    void *tx_opaque, struct platform_devices **out);
@@ -35,6 +38,8 @@ void platform_devices_destroy(struct platform_devices *p);
 
 /* COM1, for uart_receive() and uart_rx_space_fd(). */
 struct uart *platform_uart(struct platform_devices *p);
+/* The ACPI PM block, for the power button. */
+struct acpi_pm *platform_acpi_pm(struct platform_devices *p);
 /* The PCI configuration space, for adding functions (virtio, host bridge). */
 struct pci *platform_pci(struct platform_devices *p);
 

@@ -1,4 +1,5 @@
 #include "vmm/console.h"
+#include "vmm/console_detached.h"
 #include "vmm/log.h"
 
 #include <errno.h>
@@ -13,8 +14,9 @@
 
 struct console {
 	int in_fd;		/* -1: no input */
-	int out_fd;
+	int out_fd;		/* -1: none (a detached console without a log) */
 	bool own_out_fd;
+	struct console_detached *dcon;	/* VM_CONSOLE_DETACHED: the ring and its client */
 	bool terminal;		/* interactive: raw mode and escape key */
 	bool raw;
 	/* Guest output waits here until a newline, a full buffer or
@@ -50,7 +52,32 @@ static void console_fatal_signal(int sig)
 	raise(sig);
 }
 
-int console_open(struct console **out, const char *spec)
+static void console_free(struct console *con)
+{
+	dcon_destroy(con->dcon);
+	if (con->own_out_fd)
+		close(con->out_fd);
+	close(con->out_efd);
+	pthread_mutex_destroy(&con->out_lock);
+	free(con);
+}
+
+/* Output appended to PATH, no input. Frees CON on failure. */
+static int console_open_log(struct console *con, const char *what, const char *path)
+{
+	con->in_fd = -1;
+	con->out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (con->out_fd < 0) {
+		int err = errno;
+		log_error("%s %s: cannot open for writing: %s", what, path, strerror(err));
+		console_free(con);
+		return -err;
+	}
+	con->own_out_fd = true;
+	return 0;
+}
+
+static int console_new(struct console **out)
 {
 	struct console *con = calloc(1, sizeof(*con));
 	if (!con)
@@ -65,21 +92,40 @@ int console_open(struct console **out, const char *spec)
 	pthread_mutex_init(&con->out_lock, NULL);
 	con->in_fd = STDIN_FILENO;
 	con->out_fd = STDOUT_FILENO;
-	/* A reader that goes away (`minivmm | head`) must not kill us with
-	 * the terminal still raw: the write fails with EPIPE instead. */
+	/* A reader that goes away (`minivmm | head`, a console client) must
+	 * not kill us with the terminal still raw: the write fails with EPIPE
+	 * instead. */
 	signal(SIGPIPE, SIG_IGN);
+	*out = con;
+	return 0;
+}
+
+int console_open_detached(struct console **out, const char *log_path)
+{
+	struct console *con;
+	int r = console_new(&con);
+	if (r < 0)
+		return r;
+	con->in_fd = con->out_fd = -1;
+	if (log_path && (r = console_open_log(con, "console log", log_path)) < 0)
+		return r;
+	if ((r = dcon_create(&con->dcon)) < 0) {
+		console_free(con);
+		return r;
+	}
+	*out = con;
+	return 0;
+}
+
+int console_open(struct console **out, const char *spec)
+{
+	struct console *con;
+	int r = console_new(&con);
+	if (r < 0)
+		return r;
 	if (spec && strcmp(spec, "-") != 0) {
-		con->in_fd = -1;
-		con->out_fd = open(spec, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (con->out_fd < 0) {
-			int err = errno;
-			log_error("--console %s: cannot open for writing: %s", spec, strerror(err));
-			close(con->out_efd);
-			pthread_mutex_destroy(&con->out_lock);
-			free(con);
-			return -err;
-		}
-		con->own_out_fd = true;
+		if ((r = console_open_log(con, "--console", spec)) < 0)
+			return r;
 	} else if (!spec) {
 		con->terminal = isatty(STDIN_FILENO);
 	}
@@ -118,7 +164,9 @@ int console_attach(struct console *con)
 
 static void console_out(struct console *con, const uint8_t *buf, size_t len)
 {
-	while (len > 0) {
+	if (con->dcon)
+		dcon_output(con->dcon, buf, len);
+	while (con->out_fd >= 0 && len > 0) {
 		ssize_t n = write(con->out_fd, buf, len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -169,12 +217,22 @@ void console_flush(struct console *con)
 
 int console_output_event_fd(const struct console *con) { return con->out_efd; }
 
-int console_input_fd(const struct console *con) { return con->in_fd; }
+int console_input_fd(const struct console *con)
+{
+	return con->dcon ? dcon_input_fd(con->dcon) : con->in_fd;
+}
+
+struct console_detached *console_detached(struct console *con)
+{
+	return con ? con->dcon : NULL;
+}
 bool console_is_terminal(const struct console *con) { return con->terminal; }
 
 ssize_t console_read(struct console *con, uint8_t *buf, size_t cap, bool *escape)
 {
 	*escape = false;
+	if (con->dcon)
+		return dcon_read(con->dcon, buf, cap);	/* no escape key: the client has its own */
 	if (con->in_fd < 0)
 		return 0;
 	ssize_t n = read(con->in_fd, buf, cap);
@@ -209,9 +267,5 @@ void console_close(struct console *con)
 	console_flush(con);
 	if (con->raw)
 		console_restore_terminal();
-	if (con->own_out_fd)
-		close(con->out_fd);
-	close(con->out_efd);
-	pthread_mutex_destroy(&con->out_lock);
-	free(con);
+	console_free(con);
 }

@@ -4,7 +4,8 @@
  *            included) and Ctrl+] stops the VM.
  *   "-"      stdin/stdout as plain byte streams: no raw mode, no escape key
  *            (for harnesses that feed and capture the console).
- *   FILE     output appended to FILE; no input. */
+ *   FILE     output appended to FILE; no input.
+ *   detached console_open_detached(): a log file, a ring and a client. */
 #ifndef MINIVMM_CONSOLE_H
 #define MINIVMM_CONSOLE_H
 
@@ -23,6 +24,12 @@ struct console;
 
 /* Opens the console (file errors are reported here, before any VM exists). */
 int console_open(struct console **out, const char *spec);
+/* VM_CONSOLE_DETACHED (vmm/vm_control.h): output appended to LOG_PATH
+ * (NULL: no log) and kept in a ring for clients (vmm/console_detached.h);
+ * input comes from the attached client. */
+int console_open_detached(struct console **out, const char *log_path);
+/* The detached console's client side, NULL for any other console. */
+struct console_detached *console_detached(struct console *con);
 /* Enters raw mode if this is an interactive terminal. */
 int console_attach(struct console *con);
 /* Guest output; called from vCPU threads. Buffered: written out at once

@@ -2,6 +2,7 @@
 #include "vmm/log.h"
 
 #include <linux/kvm.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,46 @@ static const char *reason_name(unsigned r)
 	case REASONS: return "other";
 	default: return NULL;
 	}
+}
+
+static enum exit_kind exit_kind_of(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO: return EXIT_KIND_IO;
+	case KVM_EXIT_MMIO: return EXIT_KIND_MMIO;
+	case KVM_EXIT_HLT: return EXIT_KIND_HLT;
+	case KVM_EXIT_INTR: return EXIT_KIND_INTR;
+	case KVM_EXIT_SHUTDOWN: return EXIT_KIND_SHUTDOWN;
+	case KVM_EXIT_SYSTEM_EVENT: return EXIT_KIND_SYSTEM_EVENT;
+	case KVM_EXIT_FAIL_ENTRY: return EXIT_KIND_FAIL_ENTRY;
+	case KVM_EXIT_INTERNAL_ERROR: return EXIT_KIND_INTERNAL_ERROR;
+	default: return EXIT_KIND_OTHER;
+	}
+}
+
+void exit_counts_add(struct exit_counts *c, const struct kvm_run *run, int run_ret)
+{
+	enum exit_kind k = run_ret < 0 ? EXIT_KIND_INTR : exit_kind_of(run->exit_reason);
+	/* One writer (the vCPU's thread): a plain increment made atomic by
+	 * its load and store, without a locked read-modify-write per exit. */
+	uint64_t n = atomic_load_explicit(&c->kind[k], memory_order_relaxed);
+	atomic_store_explicit(&c->kind[k], n + 1, memory_order_relaxed);
+}
+
+uint64_t exit_counts_get(const struct exit_counts *c, enum exit_kind kind)
+{
+	return kind < EXIT_KINDS ? atomic_load_explicit(&c->kind[kind], memory_order_relaxed) : 0;
+}
+
+const char *exit_kind_name(enum exit_kind kind)
+{
+	static const char *const names[EXIT_KINDS] = {
+		[EXIT_KIND_IO] = "io", [EXIT_KIND_MMIO] = "mmio", [EXIT_KIND_HLT] = "hlt",
+		[EXIT_KIND_INTR] = "intr", [EXIT_KIND_SHUTDOWN] = "shutdown",
+		[EXIT_KIND_SYSTEM_EVENT] = "system_event", [EXIT_KIND_FAIL_ENTRY] = "fail_entry",
+		[EXIT_KIND_INTERNAL_ERROR] = "internal_error", [EXIT_KIND_OTHER] = "other",
+	};
+	return kind < EXIT_KINDS ? names[kind] : "other";
 }
 
 static double ms(uint64_t ns)

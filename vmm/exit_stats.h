@@ -29,6 +29,25 @@ uint64_t exit_stats_total(const struct exit_stats *s);
 uint64_t exit_stats_reason_count(const struct exit_stats *s, uint32_t exit_reason);
 uint64_t exit_stats_port_count(const struct exit_stats *s, uint16_t port);
 
+/* Exits by kind, counted on every exit whether or not MINIVMM_EXIT_STATS
+ * is set (vm_get_stats()): a relaxed load and store per exit, no timing.
+ * One per vCPU, written by its thread only, read from any thread. */
+enum exit_kind {
+	EXIT_KIND_IO, EXIT_KIND_MMIO, EXIT_KIND_HLT,
+	EXIT_KIND_INTR,		/* a signal or immediate_exit (a kick) */
+	EXIT_KIND_SHUTDOWN, EXIT_KIND_SYSTEM_EVENT, EXIT_KIND_FAIL_ENTRY,
+	EXIT_KIND_INTERNAL_ERROR, EXIT_KIND_OTHER,
+	EXIT_KINDS
+};
+struct exit_counts {
+	_Atomic uint64_t kind[EXIT_KINDS];
+};
+/* One KVM_RUN that returned 'run' (run_ret < 0: it failed or was kicked). */
+void exit_counts_add(struct exit_counts *c, const struct kvm_run *run, int run_ret);
+uint64_t exit_counts_get(const struct exit_counts *c, enum exit_kind kind);
+/* "io", "mmio", "hlt", "intr", ...: stable names (the control socket's). */
+const char *exit_kind_name(enum exit_kind kind);
+
 /* The summary; setup_ns: from vm_run's start to the first KVM_RUN. */
 void exit_stats_print(const struct exit_stats *s, FILE *out, uint64_t setup_ns);
 

@@ -6,6 +6,7 @@
 #include "vmm/bus.h"
 #include "vmm/cli.h"
 #include "vmm/console.h"
+#include "vmm/console_detached.h"
 #include "vmm/cpuid.h"
 #include "vmm/exit.h"
 #include "vmm/exit_stats.h"
@@ -19,6 +20,7 @@
 #include "vmm/vm_pci.h"
 #include "vmm/vm_hooks.h"
 #include "vmm/vm_identity.h"
+#include "vmm/vm_internal.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -34,53 +36,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* vCPU threads are kicked out of KVM_RUN with this signal. */
-#define VCPU_KICK_SIGNAL SIGUSR1
-
-struct vm {
-	const struct vm_config *cfg;
-	struct kvm kvm;
-	struct guest_mem *gm;
-	struct bus *pio, *mmio;
-	struct platform_devices *devices;
-	struct vm_disks *disks;
-	struct vm_nics *nics;
-	struct vm_pci pci;	/* what the virtio-pci functions get from KVM */
-	bool pci_ready;
-	struct console *con;
-	struct vcpu vcpus[MAX_VCPUS];
-	unsigned nvcpus;	/* created so far */
-
-	struct vm_stopper stopper;
-	struct irq_line com1_irq;
-	pthread_mutex_t stop_lock;
-	atomic_bool stopping;
-	enum vm_stop_reason stop_reason;
-	int stop_status;
-	int stop_efd;		/* becomes readable once a stop is requested */
-	uint64_t start_ns;	/* vm_run's start, for the exit stats */
-	_Atomic uint64_t first_run_ns;	/* the first KVM_RUN of any vCPU */
-};
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void vm_kick_vcpus(struct vm *vm)
-{
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-		if (!v->run)
-			continue;
-		/* immediate_exit covers a vCPU about to enter KVM_RUN; the
-		 * signal covers one already inside it. */
-		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-		if (v->thread_started)
-			pthread_kill(v->thread, VCPU_KICK_SIGNAL);
-	}
 }
 
 static void vm_request_stop_cb(void *opaque, enum vm_stop_reason why, int status)
@@ -103,6 +63,7 @@ static void vm_request_stop_cb(void *opaque, enum vm_stop_reason why, int status
 	if (write(vm->stop_efd, &one, sizeof(one)) < 0)
 		log_warn("cannot signal the stop event: %s", strerror(errno));
 	vm_kick_vcpus(vm);
+	vm_control_stop_requested(vm);
 }
 
 static void vm_set_irq(void *opaque, unsigned gsi, int level)
@@ -131,6 +92,11 @@ static void *vcpu_thread(void *arg)
 		.vcpu_id = v->id, .run_size = v->run_size,
 	};
 	while (!atomic_load(&vm->stopping)) {
+		/* A kick left immediate_exit set: a pause, or a stop. */
+		if (__atomic_load_n(&v->run->immediate_exit, __ATOMIC_RELAXED)) {
+			vm_vcpu_pause_point(vm, v);
+			continue;
+		}
 		uint64_t t0 = v->stats ? now_ns() : 0;
 		if (v->stats) {
 			uint64_t unset = 0;
@@ -138,6 +104,7 @@ static void *vcpu_thread(void *arg)
 		}
 		int r = kvm_ioctl_raw(v->fd, KVM_RUN, NULL);
 		uint64_t t1 = v->stats ? now_ns() : 0;
+		exit_counts_add(&vm->exits[v->id], v->run, r);
 		if (r == -EINTR || r == -EAGAIN) {
 			if (v->stats)
 				exit_stats_count(v->stats, v->run, r, t1 - t0, 0);
@@ -202,7 +169,8 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 			uint64_t now = now_ns();
 			timeout = now >= flush_at ? 0 : (int)((flush_at - now + 999999) / 1000000);
 		}
-		struct pollfd fds[4] = {
+		struct console_detached *dc = console_detached(vm->con);
+		struct pollfd fds[6] = {
 			{ .fd = vm->stop_efd, .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },
 			/* Either wait for input or, with input pending, for the
@@ -210,8 +178,12 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 			{ .fd = pump.len ? space_fd : console_input_fd(vm->con), .events = POLLIN },
 			/* Output waiting: ignored (-1) while a flush is scheduled. */
 			{ .fd = flush_at ? -1 : console_output_event_fd(vm->con), .events = POLLIN },
+			/* A detached console: a client came or goes, output for it
+			 * waits; the client takes more output. */
+			{ .fd = dc ? dcon_event_fd(dc) : -1, .events = POLLIN },
+			{ .fd = dc ? dcon_output_fd(dc) : -1, .events = POLLOUT },
 		};
-		if (poll(fds, 4, timeout) < 0) {
+		if (poll(fds, 6, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
@@ -242,6 +214,8 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 		}
 		if (pump.len)
 			vm_console_feed(vm, &pump);
+		if (dc && (fds[4].revents || fds[5].revents))
+			dcon_service(dc);
 	}
 }
 
@@ -437,7 +411,8 @@ static int vm_run_spec(const struct vm_config *cfg, const struct boot_spec *spec
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	int status = 1;
 	bool started = false;
-	if (vm->stop_efd < 0 || console_open(&vm->con, cfg->console) < 0) {
+	vm_control_init(vm);
+	if (vm->stop_efd < 0 || vm_console_open(vm) < 0) {
 		if (vm->stop_efd >= 0)
 			close(vm->stop_efd);
 		goto out;
@@ -462,7 +437,9 @@ static int vm_run_spec(const struct vm_config *cfg, const struct boot_spec *spec
 	    vm_build(vm, &spec) < 0 ||
 	    console_attach(vm->con) < 0)
 		goto out_sig;
-	vm_start_vcpus(vm);	/* on failure a stop is requested: the loop ends at once */
+	/* On failure a stop is requested: the loop ends at once. */
+	if (vm_start_vcpus(vm) == 0)
+		vm_hooks_started(vm);
 	started = true;
 	vm_main_loop(vm, sig_fd);
 
@@ -470,6 +447,7 @@ out_sig:
 	if (sig_fd >= 0)
 		close(sig_fd);
 	vm_request_stop(&vm->stopper, VM_STOP_ERROR, 1);	/* no-op if already stopping */
+	vm_hooks_stopping(vm);	/* before anything goes */
 	vm_teardown(vm);	/* joins the vCPU threads */
 	status = vm->stop_status;
 	if (!started)
@@ -479,6 +457,7 @@ out_sig:
 	else
 		log_info("VM %s (exit status %d)", vm_stop_text(vm->stop_reason), status);
 out:
+	vm_control_fini(vm);
 	pthread_mutex_destroy(&vm->stop_lock);
 	free(vm);
 	return status;

@@ -48,7 +48,12 @@ void vm_reset(struct vm *vm);
  * vm_console_attach() first writes the ring to FD, then the live stream;
  * the fd is the VM's from then on (closed at EOF, on a write error, on
  * vm_console_detach() or when the VM stops). One client at a time:
- * -EBUSY while another is attached; -ENOTSUP for a foreground console. */
+ * -EBUSY while another is attached; -ENOTSUP for a foreground console.
+ * (Implementation notes, vmm/console_detached.h: on any error the fd stays
+ * the caller's; -EBADF for fd < 0. The fd is made non-blocking and only the
+ * VM's main loop writes it: a client more than 2 * VM_CONSOLE_RING bytes
+ * behind is disconnected, never blocking a vCPU and never losing bytes
+ * silently from its stream. No escape key: the client handles Ctrl+].) */
 #define VM_CONSOLE_DETACHED "@detached"
 #define VM_CONSOLE_RING (64 * 1024)
 int vm_console_attach(struct vm *vm, int fd);
@@ -78,7 +83,13 @@ struct vm_stats {
 	} nics[VM_STATS_MAX_DEVS];
 };
 
-/* A snapshot of the counters (each read atomically, not all at one instant). */
+/* A snapshot of the counters (each read atomically, not all at one instant).
+ * exits[]: every kind of vmm/exit_stats.h (io, mmio, hlt, intr, shutdown,
+ * system_event, fail_entry, internal_error, other), zero counts included;
+ * "intr" counts KVM_RUNs ended by a signal or a kick. disks[]: requests
+ * completed OK by type; errors: those that were not. nics[].rx_dropped /
+ * tx_dropped: frames lost on the way in/out (runts, bad buffers or chains,
+ * user-mode backlog, TAP refusals). Always 0. */
 int vm_get_stats(struct vm *vm, struct vm_stats *out);
 
 #endif

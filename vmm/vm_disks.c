@@ -1,4 +1,5 @@
 #include "vmm/vm_disks.h"
+#include "devices/virtio/blk.h"
 #include "devices/virtio/disk.h"
 #include "devices/virtio/virtio_pci.h"
 #include "vmm/cli.h"
@@ -78,6 +79,21 @@ int vm_disks_attach(struct vm_disks *d, struct vm_pci *vp)
 			  vpci_slot(v->dev));
 	}
 	return 0;
+}
+
+unsigned vm_disks_count(const struct vm_disks *d)
+{
+	return d ? d->n : 0;
+}
+
+bool vm_disks_stats(const struct vm_disks *d, unsigned i, const char **name,
+		    struct vblk_stats *out)
+{
+	if (!d || i >= d->n || !d->d[i].dev)
+		return false;
+	*name = d->d[i].name;
+	vblk_get_stats(vpci_device(d->d[i].dev), out);
+	return true;
 }
 
 void vm_disks_destroy(struct vm_disks *d)

@@ -22,6 +22,7 @@
 struct vm_nic {
 	struct vm_pci_port port;
 	char ifname[IFNAMSIZ];	/* the TAP: "vnet0"; --net user: "eth0" */
+	bool is_user;		/* --net user */
 	char bridge[16];	/* --bridge: the bridge it is on */
 	uint8_t mac[NET_MAC_LEN];
 	unsigned pairs;
@@ -112,6 +113,7 @@ static int open_user(struct vm_nic *v, const struct cli_nic *c, unsigned index,
 	if ((r = net_user_opts_parse(c->spec, &o)) < 0)
 		return r;
 	v->pairs = 1;
+	v->is_user = true;
 	if (o.has_mac)
 		memcpy(v->mac, o.mac, NET_MAC_LEN);
 	else
@@ -181,6 +183,22 @@ void vm_nics_print_stats(const struct vm_nics *n)
 	for (unsigned i = 0; n && i < n->n; i++)
 		if (n->nic[i].dev)
 			vnet_print_stats(vpci_device(n->nic[i].dev), stderr);
+}
+
+unsigned vm_nics_count(const struct vm_nics *n)
+{
+	return n ? n->n : 0;
+}
+
+bool vm_nics_stats(const struct vm_nics *n, unsigned i, const char **ifname,
+		   const uint8_t **mac, struct vnet_stats *out)
+{
+	if (!n || i >= n->n || !n->nic[i].dev)
+		return false;
+	*ifname = n->nic[i].is_user ? "user" : n->nic[i].ifname;
+	*mac = n->nic[i].mac;
+	vnet_get_stats(vpci_device(n->nic[i].dev), out);
+	return true;
 }
 
 void vm_nics_destroy(struct vm_nics *n)

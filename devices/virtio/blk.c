@@ -227,6 +227,11 @@ void vblk_get_stats(const struct vblk *b, struct vblk_stats *o)
 	o->polls_hit = b->stats.polls_hit;
 	o->mapped = b->stats.mapped;
 	o->barriers = b->stats.barriers;
+	o->rd_reqs = b->stats.rd_reqs;
+	o->rd_bytes = b->stats.rd_bytes;
+	o->wr_reqs = b->stats.wr_reqs;
+	o->wr_bytes = b->stats.wr_bytes;
+	o->flush_reqs = b->stats.flush_reqs;
 }
 
 struct blk_req *blk_req_alloc(struct vblk_queue *q)

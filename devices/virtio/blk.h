@@ -70,6 +70,8 @@ struct vblk_stats {
 	uint64_t polls_hit;	/* poll windows that found work (no sleep) */
 	uint64_t mapped;	/* qcow2 requests done on the image file by io_uring */
 	uint64_t barriers;	/* waits for in-flight I/O before an engine call */
+	/* Requests completed with VIRTIO_BLK_S_OK, by type (errors: above). */
+	uint64_t rd_reqs, rd_bytes, wr_reqs, wr_bytes, flush_reqs;
 };
 
 /* The disk stays owned by the caller and must outlive the device. */
@@ -99,6 +101,7 @@ void vblk_reset(struct vblk *b);
  * the ring is broken (needs_reset was called). */
 int vblk_process(struct vblk *b);
 
+/* Any thread, the device running: each counter is read atomically. */
 void vblk_get_stats(const struct vblk *b, struct vblk_stats *out);
 
 /* Host CPUs this process may run on (affinity, cpusets), not all online

@@ -75,6 +75,7 @@ struct vblk {
 	struct {
 		_Atomic uint64_t requests, completed, errors, unsupported, notifies, broken_rings;
 		_Atomic uint64_t inline_reads, inline_rw, nowait_misses, polls_hit, mapped, barriers;
+		_Atomic uint64_t rd_reqs, rd_bytes, wr_reqs, wr_bytes, flush_reqs;
 	} stats;
 };
 

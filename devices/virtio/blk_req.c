@@ -331,6 +331,26 @@ void blk_req_set_io_result(struct blk_req *r, int err)
 		r->written = (uint32_t)r->len;
 }
 
+/* The per-type counters of vm_get_stats() (`minivmm stats`). */
+static void blk_req_count_ok(struct vblk *b, const struct blk_req *r)
+{
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+		b->stats.rd_reqs++;
+		b->stats.rd_bytes += r->len;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		b->stats.wr_reqs++;
+		b->stats.wr_bytes += r->len;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		b->stats.flush_reqs++;
+		break;
+	default:
+		break;
+	}
+}
+
 void blk_req_complete(struct blk_req *r)
 {
 	struct vblk *b = r->b;
@@ -338,6 +358,8 @@ void blk_req_complete(struct blk_req *r)
 
 	if (r->result != VIRTIO_BLK_S_OK)
 		b->stats.errors++;
+	else
+		blk_req_count_ok(b, r);
 	if (r->status) {
 		*r->status = r->result;
 		len++;

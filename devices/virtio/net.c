@@ -340,7 +340,7 @@ void vnet_ring_broken(struct vnet *n, struct vnet_pair *p, const char *what)
 		n->hooks.needs_reset(n->hooks.opaque);
 }
 
-void vnet_notify(struct vnet *n, unsigned queue, uint64_t *counter)
+void vnet_notify(struct vnet *n, unsigned queue, _Atomic uint64_t *counter)
 {
 	(*counter)++;
 	if (n->hooks.notify)

@@ -30,7 +30,7 @@ struct net_ctrl_state {
 	uint8_t mac[6];
 	unsigned queue_pairs;	/* in use: 1..max_queue_pairs */
 	unsigned max_queue_pairs;
-	uint64_t bad_commands;	/* malformed, unknown or refused */
+	_Atomic uint64_t bad_commands;	/* malformed, unknown or refused */
 };
 
 /* Runs the command in chain C (already popped, not faulted or faulted)

@@ -62,8 +62,8 @@ struct vnet_pair {
 
 	struct net_rx_stats rxs;
 	struct net_tx_stats txs;
-	uint64_t rx_waits, tx_errors, notifies;
-	uint64_t rx_backlog_drops;	/* the backend had no room to keep a frame */
+	_Atomic uint64_t rx_waits, tx_errors, notifies;	/* atomic: see net_rx.h */
+	_Atomic uint64_t rx_backlog_drops;	/* the backend had no room to keep a frame */
 	struct ratelimit rl;	/* this thread's log lines */
 };
 
@@ -84,7 +84,7 @@ struct vnet {
 	struct virtq *ctrlq;
 	bool ctrl_on;
 	int ctrl_kick;
-	uint64_t ctrl_commands;
+	_Atomic uint64_t ctrl_commands;
 	/* Control state (MAC, rx modes, pairs in use): written by pair 0's
 	 * thread, read by config reads on vCPU threads. */
 	pthread_mutex_t lock;
@@ -95,7 +95,7 @@ struct vnet {
 	bool started;
 	bool threads;		/* started with kick eventfds */
 	bool reset_requested;
-	uint64_t broken_rings;
+	_Atomic uint64_t broken_rings;
 };
 
 /* net_io.c */
@@ -114,7 +114,7 @@ extern const struct vnet_backend vnet_user_backend;
 
 /* net.c */
 void vnet_ring_broken(struct vnet *n, struct vnet_pair *p, const char *what);
-void vnet_notify(struct vnet *n, unsigned queue, uint64_t *counter);
+void vnet_notify(struct vnet *n, unsigned queue, _Atomic uint64_t *counter);
 /* Runs the control queue's commands (pair 0's thread). 0 or -EIO. */
 int vnet_ctrl_drain(struct vnet *n);
 /* Pairs 1.. attached or detached on the TAP to match WANT. */

@@ -28,12 +28,13 @@ struct virtq;
 #define NET_ETH_HLEN 14
 
 struct net_rx_stats {
-	uint64_t frames, bytes;	/* delivered (bytes without the header) */
-	uint64_t gso;		/* ... of them GSO frames (the TAP's TSO/UFO/USO) */
-	uint64_t merged;	/* ... of them in more than one buffer (MRG_RXBUF) */
-	uint64_t runts;		/* shorter than header + Ethernet header */
-	uint64_t bad_buffers;	/* chains with readable or unusable buffers */
-	uint64_t small_buffers;	/* one chain too small, no MRG_RXBUF */
+	/* Atomic: vm_get_stats() reads them while the I/O thread counts. */
+	_Atomic uint64_t frames, bytes;	/* delivered (bytes without the header) */
+	_Atomic uint64_t gso;		/* ... of them GSO frames (the TAP's TSO/UFO/USO) */
+	_Atomic uint64_t merged;	/* ... of them in more than one buffer (MRG_RXBUF) */
+	_Atomic uint64_t runts;		/* shorter than header + Ethernet header */
+	_Atomic uint64_t bad_buffers;	/* chains with readable or unusable buffers */
+	_Atomic uint64_t small_buffers;	/* one chain too small, no MRG_RXBUF */
 };
 
 /* Delivers FRAME (LEN bytes, header first) into VQ. MERGEABLE: MRG_RXBUF

@@ -18,7 +18,7 @@ int net_tx_next(struct virtq *vq, struct iovec *iov, unsigned max_iov, size_t ma
 		int r = virtq_pop(vq, &c);
 		if (r <= 0)
 			return r < 0 ? -EIO : 0;
-		uint64_t *bad = NULL;
+		_Atomic uint64_t *bad = NULL;
 		if (c.fault || c.writable_bytes)
 			bad = &st->bad_chains;
 		else if (c.readable_bytes < NET_HDR_LEN + NET_ETH_HLEN)

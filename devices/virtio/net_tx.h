@@ -16,11 +16,12 @@
 struct virtq;
 
 struct net_tx_stats {
-	uint64_t frames, bytes;	/* handed to the caller (bytes without the header) */
-	uint64_t gso;		/* ... of them GSO frames (the guest's TSO/UFO/USO) */
-	uint64_t bad_chains;	/* writable or unusable buffers, or too many */
-	uint64_t runts;		/* shorter than header + Ethernet header */
-	uint64_t oversized;	/* longer than the maximum */
+	/* Atomic: vm_get_stats() reads them while the I/O thread counts. */
+	_Atomic uint64_t frames, bytes;	/* handed to the caller (bytes without the header) */
+	_Atomic uint64_t gso;		/* ... of them GSO frames (the guest's TSO/UFO/USO) */
+	_Atomic uint64_t bad_chains;	/* writable or unusable buffers, or too many */
+	_Atomic uint64_t runts;		/* shorter than header + Ethernet header */
+	_Atomic uint64_t oversized;	/* longer than the maximum */
 };
 
 /* Pops chains until a good frame: returns its number of iovecs (at most

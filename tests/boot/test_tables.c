@@ -138,6 +138,7 @@ START_TEST(fadt_pm1a_reset_and_dsdt)
 	ck_assert_uint_eq(rd64(f + 212), PORT_ACPI_PM_TMR);
 	ck_assert_uint_eq(f[108], CMOS_REG_CENTURY);		/* CENTURY: the RTC's */
 	ck_assert_uint_eq(rd32(f + 112) & (1u << 10), 1u << 10);	/* RESET_REG_SUP */
+	ck_assert_uint_eq(rd32(f + 112) & (1u << 4), 0);	/* PWR_BUTTON clear: a fixed button */
 	ck_assert_uint_eq(rd16(f + 109) & 2, 2);		/* 8042 present */
 	ck_assert_uint_eq(f[116], 1);				/* RESET_REG: system I/O */
 	ck_assert_uint_eq(f[117], 8);

@@ -193,6 +193,8 @@ END_TEST
 /* ---- ACPI ---- */
 
 static struct acpi_pm *pm;
+static struct fake_irq pm_sci;
+static struct irq_line pm_sci_line;
 static uint64_t pm_now;		/* the fake monotonic clock, ns */
 static const struct acpi_pm_ports pm_ports = {
 	.evt = PORT_ACPI_PM1A_EVT, .cnt = PORT_ACPI_PM1A_CNT,
@@ -208,7 +210,8 @@ static void pm_setup(void)
 {
 	setup();
 	pm_now = 5 * 1000000000ull;	/* the counter starts at 0 whatever the clock says */
-	pm = acpi_pm_create(&stopper, pm_fake_clock, &pm_now);
+	pm_sci_line = fake_irq_line(&pm_sci, ACPI_SCI_IRQ);
+	pm = acpi_pm_create(&stopper, &pm_sci_line, pm_fake_clock, &pm_now);
 	ck_assert_ptr_nonnull(pm);
 	ck_assert_int_eq(acpi_pm_register(pm, pio, &pm_ports), 0);
 }
@@ -284,6 +287,57 @@ START_TEST(acpi_pm1_status_enable)
 	outw(pio, PORT_ACPI_PM1A_EVT, 0xffff);	/* write-1-to-clear: stays 0 */
 	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT), 0);
 	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT + 2), 0x0121);
+}
+END_TEST
+
+#define PWRBTN ACPI_PM1_PWRBTN
+
+START_TEST(acpi_pwrbtn_sets_status_without_sci_when_disabled)
+{
+	acpi_pm_press_power_button(pm);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT), PWRBTN);
+	ck_assert_uint_eq(pm_sci.raises, 0);	/* PWRBTN_EN clear: no SCI */
+	ck_assert_uint_eq(stopped.calls, 0);	/* the guest decides, not the device */
+	outw(pio, PORT_ACPI_PM1A_EVT, 0);	/* writing 0 clears nothing */
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT), PWRBTN);
+	outb(pio, PORT_ACPI_PM1A_EVT + 1, PWRBTN >> 8);	/* W1C, byte-wide */
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT), 0);
+}
+END_TEST
+
+START_TEST(acpi_pwrbtn_sci_follows_status_and_enable)
+{
+	outw(pio, PORT_ACPI_PM1A_EVT + 2, PWRBTN);
+	ck_assert_int_ne(pm_sci.level, 1);
+	acpi_pm_press_power_button(pm);
+	ck_assert_int_eq(pm_sci.level, 1);
+	ck_assert_uint_eq(pm_sci.gsi, ACPI_SCI_IRQ);
+	acpi_pm_press_power_button(pm);		/* pressed again: still one level */
+	ck_assert_uint_eq(pm_sci.raises, 1);
+	outw(pio, PORT_ACPI_PM1A_EVT + 2, 0);	/* disabled: the line drops, status stays */
+	ck_assert_int_eq(pm_sci.level, 0);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT), PWRBTN);
+	outw(pio, PORT_ACPI_PM1A_EVT + 2, PWRBTN);	/* enabled again: pending, so high */
+	ck_assert_int_eq(pm_sci.level, 1);
+	ck_assert_uint_eq(pm_sci.raises, 2);
+	outl(pio, PORT_ACPI_PM1A_EVT, PWRBTN << 16 | PWRBTN);	/* clear, keep enabled */
+	ck_assert_int_eq(pm_sci.level, 0);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT), 0);
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT + 2), PWRBTN);
+	acpi_pm_press_power_button(pm);
+	ck_assert_int_eq(pm_sci.level, 1);
+	ck_assert_uint_eq(pm_sci.raises, 3);
+}
+END_TEST
+
+START_TEST(acpi_pwrbtn_guest_cannot_set_status)
+{
+	outw(pio, PORT_ACPI_PM1A_EVT + 2, PWRBTN);
+	outw(pio, PORT_ACPI_PM1A_EVT, 0xffff);
+	outb(pio, PORT_ACPI_PM1A_EVT + 1, 0xff);
+	outl(pio, PORT_ACPI_PM1A_EVT, 0xffffffff);	/* EN all set, STS W1C */
+	ck_assert_uint_eq(inw(pio, PORT_ACPI_PM1A_EVT) & PWRBTN, 0);
+	ck_assert_uint_eq(pm_sci.raises, 0);
 }
 END_TEST
 
@@ -364,7 +418,7 @@ static uint64_t mono_ns(void)
 START_TEST(pm_timer_real_clock_advances)
 {
 	struct bus *b = bus_create("pio");
-	struct acpi_pm *real = acpi_pm_create(&stopper, NULL, NULL);
+	struct acpi_pm *real = acpi_pm_create(&stopper, NULL, NULL, NULL);
 	ck_assert_ptr_nonnull(real);
 	ck_assert_int_eq(acpi_pm_register(real, b, &pm_ports), 0);
 	uint64_t t0 = mono_ns();
@@ -446,6 +500,14 @@ START_TEST(platform_registers_everything)
 	ck_assert_int_eq(com1_irq.level, 1);
 	ck_assert_uint_eq(inb(pio, PORT_I8042_DATA), 0xfe);
 	ck_assert_int_eq(com1_irq.level, 0);
+	/* the SCI too, with GSI 9 */
+	outw(pio, PORT_ACPI_PM1A_EVT + 2, ACPI_PM1_PWRBTN);
+	acpi_pm_press_power_button(platform_acpi_pm(p));
+	ck_assert_uint_eq(com1_irq.gsi, ACPI_SCI_IRQ);
+	ck_assert_int_eq(com1_irq.level, 1);
+	outw(pio, PORT_ACPI_PM1A_EVT, ACPI_PM1_PWRBTN);
+	ck_assert_uint_eq(com1_irq.gsi, ACPI_SCI_IRQ);
+	ck_assert_int_eq(com1_irq.level, 0);
 	outb(pio, PORT_DEBUG_EXIT, 3);
 	ck_assert_int_eq(stopped.why, VM_STOP_DEBUG_EXIT);
 	ck_assert_int_eq(stopped.status, 3);
@@ -495,6 +557,9 @@ int main(void)
 	tcase_add_test(tc, acpi_other_sleep_types_ignored);
 	tcase_add_test(tc, acpi_reset_register);
 	tcase_add_test(tc, acpi_pm1_status_enable);
+	tcase_add_test(tc, acpi_pwrbtn_sets_status_without_sci_when_disabled);
+	tcase_add_test(tc, acpi_pwrbtn_sci_follows_status_and_enable);
+	tcase_add_test(tc, acpi_pwrbtn_guest_cannot_set_status);
 	tcase_add_test(tc, pm_timer_rate_on_a_fake_clock);
 	tcase_add_test(tc, pm_timer_wraps_modulo_2_32);
 	tcase_add_test(tc, pm_timer_narrow_reads_and_writes_ignored);

@@ -128,6 +128,12 @@ static void fadt_parse(const uint8_t *t, uint32_t len, struct acpi_info *info)
 	if (!info->pm1a_cnt && len >= 184 && t[172] == 1)
 		info->pm1a_cnt = (uint16_t)rd64(t + 176);
 
+	if (len >= 60)
+		info->pm1a_evt = (uint16_t)rd32(t + 56);
+	/* X_PM1a_EVT_BLK (a GAS at 148, system I/O space) likewise. */
+	if (!info->pm1a_evt && len >= 160 && t[148] == 1)
+		info->pm1a_evt = (uint16_t)rd64(t + 152);
+
 	uint64_t dsdt = len >= 148 ? rd64(t + 140) : 0;
 	if (!dsdt && len >= 44)
 		dsdt = rd32(t + 40);

@@ -14,6 +14,7 @@ struct acpi_info {
 	uint8_t apic_ids[MAX_CPUS];
 	uint64_t lapic_base;		/* from the MADT header */
 	uint16_t pm1a_cnt;		/* 0 if the FADT gives none */
+	uint16_t pm1a_evt;		/* PM1a_EVT_BLK (PM1_STS, PM1_EN); 0 if none */
 	uint8_t slp_typ_s5;
 	bool s5_from_dsdt;		/* false: ACPI_SLP_TYP_S5 assumed */
 };

@@ -26,6 +26,7 @@
 /* Exit codes the guest chooses itself (exit=N uses N). */
 enum guest_exit {
 	GUEST_EXIT_OK = 0,
+	GUEST_EXIT_PWRBTN_FAILED = 246,	/* no PM1a event block to arm the power button */
 	GUEST_EXIT_VNET_FAILED = 247,	/* a hostile virtio-net chain or a frame went wrong */
 	GUEST_EXIT_VBLK_FAILED = 248,	/* a hostile virtio-blk request got a wrong answer */
 	GUEST_EXIT_EXCEPTION = 249,	/* a CPU exception reached the guest */

@@ -1,5 +1,5 @@
 /* The minivmm test guest: prints what it was given, then does what its
- * command line asks (verbs.h): smp, then reset, poweroff, exit=N; with
+ * command line asks (verbs.h): smp, then reset, poweroff, pwrbtn, exit=N; with
  * none of these it exits 0. */
 #include "acpi.h"
 #include "bootinfo.h"
@@ -35,7 +35,7 @@ static void do_reset(void)
 	guest_exit(GUEST_EXIT_RESET_FAILED);
 }
 
-static void do_poweroff(void)
+__attribute__((noreturn)) static void do_poweroff(void)
 {
 	if (!acpi.pm1a_cnt) {
 		kprintf("poweroff: no PM1a_CNT block in the FADT\n");
@@ -83,23 +83,70 @@ static void do_probe(void)
 #define COM1_LSR 0x3fd
 #define LSR_DR 0x01
 
+struct echo_line {
+	char buf[128];
+	size_t n;
+};
+
+/* Takes one received byte, if any; prints the line when it ends. */
+static void echo_poll(struct echo_line *l)
+{
+	if (!(inb(COM1_LSR) & LSR_DR))
+		return;
+	char c = (char)inb(COM1_RBR);
+	if (c == '\r' || c == '\n' || l->n == sizeof(l->buf) - 1) {
+		l->buf[l->n] = '\0';
+		kprintf("echo: %s\n", l->buf);
+		l->n = 0;
+	} else {
+		l->buf[l->n++] = c;
+	}
+}
+
 __attribute__((noreturn)) static void do_echo(void)
 {
-	char line[128];
-	size_t n = 0;
+	struct echo_line l = { .n = 0 };
 
 	kprintf("echo: ready\n");
 	for (;;) {
-		while (!(inb(COM1_LSR) & LSR_DR))
-			cpu_relax();
-		char c = (char)inb(COM1_RBR);
-		if (c == '\r' || c == '\n' || n == sizeof(line) - 1) {
-			line[n] = '\0';
-			kprintf("echo: %s\n", line);
-			n = 0;
-		} else {
-			line[n++] = c;
+		echo_poll(&l);
+		cpu_relax();
+	}
+}
+
+/* The fixed power button, polled in PM1_STS (the SCI is not needed: the
+ * guest runs with interrupts off). Echoes serial input meanwhile and, with
+ * TICK, prints "tick: N" every ~100 ms (a sign of progress for pause tests). */
+#define PM1_PWRBTN 0x0100
+#define TICK_TSC (100000ULL * 4000ULL)	/* 100 ms at <= 4 GHz (see delay_us) */
+
+__attribute__((noreturn)) static void do_pwrbtn(bool tick)
+{
+	struct echo_line l = { .n = 0 };
+	uint16_t evt = acpi.pm1a_evt;
+	unsigned int ticks = 0;
+
+	if (!evt) {
+		kprintf("pwrbtn: no PM1a_EVT block in the FADT\n");
+		guest_exit(GUEST_EXIT_PWRBTN_FAILED);
+	}
+	outw((uint16_t)(evt + 2), PM1_PWRBTN);	/* PWRBTN_EN */
+	kprintf("pwrbtn: armed, PM1a_EVT at port 0x%x, PM1_EN 0x%x\n", evt,
+		inw((uint16_t)(evt + 2)));
+	uint64_t next = rdtsc() + TICK_TSC;
+	for (;;) {
+		if (inw(evt) & PM1_PWRBTN) {
+			outw(evt, PM1_PWRBTN);	/* write 1 to clear */
+			kprintf("pwrbtn: pressed, PM1_STS after clearing 0x%x\n",
+				inw(evt) & PM1_PWRBTN);
+			do_poweroff();
 		}
+		echo_poll(&l);
+		if (tick && rdtsc() >= next) {
+			kprintf("tick: %u\n", ticks++);
+			next = rdtsc() + TICK_TSC;
+		}
+		cpu_relax();
 	}
 }
 
@@ -135,6 +182,8 @@ void guest_main(int kind, uint64_t info)
 		guest_exit(GUEST_EXIT_VBLK_FAILED);
 	if ((v.vnet && vnet_hostile(false)) || (v.vnet_mrg && vnet_hostile(true)))
 		guest_exit(GUEST_EXIT_VNET_FAILED);
+	if (v.pwrbtn)
+		do_pwrbtn(v.tick);
 	if (v.echo)
 		do_echo();
 	guest_exit(v.has_exit ? v.exit_code : GUEST_EXIT_OK);

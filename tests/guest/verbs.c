@@ -49,6 +49,10 @@ int verbs_parse(const char *cmdline, struct verbs *v)
 			v->vnet = true;
 		} else if (word_is(w, len, "vnet-mrg")) {
 			v->vnet_mrg = true;
+		} else if (word_is(w, len, "pwrbtn")) {
+			v->pwrbtn = true;
+		} else if (word_is(w, len, "tick")) {
+			v->tick = true;
 		} else if (word_is(w, len, "echo")) {
 			v->echo = true;
 		} else if (len >= 5 && memcmp(w, "exit=", 5) == 0) {

@@ -12,6 +12,11 @@
  *   vnet-mrg  the same with MRG_RXBUF: frames over several buffers
  *   echo      echo serial input as "echo: <line>" lines, forever (for
  *             console tests; the VMM's side must stop the VM)
+ *   pwrbtn    enable PM1_EN.PWRBTN_EN, print "pwrbtn: armed ...", then poll
+ *             PM1_STS for the power button (echoing serial input as echo
+ *             does); on a press print "pwrbtn: pressed ..." and power off
+ *             (S5, as poweroff)
+ *   tick      with pwrbtn: print "tick: N" about every 100 ms meanwhile
  * Other words (console=ttyS0 ...) are ignored. */
 #ifndef GUEST_VERBS_H
 #define GUEST_VERBS_H
@@ -19,7 +24,7 @@
 #include <stdbool.h>
 
 struct verbs {
-	bool smp, reset, poweroff, probe, echo, vblk, vnet, vnet_mrg, has_exit;
+	bool smp, reset, poweroff, probe, echo, pwrbtn, tick, vblk, vnet, vnet_mrg, has_exit;
 	unsigned int exit_code;
 };
 

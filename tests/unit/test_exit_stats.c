@@ -2,6 +2,7 @@
 #include "tests/unit/unit.h"
 #include "vmm/exit_stats.h"
 
+#include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,35 @@ START_TEST(print_names_unknown_reasons)
 }
 END_TEST
 
+/* The always-on counts of vm_get_stats(): kinds by exit reason, failed or
+ * kicked runs as "intr", unknown reasons as "other". */
+START_TEST(counts_by_kind_always)
+{
+	struct exit_counts c;
+	memset(&c, 0, sizeof(c));
+	const uint32_t reasons[] = { KVM_EXIT_IO, KVM_EXIT_IO, KVM_EXIT_MMIO, KVM_EXIT_HLT,
+				     KVM_EXIT_SYSTEM_EVENT, 4 /* KVM_EXIT_DEBUG */ };
+	for (unsigned i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		memset(&run, 0, sizeof(run));
+		run.exit_reason = reasons[i];
+		exit_counts_add(&c, &run, 0);
+	}
+	run.exit_reason = KVM_EXIT_IO;	/* stale: a failed KVM_RUN is not an I/O exit */
+	exit_counts_add(&c, &run, -EINTR);
+	ck_assert_uint_eq(exit_counts_get(&c, EXIT_KIND_IO), 2);
+	ck_assert_uint_eq(exit_counts_get(&c, EXIT_KIND_MMIO), 1);
+	ck_assert_uint_eq(exit_counts_get(&c, EXIT_KIND_HLT), 1);
+	ck_assert_uint_eq(exit_counts_get(&c, EXIT_KIND_SYSTEM_EVENT), 1);
+	ck_assert_uint_eq(exit_counts_get(&c, EXIT_KIND_OTHER), 1);
+	ck_assert_uint_eq(exit_counts_get(&c, EXIT_KIND_INTR), 1);
+	ck_assert_uint_eq(exit_counts_get(&c, EXIT_KINDS), 0);	/* out of range */
+	ck_assert_str_eq(exit_kind_name(EXIT_KIND_IO), "io");
+	ck_assert_str_eq(exit_kind_name(EXIT_KIND_SYSTEM_EVENT), "system_event");
+	for (unsigned k = 0; k < EXIT_KINDS; k++)
+		ck_assert_ptr_nonnull(exit_kind_name(k));
+}
+END_TEST
+
 TCase *tcase_exit_stats(void)
 {
 	TCase *tc = tcase_create("exit_stats");
@@ -140,5 +170,6 @@ TCase *tcase_exit_stats(void)
 	tcase_add_test(tc, merge_adds_up_vcpus);
 	tcase_add_test(tc, print_ranks_the_busiest_ports);
 	tcase_add_test(tc, print_names_unknown_reasons);
+	tcase_add_test(tc, counts_by_kind_always);
 	return tc;
 }

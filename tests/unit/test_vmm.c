@@ -450,6 +450,7 @@ int main(void)
 	suite_add_tcase(s, tcase_gmem());
 	suite_add_tcase(s, tcase_kvm_open());
 	suite_add_tcase(s, tcase_console());
+	suite_add_tcase(s, tcase_console_detached());
 	suite_add_tcase(s, tcase_exit());
 	suite_add_tcase(s, tcase_cpuid());
 	suite_add_tcase(s, tcase_exit_stats());

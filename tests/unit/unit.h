@@ -5,6 +5,7 @@ TCase *tcase_cli(void);
 TCase *tcase_gmem(void);
 TCase *tcase_kvm_open(void);
 TCase *tcase_console(void);
+TCase *tcase_console_detached(void);
 TCase *tcase_exit(void);
 TCase *tcase_cpuid(void);
 TCase *tcase_exit_stats(void);

@@ -127,7 +127,16 @@ static void batch_write_read(void)
 
 START_TEST(uring_batch)
 {
+	struct vblk_stats s;
+
 	batch_write_read();
+	vblk_get_stats(bf.b, &s);	/* vm_get_stats()'s per-type counters */
+	ck_assert_uint_eq(s.wr_reqs, 5);
+	ck_assert_uint_eq(s.wr_bytes, 5 * 4096);
+	ck_assert_uint_eq(s.rd_reqs, 5);
+	ck_assert_uint_eq(s.rd_bytes, 5 * 4096);
+	ck_assert_uint_eq(s.flush_reqs, 0);
+	ck_assert_uint_eq(s.errors, 0);
 }
 END_TEST
 
@@ -186,6 +195,12 @@ START_TEST(uring_flush_and_errors)
 	ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, a), VIRTIO_BLK_S_OK);
 	ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, b), VIRTIO_BLK_S_IOERR);
 	ck_assert_uint_eq(*(uint8_t *)vdrv_hva(&bf.d, c), VIRTIO_BLK_S_UNSUPP);
+	struct vblk_stats s;
+	vblk_get_stats(bf.b, &s);	/* failed requests count as errors, not reads */
+	ck_assert_uint_eq(s.flush_reqs, 1);
+	ck_assert_uint_eq(s.rd_reqs, 0);
+	ck_assert_uint_eq(s.rd_bytes, 0);
+	ck_assert_uint_eq(s.errors, 2);
 }
 END_TEST
 
