@@ -172,6 +172,28 @@ static void copy_log(const char *path, off_t offset)
 	close(fd);
 }
 
+/* After a failed start: which running domain holds one of D's disks (the
+ * disk layer's lock says only "another process"). */
+static void name_disk_holders(const struct net_state *st, const struct domdef *d)
+{
+	static char names[DOM_NAMES_MAX][DOM_NAME_MAX + 1];
+	int n = dom_store_list_all(st, names, DOM_NAMES_MAX);
+	for (int i = 0; i < n; i++) {
+		struct dom_status s;
+		struct domdef other;
+		if (!strcmp(names[i], d->name) || dom_store_status(st, names[i], &s) ||
+		    (s.state != DOM_RUNNING && s.state != DOM_PAUSED) ||
+		    dom_store_load_active(st, names[i], &other))
+			continue;
+		for (unsigned a = 0; a < d->ndisks; a++)
+			for (unsigned b = 0; b < other.ndisks; b++)
+				if (!strcmp(d->disks[a].source, other.disks[b].source))
+					log_error("disk %s is in use by running domain '%s' (pid %ld)",
+						  d->disks[a].source, names[i], (long)s.pid);
+		domdef_free(&other);
+	}
+}
+
 /* 'R' from the VM process, or why not. */
 static int wait_ready(int fd, pid_t child, const char *name, const char *log_path, off_t offset)
 {
@@ -236,6 +258,8 @@ int dom_start(struct net_state *st, const struct domdef *d, struct dom_start_res
 		log_error("start: fork: %s", strerror(-r));
 	else if (!(r = wait_ready(pipefd[0], child, d->name, log_path, offset)))
 		res->id = id;
+	else
+		name_disk_holders(st, d);
 	close(pipefd[0]);
 	return r;
 }
