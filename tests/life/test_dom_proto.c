@@ -3,6 +3,7 @@
 #include "vmm/life/dom_proto.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -287,14 +287,19 @@ static int cmd_console(struct net_state *st, struct args *a)
 
 static int cmd_shutdown(struct net_state *st, struct args *a)
 {
-	static const char *const known[] = {"--timeout", NULL};
 	unsigned timeout = 0;
-	int r = unknown_opts(a, "shutdown", known);
-	for (int i = 0; !r && i < a->nopt; i++)
-		if (!strcmp(a->opt[i], "--timeout"))
-			r = i + 1 < a->nopt ? cli_parse_uint("--timeout", a->opt[i + 1], 1, 86400,
-							     &timeout)
-					    : (log_error("shutdown: --timeout needs SECONDS"), -EINVAL);
+	int r = 0;
+	for (int i = 0; !r && i < a->nopt; i++) {
+		if (strcmp(a->opt[i], "--timeout")) {
+			log_error("shutdown: unknown option '%s' (see `minivmm --help`)", a->opt[i]);
+			r = -EINVAL;
+		} else if (i + 1 >= a->nopt) {
+			log_error("shutdown: --timeout needs SECONDS");
+			r = -EINVAL;
+		} else {
+			r = cli_parse_uint("--timeout", a->opt[++i], 1, 86400, &timeout);
+		}
+	}
 	return r ?: dom_verb_shutdown(st, a->pos[0], timeout, a->quiet);
 }
 
