@@ -209,6 +209,31 @@ def lifecycle(disk):
     check(wait_for(lambda: state_of("lg")[1] == "shut off", 30), "shutdown: the guest powered off")
     check("pwrbtn: pressed" in log_text("lg"), "shutdown: through the power button")
 
+    # reboot: the power button, and the guest's power-off restarts it (on_reboot restart)
+    r = mv("start", "lg")
+    check(wait_for(lambda: log_text("lg").count("pwrbtn: armed") >= 3, 30), "guest armed again")
+    r = mv("reboot", "lg")
+    check(r.stdout.startswith("Domain 'lg' is being rebooted"), "reboot: virsh's text")
+    check(wait_for(lambda: log_text("lg").count("pwrbtn: armed") >= 4, 30)
+          and state_of("lg")[1] == "running", "reboot: the guest ran again, same process")
+    mv("destroy", "lg")
+
+    # shutdown --timeout: a guest that ignores the button (echo) is destroyed
+    mv("define", "--name", "lg2", "--kernel", GUEST, "--cmdline", "echo", "--memory", "64M")
+    mv("start", "lg2")
+    check(wait_for(lambda: "echo: ready" in log_text("lg2"), 30), "echo guest ready")
+    r = mv("shutdown", "lg2", "--timeout", "3")
+    check(r.returncode == 0 and "Domain 'lg2' destroyed" in r.stdout
+          and state_of("lg2")[1] == "shut off", "shutdown --timeout: destroyed after it")
+
+    # autostart-all: the autostart domains (and networks) start
+    mv("autostart", "lg2")
+    r = mv("autostart-all")
+    check(r.returncode == 0 and "Domain 'lg2' started" in r.stdout
+          and state_of("lg2")[1] == "running" and state_of("lg")[1] == "shut off",
+          "autostart-all: the autostart domain only")
+    mv("destroy", "lg2")
+
     r = mv("start", "lg")
     with open(run_file("lg", ".pid")) as f:
         pid = int(f.read())
