@@ -259,7 +259,8 @@ def lifecycle(disk):
     r = mv("undefine", "lg")
     check(r.returncode == 0 and state_of("lg")[1] == "running", "undefine: a running VM runs on")
     r = mv("dominfo", "lg")
-    check("State:          running" in r.stdout, "undefine: dominfo still works")
+    check("State:          running" in r.stdout and "Persistent:     no" in r.stdout,
+          "undefine: dominfo still works, not persistent")
     r = mv("destroy", "lg")
     check(state_of("lg") == (None, None), "undefined and destroyed: gone from list --all")
     mv("undefine", "lg2")

@@ -186,7 +186,9 @@ int dom_store_status(const struct net_state *st, const char *name, struct dom_st
 {
 	if (!domdef_name_ok(name))
 		return -EINVAL;
-	return dom_run_status(st, name, s);
+	int r = dom_run_status(st, name, s);
+	s->transient = !r && s->id >= 0 && !dom_store_exists(st, name);
+	return r;
 }
 
 const char *dom_state_word(enum dom_run_state s)

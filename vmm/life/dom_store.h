@@ -37,6 +37,7 @@ struct dom_status {
 	enum dom_run_state state;
 	int id; /* -1 while inactive: virsh shows "-" */
 	pid_t pid; /* the VM process while active, else 0 */
+	bool transient; /* active, but undefined meanwhile (dominfo: Persistent: no) */
 	bool has_cpu_time; /* cpu_time_ns known (asked of the running VM) */
 	uint64_t cpu_time_ns;
 };
