@@ -182,6 +182,9 @@ def lifecycle(disk):
     check(bad.get("ok") is False and "not JSON" in bad.get("error", ""), "socket: bad JSON refused")
     bad = raw_request("lg", b'{"cmd":"frob"}\n')
     check(bad.get("ok") is False and "unknown cmd" in bad.get("error", ""), "socket: unknown cmd")
+    bad = raw_request("lg", b"x" * 5000)
+    check(bad.get("ok") is False and "longer than 4096" in bad.get("error", ""),
+          "socket: a huge line refused")
     st = raw_request("lg", b'{"cmd":"status"}\n')
     check(st.get("ok") and st.get("state") == "running" and st.get("name") == "lg"
           and st["nics"][0]["ifname"].startswith("vnet"), "socket: status after bad requests")

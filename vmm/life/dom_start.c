@@ -134,7 +134,7 @@ static int vm_process(const struct net_state *st, const struct domdef *d, int id
 		record(&p, DOM_CRASHED); /* shown as crashed until the next start */
 	log_info("domain '%s': VM process ends (status %d)", d->name, status);
 	close(lock_fd);
-	return status ? status : 0;
+	return status;
 }
 
 /* The child: its own session, stdio to the log, the state lock left to the CLI. */
