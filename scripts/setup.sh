@@ -15,6 +15,7 @@ PACKAGES=(
 	fdisk	# sfdisk: tests assemble partitioned disks
 	libmnl-dev libnftables-dev libnftnl-dev
 	libxml2-dev	# network and domain XML (as libvirt reads it)
+	libjson-c-dev	# the JSON control socket of background VMs (vmm/life/)
 	libslirp-dev libglib2.0-dev	# --net user (slirp.pc requires glib-2.0)
 	# ACPI tables are compiled from ASL at build time
 	acpica-tools

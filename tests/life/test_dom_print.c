@@ -41,7 +41,7 @@ static void lab_vmhost(struct domdef *d)
 START_TEST(dominfo_as_lab)
 {
 	struct domdef d;
-	struct dom_status s = {DOM_SHUTOFF, -1};
+	struct dom_status s = {.state = DOM_SHUTOFF, .id = -1};
 	lab_vmhost(&d);
 	open_out();
 	dom_print_dominfo(f, &d, &s, false);
@@ -129,7 +129,7 @@ START_TEST(list_as_virsh)
 	teardown();
 	/* virsh-formats.md's example rows (its dash count, 26, is one too many
 	 * for its own rule: (2+3) + (6+3) + (8+3) = 25) */
-	struct dom_list_row rows[] = {{"vmhost", {DOM_RUNNING, 1}}, {"other", {DOM_SHUTOFF, -1}}};
+	struct dom_list_row rows[] = {{"vmhost", {.state = DOM_RUNNING, .id = 1}}, {"other", {.state = DOM_SHUTOFF, .id = -1}}};
 	open_out();
 	ck_assert_int_eq(dom_print_list(f, rows, 2, false), 0);
 	ck_assert_str_eq(close_out(), " Id   Name     State\n"
@@ -137,9 +137,9 @@ START_TEST(list_as_virsh)
 				      " 1    vmhost   running\n"
 				      " -    other    shut off\n");
 	teardown();
-	struct dom_list_row more[] = {{"a", {DOM_PAUSED, 12}},	    {"b", {DOM_CRASHED, -1}},
-				      {"c", {DOM_PMSUSPENDED, -1}}, {"d", {DOM_SHUTDOWN, 3}},
-				      {"e", {DOM_BLOCKED, 4}},	    {"f", {DOM_NOSTATE, 5}}};
+	struct dom_list_row more[] = {{"a", {.state = DOM_PAUSED, .id = 12}},	    {"b", {.state = DOM_CRASHED, .id = -1}},
+				      {"c", {.state = DOM_PMSUSPENDED, .id = -1}}, {"d", {.state = DOM_SHUTDOWN, .id = 3}},
+				      {"e", {.state = DOM_BLOCKED, .id = 4}},	    {"f", {.state = DOM_NOSTATE, .id = 5}}};
 	open_out();
 	ck_assert_int_eq(dom_print_list(f, more, 6, true), 0);
 	ck_assert_str_eq(close_out(), " 12   a   paused\n"

@@ -2,9 +2,11 @@
  * directory, with virsh's messages and a blank line after each command. */
 #include "vmm/life/dom_cli.h"
 
+#include "vmm/life/dom_cli_run.h"
 #include "vmm/life/dom_define.h"
 #include "vmm/life/dom_print.h"
 #include "vmm/life/dom_store.h"
+#include "vmm/cli.h"
 #include "vmm/log.h"
 
 #include <errno.h>
@@ -28,6 +30,11 @@ static const char USAGE[] =
     "  dominfo NAME | domblklist NAME [--details] | domiflist NAME | dumpxml NAME\n"
     "  edit NAME                edit the XML in $VISUAL/$EDITOR (vi), validated before saving\n"
     "  autostart [--disable] NAME\n"
+    "  start NAME               run the VM in the background (log: domains/run/NAME.log)\n"
+    "  console NAME             attach to its serial console (Ctrl+] detaches)\n"
+    "  shutdown NAME [--timeout SECONDS]   press the power button (then destroy)\n"
+    "  reboot NAME | destroy NAME | suspend NAME | resume NAME\n"
+    "  autostart-all            start autostart networks, then autostart VMs (at boot)\n"
     "-q: no table header, messages or trailing blank line. state directory: --state-dir,\n"
     "else $MINIVMM_STATE_DIR, else " NET_STATE_DEFAULT " (shared with `minivmm net`)\n";
 
@@ -37,6 +44,7 @@ struct args {
 	char *opt[ARGS_MAX]; /* --options, with their values */
 	int nopt;
 	bool quiet;
+	struct dom_child child; /* a verb returned in the forked VM process */
 };
 
 struct verb {
@@ -159,7 +167,8 @@ static int cmd_undefine(struct net_state *st, struct args *a)
 	int r = must_exist(st, a->pos[0]);
 	if (r)
 		return r;
-	/* A running VM would keep running, as with virsh; there is none yet. */
+	/* A running VM keeps running, as with virsh: it has its own copy
+	 * (domains/run/NAME.xml) and shows in list until it stops. */
 	r = dom_store_remove(st, a->pos[0]);
 	if (!r)
 		say(a, "Domain '%s' has been undefined\n", a->pos[0]);
@@ -193,7 +202,7 @@ static int cmd_list(struct net_state *st, struct args *a)
 	static char names[DOM_NAMES_MAX][DOM_NAME_MAX + 1];
 	static struct dom_list_row rows[DOM_NAMES_MAX];
 	bool all = has_opt(a, "--all"), inactive = has_opt(a, "--inactive");
-	int n = unknown_opts(a, "list", known) ?: dom_store_list(st, names, DOM_NAMES_MAX);
+	int n = unknown_opts(a, "list", known) ?: dom_store_list_all(st, names, DOM_NAMES_MAX);
 	size_t nrows = 0;
 	if (n < 0)
 		return n;
@@ -225,10 +234,16 @@ static int cmd_show(struct net_state *st, struct args *a, const char *verb)
 	static const char *const known[] = {"--details", "--inactive", "--security-info", NULL};
 	struct domdef d;
 	struct dom_status s;
-	int r = unknown_opts(a, verb, known) ?: dom_store_load(st, a->pos[0], &d);
+	char ifnames[DOM_NICS_MAX][16];
+	const char *ifptrs[DOM_NICS_MAX];
+	int r = unknown_opts(a, verb, known) ?: dom_store_load_active(st, a->pos[0], &d);
 	if (r)
 		return r;
 	r = dom_store_status(st, d.name, &s);
+	if (!r && strcmp(verb, "domblklist") && strcmp(verb, "dumpxml"))
+		dom_running_details(st, d.name, &s, ifnames, d.nnics);
+	for (unsigned i = 0; i < d.nnics; i++)
+		ifptrs[i] = ifnames[i][0] ? ifnames[i] : NULL;
 	if (r)
 		;
 	else if (!strcmp(verb, "dominfo"))
@@ -236,7 +251,7 @@ static int cmd_show(struct net_state *st, struct args *a, const char *verb)
 	else if (!strcmp(verb, "domblklist"))
 		r = dom_print_blklist(stdout, &d, has_opt(a, "--details"), a->quiet);
 	else if (!strcmp(verb, "domiflist"))
-		r = dom_print_iflist(stdout, &d, NULL, a->quiet);
+		r = dom_print_iflist(stdout, &d, ifptrs, a->quiet);
 	else {
 		char *xml;
 		if (!(r = domdef_to_xml(&d, &xml)))
@@ -262,7 +277,58 @@ static int cmd_edit(struct net_state *st, struct args *a)
 	return dom_edit(st, a->pos[0], a->quiet);
 }
 
+static int cmd_start(struct net_state *st, struct args *a)
+{
+	return unknown_opts(a, "start", (const char *const[]){NULL})
+		   ?: dom_verb_start(st, a->pos[0], a->quiet, &a->child);
+}
+
+static int cmd_console(struct net_state *st, struct args *a)
+{
+	static const char *const known[] = {"--force", NULL};
+	return unknown_opts(a, "console", known) ?: dom_verb_console(st, a->pos[0]);
+}
+
+static int cmd_shutdown(struct net_state *st, struct args *a)
+{
+	unsigned timeout = 0;
+	int r = 0;
+	for (int i = 0; !r && i < a->nopt; i++) {
+		if (strcmp(a->opt[i], "--timeout")) {
+			log_error("shutdown: unknown option '%s' (see `minivmm --help`)", a->opt[i]);
+			r = -EINVAL;
+		} else if (i + 1 >= a->nopt) {
+			log_error("shutdown: --timeout needs SECONDS");
+			r = -EINVAL;
+		} else {
+			r = cli_parse_uint("--timeout", a->opt[++i], 1, 86400, &timeout);
+		}
+	}
+	return r ?: dom_verb_shutdown(st, a->pos[0], timeout, a->quiet);
+}
+
+static int cmd_control(struct net_state *st, struct args *a, const char *verb)
+{
+	return unknown_opts(a, verb, (const char *const[]){NULL})
+		   ?: dom_verb_control(st, verb, a->pos[0], a->quiet);
+}
+static int cmd_reboot(struct net_state *st, struct args *a) { return cmd_control(st, a, "reboot"); }
+static int cmd_destroy(struct net_state *st, struct args *a)
+{
+	return cmd_control(st, a, "destroy");
+}
+static int cmd_suspend(struct net_state *st, struct args *a)
+{
+	return cmd_control(st, a, "suspend");
+}
+static int cmd_resume(struct net_state *st, struct args *a) { return cmd_control(st, a, "resume"); }
+
 static const struct verb VERBS[] = {
+    {"start", cmd_start, 1, 1, true}, /* the lock: two shells start it once */
+    {"console", cmd_console, 1, 1, false},     {"shutdown", cmd_shutdown, 1, 1, false},
+    {"reboot", cmd_reboot, 1, 1, false},       {"destroy", cmd_destroy, 1, 1, false},
+    {"suspend", cmd_suspend, 1, 1, false},     {"resume", cmd_resume, 1, 1, false},
+    {"autostart-all", NULL, 0, 0, false}, /* dom_main: it locks in two steps */
     {"define", cmd_define, 0, 1, true},	       {"undefine", cmd_undefine, 1, 1, true},
     {"autostart", cmd_autostart, 1, 1, true},  {"list", cmd_list, 0, 0, false},
     {"dominfo", cmd_dominfo, 1, 1, false},     {"domblklist", cmd_domblklist, 1, 1, false},
@@ -287,6 +353,8 @@ static bool takes_value(const char *verb, const char *opt)
 					   "--memory",	"--cpus", "--kernel", "--initrd",
 					   "--cmdline", "--hostname", "--ssh-key", "--user-data",
 					   NULL};
+	if (!strcmp(verb, "shutdown"))
+		return !strcmp(opt, "--timeout");
 	if (strcmp(verb, "define"))
 		return false;
 	for (const char *const *w = with; *w; w++)
@@ -342,10 +410,17 @@ int dom_main(int argc, char **argv)
 				       : "no argument");
 		return 1;
 	}
-	if (dom_store_open(&st, dir, v->write) < 0)
-		return 1;
-	int r = v->fn(&st, &a);
-	net_state_close(&st);
+	int r;
+	if (!v->fn) {
+		r = dom_verb_autostart_all(dir, a.quiet, &a.child);
+	} else {
+		if (dom_store_open(&st, dir, v->write) < 0)
+			return 1;
+		r = v->fn(&st, &a);
+		net_state_close(&st);
+	}
+	if (a.child.in_child)
+		return a.child.exit_status; /* the VM process, after its VM ended */
 	if (!a.quiet)
 		putchar('\n'); /* virsh ends every command's output with a blank line */
 	return r < 0 ? 1 : 0;

@@ -160,10 +160,11 @@ void dom_print_dominfo(FILE *f, const struct domdef *d, const struct dom_status 
 	fprintf(f, "%-15s %s\n", "OS Type:", "hvm");
 	fprintf(f, "%-15s %s\n", "State:", dom_state_word(s->state));
 	fprintf(f, "%-15s %u\n", "CPU(s):", d->vcpus);
-	/* "CPU time:" comes here once a running VM can report it. */
+	if (s->has_cpu_time)
+		fprintf(f, "%-15s %.1lfs\n", "CPU time:", (double)s->cpu_time_ns / 1e9);
 	fprintf(f, "%-15s %" PRIu64 " KiB\n", "Max memory:", d->memory_kib);
 	fprintf(f, "%-15s %" PRIu64 " KiB\n", "Used memory:", d->current_kib);
-	fprintf(f, "%-15s %s\n", "Persistent:", "yes");
+	fprintf(f, "%-15s %s\n", "Persistent:", s->transient ? "no" : "yes");
 	fprintf(f, "%-15s %s\n", "Autostart:", autostart ? "enable" : "disable");
 	fprintf(f, "%-15s %s\n", "Managed save:", "no");
 	fprintf(f, "%-15s %s\n", "Security model:", "none");

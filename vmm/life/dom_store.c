@@ -1,6 +1,8 @@
 /* Domain definitions in the state directory; see dom_store.h. */
 #include "vmm/life/dom_store.h"
 
+#include "vmm/life/dom_run.h"
+
 #include "vmm/log.h"
 
 #include <dirent.h>
@@ -38,18 +40,12 @@ static int def_path(const struct net_state *st, const char *name, char *p, size_
 	return net_state_path(st, p, size, "domains", name, ".xml");
 }
 
-int dom_store_load(const struct net_state *st, const char *name, struct domdef *d)
+static int parse_stored(const char *p, struct domdef *d)
 {
-	char p[PATH_MAX], *buf;
+	char *buf;
 	size_t len;
-	int r = def_path(st, name, p, sizeof(p));
+	int r = xml_read_file("domain", p, &buf, &len);
 	if (r)
-		return r;
-	if (access(p, F_OK) < 0 && errno == ENOENT) {
-		log_error("failed to get domain '%s'", name);
-		return -ENOENT;
-	}
-	if ((r = xml_read_file("domain", p, &buf, &len)))
 		return r;
 	int lvl = log_get_level();
 	log_set_level(LOG_ERROR); /* its warnings were shown when it was defined */
@@ -57,6 +53,19 @@ int dom_store_load(const struct net_state *st, const char *name, struct domdef *
 	log_set_level(lvl);
 	free(buf);
 	return r;
+}
+
+int dom_store_load(const struct net_state *st, const char *name, struct domdef *d)
+{
+	char p[PATH_MAX];
+	int r = def_path(st, name, p, sizeof(p));
+	if (r)
+		return r;
+	if (access(p, F_OK) < 0 && errno == ENOENT) {
+		log_error("failed to get domain '%s'", name);
+		return -ENOENT;
+	}
+	return parse_stored(p, d);
 }
 
 bool dom_store_exists(const struct net_state *st, const char *name)
@@ -95,14 +104,15 @@ int dom_store_remove(const struct net_state *st, const char *name)
 
 static int cmp_names(const void *a, const void *b) { return strcasecmp(a, b) ?: strcmp(a, b); }
 
-int dom_store_list(const struct net_state *st, char (*names)[DOM_NAME_MAX + 1], size_t max)
+/* SUB/NAME.xml names appended to NAMES[N..MAX). */
+static int list_xml(const struct net_state *st, const char *sub, char (*names)[DOM_NAME_MAX + 1],
+		    size_t n, size_t max)
 {
 	char p[PATH_MAX];
-	size_t n = 0;
-	net_state_path(st, p, sizeof(p), "domains", NULL, NULL);
+	net_state_path(st, p, sizeof(p), sub, NULL, NULL);
 	DIR *dir = opendir(p);
 	if (!dir)
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT ? (int)n : -errno;
 	for (struct dirent *e; (e = readdir(dir)) && n < max;) {
 		size_t len = strlen(e->d_name);
 		if (len < 5 || strcmp(e->d_name + len - 4, ".xml") || len - 4 > DOM_NAME_MAX)
@@ -113,8 +123,42 @@ int dom_store_list(const struct net_state *st, char (*names)[DOM_NAME_MAX + 1], 
 			n++;
 	}
 	closedir(dir);
-	qsort(names, n, sizeof(names[0]), cmp_names);
 	return (int)n;
+}
+
+int dom_store_list(const struct net_state *st, char (*names)[DOM_NAME_MAX + 1], size_t max)
+{
+	int n = list_xml(st, "domains", names, 0, max);
+	if (n > 0)
+		qsort(names, (size_t)n, sizeof(names[0]), cmp_names);
+	return n;
+}
+
+int dom_store_list_all(const struct net_state *st, char (*names)[DOM_NAME_MAX + 1], size_t max)
+{
+	int n = list_xml(st, "domains", names, 0, max);
+	if (n >= 0)
+		n = list_xml(st, "domains/run", names, (size_t)n, max);
+	if (n <= 0)
+		return n;
+	qsort(names, (size_t)n, sizeof(names[0]), cmp_names);
+	size_t out = 1;
+	for (size_t i = 1; i < (size_t)n; i++)
+		if (strcmp(names[i], names[out - 1]))
+			memcpy(names[out++], names[i], sizeof(names[0]));
+	return (int)out;
+}
+
+int dom_store_load_active(const struct net_state *st, const char *name, struct domdef *d)
+{
+	char p[PATH_MAX];
+	struct dom_status s;
+	if (dom_store_exists(st, name) || dom_store_status(st, name, &s) ||
+	    (s.state != DOM_RUNNING && s.state != DOM_PAUSED) ||
+	    net_state_path(st, p, sizeof(p), "domains/run", name, ".xml") ||
+	    access(p, F_OK) < 0)
+		return dom_store_load(st, name, d);
+	return parse_stored(p, d);
 }
 
 bool dom_store_autostart(const struct net_state *st, const char *name)
@@ -140,11 +184,11 @@ int dom_store_set_autostart(const struct net_state *st, const char *name, bool o
 
 int dom_store_status(const struct net_state *st, const char *name, struct dom_status *s)
 {
-	(void)st, (void)name;
-	/* `start` will write domains/run/NAME.pid; until then nothing runs. */
-	s->state = DOM_SHUTOFF;
-	s->id = -1;
-	return 0;
+	if (!domdef_name_ok(name))
+		return -EINVAL;
+	int r = dom_run_status(st, name, s);
+	s->transient = !r && s->id >= 0 && !dom_store_exists(st, name);
+	return r;
 }
 
 const char *dom_state_word(enum dom_run_state s)
