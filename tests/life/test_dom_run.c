@@ -205,6 +205,12 @@ START_TEST(config_mapping)
 	ck_assert_str_eq(c->cfg.ssh_key_file, "/key.pub");
 	ck_assert_str_eq(c->cfg.user_data_file, "/ud");
 	d.hostname = d.ssh_key_file = d.user_data_file = NULL;
+	/* no hostname given: the domain's name, when it is a host name */
+	ck_assert_int_eq(dom_config_from_def(&d, c), 0);
+	ck_assert_str_eq(c->cfg.hostname, "vm");
+	strcpy(d.name, "lab_vm");
+	ck_assert_int_eq(dom_config_from_def(&d, c), 0);
+	ck_assert_ptr_null(c->cfg.hostname);
 	d.nnics = 0;
 	domdef_free(&d);
 

@@ -2,6 +2,7 @@
 #include "vmm/life/dom_config.h"
 
 #include "devices/virtio/net_mac.h"
+#include "net/mdata_record.h"
 #include "vmm/log.h"
 
 #include <errno.h>
@@ -83,7 +84,9 @@ int dom_config_from_def(const struct domdef *d, struct dom_config *out)
 	    .kernel = d->kernel,
 	    .initrd = d->initrd,
 	    .cmdline = d->cmdline,
-	    .hostname = d->hostname,
+	    /* No <minivmm:hostname>: the domain's name, as a cloud names a guest
+	     * after its instance (when the name is a valid host name). */
+	    .hostname = d->hostname ? d->hostname : mdata_hostname_ok(d->name) ? d->name : NULL,
 	    .ssh_key_file = d->ssh_key_file,
 	    .user_data_file = d->user_data_file,
 	};
