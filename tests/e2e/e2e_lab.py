@@ -82,6 +82,13 @@ class PtyVm:
     def send(self, text):
         os.write(self.fd, text.encode())
 
+    def login(self):
+        """At `HOST login:`: CirrOS's user and password, to its shell."""
+        self.send('cirros\n')
+        self.expect('assword:', 30, 'password prompt')
+        self.send('gocubsgo\n')
+        self.expect('$ ', 30, 'shell after login')
+
     def shell(self, cmd, timeout=60):
         """Runs CMD at the logged-in shell; returns its output."""
         tag = f'__done{time.monotonic_ns()}__'
@@ -109,6 +116,17 @@ def sha256(path):
     return h.hexdigest()
 
 
+def lab_overlay(args, work):
+    """The lab's `img create -F qcow2 -f qcow2 -b cirros.qcow2 vmhost.img 20G`,
+    in WORK, over the CirrOS-like base."""
+    os.symlink(args.base, os.path.join(work, 'cirros-like.qcow2'))
+    r = subprocess.run([args.vmm, 'img', 'create', '-F', 'qcow2', '-f', 'qcow2', '-b',
+                        'cirros-like.qcow2', 'vmhost.img', '20G'], cwd=work,
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise Failure(f'img create: {r.stderr}')
+
+
 def boot_and_login(args, net, work, boot_no):
     cmd = ['ip', 'netns', 'exec', e2e_net.H, args.vmm, '--disk', 'vmhost.img', '--bridge', 'vbr']
     vm = PtyVm(cmd, net.env, work)
@@ -122,10 +140,7 @@ def boot_and_login(args, net, work, boot_no):
         # default: minivmm- and the UUID's first 8 hex digits)
         vm.expect(' login:', 60, 'login prompt')
         stage(f'boot {boot_no}: banner and `HOSTNAME login:`', t)
-        vm.send('cirros\n')
-        vm.expect('assword:', 30, 'password prompt')
-        vm.send('gocubsgo\n')
-        vm.expect('$ ', 30, 'shell after login')
+        vm.login()
         return vm
     except Exception:
         vm.close()
@@ -141,13 +156,7 @@ def inside(args):
     base_sum = sha256(args.base)
     try:
         net.setup()
-        base = os.path.join(work, 'cirros-like.qcow2')
-        os.symlink(args.base, base)
-        r = subprocess.run([args.vmm, 'img', 'create', '-F', 'qcow2', '-f', 'qcow2', '-b',
-                            'cirros-like.qcow2', 'vmhost.img', '20G'], cwd=work,
-                           capture_output=True, text=True)
-        if r.returncode:
-            raise Failure(f'img create: {r.stderr}')
+        lab_overlay(args, work)
         net.start()
         t = stage('img create; net define && net start vbr', t)
         vm = boot_and_login(args, net, work, 1)

@@ -109,10 +109,7 @@ def boot(args, net, work):
         vm.expect(f'local-hostname: {HOSTNAME}', 10, 'the status\'s local-hostname')
         vm.expect(f'{HOSTNAME} login:', 60, 'the login prompt with the host name')
         t = stage('user-data marker, status and `web1 login:`', t)
-        vm.send('cirros\n')
-        vm.expect('assword:', 30, 'password prompt')
-        vm.send('gocubsgo\n')
-        vm.expect('$ ', 30, 'shell after login')
+        vm.login()
         return vm
     except Exception:
         vm.close()
@@ -127,12 +124,7 @@ def inside(args):
     os.mkdir(work)
     try:
         net.setup()
-        os.symlink(args.base, os.path.join(work, 'cirros-like.qcow2'))
-        r = subprocess.run([args.vmm, 'img', 'create', '-F', 'qcow2', '-f', 'qcow2', '-b',
-                            'cirros-like.qcow2', 'vmhost.img', '20G'], cwd=work,
-                           capture_output=True, text=True)
-        if r.returncode:
-            raise Failure(f'img create: {r.stderr}')
+        e2e_lab.lab_overlay(args, work)
         write(os.path.join(work, 'id.pub'), KEY + '\n')
         write(os.path.join(work, 'ud.sh'), USER_DATA)
         net.start()
