@@ -91,6 +91,26 @@ def command(con, cmd, timeout):
     return [ln for ln in lines if ln]
 
 
+def udhcpc_lease(con, iface):
+    """busybox udhcpc on IFACE with l2guest's script (it sets the address,
+    the default route and resolv.conf); returns the lease's fields (ip,
+    mask, router, dns) as a dict."""
+    out = command(con, f'udhcpc -i {iface} -n -q -f -T 2 -t 10 -s /etc/udhcpc.script', 90)
+    lease = [ln for ln in out if ln.startswith('udhcpc-lease:')]
+    if not lease:
+        raise Failure(f'udhcpc on {iface} got no lease: {out}')
+    return dict(kv.split('=', 1) for kv in lease[-1].split()[1:])
+
+
+def guest_fetch(con, url, want_sha256, timeout=300):
+    """The guest's wget of URL into /tmp/fetched; fails unless its SHA-256
+    is want_sha256."""
+    out = command(con, f'wget -q -O /tmp/fetched {url}; echo rc=$?; sha256sum /tmp/fetched',
+                  timeout)
+    if 'rc=0' not in out or not any(ln.startswith(want_sha256) for ln in out):
+        raise Failure(f'guest fetch of {url}: {out}, want sha256 {want_sha256}')
+
+
 def irq8_count(con):
     """IRQ 8's count summed over the CPUs, from /proc/interrupts."""
     got = command(con, 'grep rtc0 /proc/interrupts', 30)

@@ -20,6 +20,13 @@ with an HTTP server and a TCP sink). Nothing else is touched.
     vm1 ends by poweroff, vm2 by SIGTERM: their TAPs are gone.
   vm3 and vm4: killed with SIGKILL and SIGSEGV (a crash): TAPs gone.
   vm5 on a pty (the console as a terminal): Ctrl+] ends it, TAP gone.
+  mix (--bridge vbr --net user): eth0 on vbr, eth1 on libslirp, with the
+    documented default MACs (different); eth0 leases from vbr, eth1 gets
+    10.0.2.15; routes set explicitly (default via eth0, 10.0.2.0/24 and
+    169.254.169.254/32 via eth1); ping .254 over eth0, a page from a server
+    on the host namespace's loopback through 10.0.2.2 over eth1, and the
+    metadata's local-ipv4 is 10.0.2.15 (answered by the --net user NIC: on
+    vbr minivmm's network service would answer too, hence the /32 route).
 """
 import argparse
 import hashlib
@@ -34,7 +41,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import l2guest  # noqa: E402
-from e2e import Console, Failure, run_inside_l1, cases_type, command, stage  # noqa: E402
+from e2e import (Console, Failure, run_inside_l1, cases_type, command, guest_fetch,  # noqa: E402
+                 stage, udhcpc_lease)
 
 PROG = 'e2e_net'
 H, O = 'mve2eh', 'mve2eo'
@@ -155,12 +163,8 @@ class Vm:
         print('\n'.join(log), file=sys.stderr)
         raise Failure('no eth0 in the guest')
 
-    def dhcp(self):
-        out = command(self.con, 'udhcpc -i eth0 -n -q -f -T 2 -t 10 -s /etc/udhcpc.script', 90)
-        lease = [ln for ln in out if ln.startswith('udhcpc-lease:')]
-        if not lease:
-            raise Failure(f'udhcpc got no lease: {out}')
-        f = dict(kv.split('=', 1) for kv in lease[-1].split()[1:])
+    def dhcp(self, iface='eth0'):
+        f = udhcpc_lease(self.con, iface)
         last = int(f['ip'].rsplit('.', 1)[1])
         if not f['ip'].startswith('192.168.100.') or not 128 <= last <= 200:
             raise Failure(f'lease {f["ip"]} outside 192.168.100.128-200')
@@ -170,8 +174,8 @@ class Vm:
             raise Failure(f'lease mask {f["mask"]}, want 24')
         return f['ip']
 
-    def mac(self):
-        return command(self.con, 'cat /sys/class/net/eth0/address', 30)[0]
+    def mac(self, iface='eth0'):
+        return command(self.con, f'cat /sys/class/net/{iface}/address', 30)[0]
 
     def ping(self, ip):
         out = command(self.con, f'ping -c 3 -W 5 {ip}; echo rc=$?', 60)
@@ -193,6 +197,14 @@ class Vm:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def default_mac(key, index):
+    """net_mac_default(): 52:54:00 and the low 3 bytes of FNV-1a-64 of "KEY\nINDEX"."""
+    h = 0xcbf29ce484222325
+    for b in f'{key}\n{index}'.encode():
+        h = ((h ^ b) * 0x100000001b3) & (2**64 - 1)
+    return '52:54:00:' + ':'.join(f'{(h >> s) & 0xff:02x}' for s in (16, 8, 0))
 
 
 def sha256(path):
@@ -238,13 +250,10 @@ def vm1_vm2(args, net, t):
         t = stage(f'vm1 leased {ip1} (MAC {mac1}), 2 queue pairs', t)
         vm1.ping('192.168.100.254')
         t = stage('vm1 pings the bridge', t)
-        out = command(vm1.con, f'wget -q -O /tmp/blob http://{OUTSIDE_IP}:8080/blob; echo rc=$?; '
-                      'sha256sum /tmp/blob', 300)
         want = sha256(net.blob)
-        if 'rc=0' not in out or not any(ln.startswith(want) for ln in out):
-            raise Failure(f'HTTP fetch through the NAT: {out}, want sha256 {want}')
+        guest_fetch(vm1.con, f'http://{OUTSIDE_IP}:8080/blob', want)
         t = stage(f'{BLOB_MIB} MiB fetched through the NAT, checksum matches', t)
-        out = command(vm1.con, f'nc {OUTSIDE_IP} 9000 < /tmp/blob; echo rc=$?', 300)
+        out = command(vm1.con, f'nc {OUTSIDE_IP} 9000 < /tmp/fetched; echo rc=$?', 300)
         for _ in range(50):
             if os.path.exists(net.sink) and os.path.getsize(net.sink) == BLOB_MIB << 20:
                 break
@@ -328,6 +337,57 @@ def abrupt_ends(args, net, t):
     return stage('Ctrl+]: TAP gone', t)
 
 
+def mixed(args, net, t):
+    """--bridge and --net user on one VM: each NIC reaches its own network."""
+    page = os.path.join(os.path.dirname(net.blob), 'page')
+    with open(page, 'wb') as f:
+        f.write(os.urandom(64 << 10))
+    # slirp's 10.0.2.2 is the loopback of minivmm's namespace (H)
+    httpd = subprocess.Popen(['ip', 'netns', 'exec', H, 'busybox', 'httpd', '-f',
+                              '-p', '127.0.0.1:8081', '-h', os.path.dirname(page)])
+    vm = Vm(args, net, [('--bridge', 'vbr'), ('--net', 'user')])
+    try:
+        vm.boot(args)
+        nics = ' '.join(command(vm.con, 'ls /sys/class/net', 30))
+        key = os.path.realpath(args.kernel)  # no disk: the kernel keys the MACs
+        macs = [vm.mac('eth0'), vm.mac('eth1')] if 'eth1' in nics else []
+        want = [default_mac(key, 0), default_mac(key, 1)]
+        if macs != want or want[0] == want[1]:
+            raise Failure(f'NICs {nics!r}, MACs {macs}, want eth0/eth1 with {want}')
+        expect_taps('--bridge vbr --net user', ['vnet0'])
+        ip0 = vm.dhcp('eth0')
+        lease = udhcpc_lease(vm.con, 'eth1')
+        if lease['ip'] != '10.0.2.15' or lease['router'] != '10.0.2.2':
+            raise Failure(f'eth1 lease {lease}, want 10.0.2.15 via 10.0.2.2')
+        t = stage(f'mixed NICs: eth0 {macs[0]} leased {ip0} on vbr, eth1 {macs[1]} '
+                  'leased 10.0.2.15 from libslirp', t)
+        # eth1's lease script made 10.0.2.2 the default route: eth0's again
+        command(vm.con, 'ip route replace default via 192.168.100.254 dev eth0', 30)
+        command(vm.con, 'ip route add 169.254.169.254/32 via 10.0.2.2 dev eth1', 30)
+        for dst, dev in (('192.168.100.254', 'eth0'), ('10.200.0.2', 'eth0'),
+                         ('10.0.2.2', 'eth1'), ('169.254.169.254', 'eth1')):
+            got = ' '.join(command(vm.con, f'ip route get {dst}', 30))
+            if f'dev {dev}' not in got:
+                raise Failure(f'route to {dst}: {got!r}, want dev {dev}')
+        vm.ping('192.168.100.254')
+        guest_fetch(vm.con, 'http://10.0.2.2:8081/page', sha256(page), 120)
+        command(vm.con, 'M=http://169.254.169.254/latest/meta-data', 10)
+        out = command(vm.con, 'timeout 10 wget -q -O - $M/local-ipv4; echo " rc=$?"', 60)
+        if '10.0.2.15 rc=0' not in out:
+            raise Failure(f'GET $M/local-ipv4 over eth1: {out}, want 10.0.2.15')
+        t = stage('mixed NICs: ping .254 over eth0, a page from the loopback through '
+                  '10.0.2.2 over eth1, metadata local-ipv4 10.0.2.15 over eth1', t)
+        vm.con.send('poweroff -f\n')
+        if vm.wait('poweroff') != 0:
+            raise Failure(f'exit status {vm.proc.returncode} after poweroff, want 0')
+        expect_taps('after the mixed VM powered off', [])
+        return stage('mixed NICs: poweroff, exit 0, TAP gone', t)
+    finally:
+        vm.kill()
+        httpd.kill()
+        httpd.wait()
+
+
 def inside(args):
     t_start = t = time.monotonic()
     tmp = tempfile.mkdtemp(prefix='e2e-net-')
@@ -337,7 +397,10 @@ def inside(args):
         t = errors(args, net, t)
         net.start()
         t = stage('vbr started from the lab\'s XML', t)
-        t = vm1_vm2(args, net, t)
+        if 'basic' in args.cases:
+            t = vm1_vm2(args, net, t)
+        if 'mix' in args.cases:
+            t = mixed(args, net, t)
         if 'abrupt' in args.cases:
             t = abrupt_ends(args, net, t)
     except (Failure, subprocess.TimeoutExpired) as e:
@@ -354,7 +417,7 @@ def outside(args):
     return run_inside_l1(PROG, __file__, args, ['--cases', ','.join(args.cases)])
 
 
-CASES = ('basic', 'abrupt')
+CASES = ('basic', 'abrupt', 'mix')
 
 
 def main():

@@ -35,7 +35,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import l2guest  # noqa: E402
-from e2e import Console, Failure, run_inside_l1, command, stage  # noqa: E402
+from e2e import (Console, Failure, run_inside_l1, command, guest_fetch, stage,  # noqa: E402
+                 udhcpc_lease)
 
 PROG = 'e2e_user'
 BLOB_MIB = 4
@@ -102,13 +103,10 @@ def guest_run(args, kernel, initrd, blob, resolv, t):
         uid = subprocess.run(['ps', '-o', 'uid=', '-p', str(proc.pid)], capture_output=True,
                              text=True).stdout.strip()
         t = stage(f'booted with eth0, minivmm running as uid {uid}', t)
-        out = command(con, 'udhcpc -i eth0 -n -q -f -T 2 -t 10 -s /etc/udhcpc.script', 90)
-        lease = [ln for ln in out if ln.startswith('udhcpc-lease:')]
-        if not lease:
-            raise Failure(f'udhcpc got no lease: {out}')
-        want = 'udhcpc-lease: ip=10.0.2.15 mask=24 router=10.0.2.2 dns=10.0.2.3'
-        if lease[-1].strip() != want:
-            raise Failure(f'lease {lease[-1]!r}, want {want!r}')
+        lease = udhcpc_lease(con, 'eth0')
+        want = {'ip': '10.0.2.15', 'mask': '24', 'router': '10.0.2.2', 'dns': '10.0.2.3'}
+        if lease != want:
+            raise Failure(f'lease {lease}, want {want}')
         t = stage('DHCP: 10.0.2.15/24, router 10.0.2.2, DNS 10.0.2.3', t)
         t = metadata(con, t)
         out = command(con, f'nslookup {WEB_NAME} 10.0.2.3', 60)
@@ -118,12 +116,9 @@ def guest_run(args, kernel, initrd, blob, resolv, t):
         if addrs != ['10.0.2.2']:
             raise Failure(f'nslookup {WEB_NAME} through 10.0.2.3: {out}, want 10.0.2.2')
         t = stage(f'{WEB_NAME} resolved through 10.0.2.3 to 10.0.2.2', t)
-        out = command(con, f'wget -q -O /tmp/blob http://{addrs[0]}:8080/blob; echo rc=$?; '
-                      'sha256sum /tmp/blob', 300)
-        if 'rc=0' not in out or not any(ln.startswith(sha256(blob)) for ln in out):
-            raise Failure(f'fetch from the host through 10.0.2.2: {out}, want {sha256(blob)}')
+        guest_fetch(con, f'http://{addrs[0]}:8080/blob', sha256(blob))
         t = stage(f'{BLOB_MIB} MiB from L1\'s loopback through 10.0.2.2, checksum matches', t)
-        command(con, 'mkdir -p /tmp/www && cp /tmp/blob /tmp/www/page && '
+        command(con, 'mkdir -p /tmp/www && cp /tmp/fetched /tmp/www/page && '
                 'httpd -p 80 -h /tmp/www; echo started', 30)
         direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with direct.open(f'http://127.0.0.1:{FWD_PORT}/page', timeout=120) as r:
