@@ -222,16 +222,18 @@ def outside_cirros(prog, script, args):
     return subprocess.call(cmd)
 
 
-def main():
-    ap = argparse.ArgumentParser(prog=PROG)
+def cirros_main(prog, script, inside, timeout=1200):
+    """main() of a driver on the CirrOS-like image: its options, then INSIDE
+    (in L1) or outside_cirros (on the host)."""
+    ap = argparse.ArgumentParser(prog=prog)
     ap.add_argument('--vmm', default='minivmm', help="minivmm's path")
-    ap.add_argument('--timeout', type=int, default=1200, help='limit for the whole L1 run')
+    ap.add_argument('--timeout', type=int, default=timeout, help='limit for the whole L1 run')
     ap.add_argument('--boot-timeout', type=int, default=400)
     ap.add_argument('--inside', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--base', help=argparse.SUPPRESS)
     args = ap.parse_args()
-    return inside(args) if args.inside else outside_cirros(PROG, __file__, args)
+    return inside(args) if args.inside else outside_cirros(prog, script, args)
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cirros_main(PROG, __file__, inside))

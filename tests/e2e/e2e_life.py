@@ -21,7 +21,6 @@ In one L1 run (tests/vmtest/run-kvm), as root, on the lab's network vbr
   minivmm shutdown vmhost       the power button: CirrOS's acpid powers off
   minivmm list --all            shut off; undefine; the overlay passes qemu-img check.
 """
-import argparse
 import os
 import re
 import select
@@ -33,7 +32,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from e2e import Failure, stage  # noqa: E402
 import e2e_net  # noqa: E402
-from e2e_lab import PtyVm, lab_overlay, outside_cirros  # noqa: E402
+from e2e_lab import PtyVm, cirros_main, lab_overlay  # noqa: E402
 
 PROG = 'e2e_life'
 
@@ -274,16 +273,5 @@ def inside(args):
     return 0
 
 
-def main():
-    ap = argparse.ArgumentParser(prog=PROG)
-    ap.add_argument('--vmm', default='minivmm', help="minivmm's path")
-    ap.add_argument('--timeout', type=int, default=1200, help='limit for the whole L1 run')
-    ap.add_argument('--boot-timeout', type=int, default=400)
-    ap.add_argument('--inside', action='store_true', help=argparse.SUPPRESS)
-    ap.add_argument('--base', help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    return inside(args) if args.inside else outside_cirros(PROG, __file__, args)
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cirros_main(PROG, __file__, inside))

@@ -18,7 +18,6 @@ authorized_keys; /sys/class/dmi/id/product_uuid (the image has no
 dmidecode) is U; the record is in run/mdata/vbr/MAC while the VM runs and
 gone after `sudo poweroff`, and `net stop` removes run/mdata/vbr.
 """
-import argparse
 import os
 import re
 import subprocess
@@ -157,16 +156,5 @@ def inside(args):
     return 0
 
 
-def main():
-    ap = argparse.ArgumentParser(prog=PROG)
-    ap.add_argument('--vmm', default='minivmm', help="minivmm's path")
-    ap.add_argument('--timeout', type=int, default=900, help='limit for the whole L1 run')
-    ap.add_argument('--boot-timeout', type=int, default=400)
-    ap.add_argument('--inside', action='store_true', help=argparse.SUPPRESS)
-    ap.add_argument('--base', help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    return inside(args) if args.inside else e2e_lab.outside_cirros(PROG, __file__, args)
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(e2e_lab.cirros_main(PROG, __file__, inside, timeout=900))
