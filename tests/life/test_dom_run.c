@@ -77,6 +77,27 @@ START_TEST(records)
 }
 END_TEST
 
+/* A child holding NAME's lock, as a VM process does, until killed (as by
+ * kill -9); returns once the lock is held. */
+static pid_t fork_lock_holder(const char *name)
+{
+	int pipefd[2];
+	char c;
+	ck_assert_int_eq(pipe(pipefd), 0);
+	pid_t child = fork();
+	if (child == 0) {
+		int fd;
+		if (dom_run_lock(&st, name, &fd) || write(pipefd[1], "L", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ck_assert_int_eq(read(pipefd[0], &c, 1), 1);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	return child;
+}
+
 START_TEST(status_from_run_files)
 {
 	struct dom_status s;
@@ -85,18 +106,7 @@ START_TEST(status_from_run_files)
 	ck_assert(s.state == DOM_SHUTOFF && s.id == -1);
 
 	/* a live VM process: another process holds the lock */
-	int pipefd[2];
-	ck_assert_int_eq(pipe(pipefd), 0);
-	pid_t child = fork();
-	if (child == 0) {
-		int fd;
-		if (dom_run_lock(&st, "vm", &fd) || write(pipefd[1], "L", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause(); /* until killed, as kill -9 */
-	}
-	char c;
-	ck_assert_int_eq(read(pipefd[0], &c, 1), 1);
+	pid_t child = fork_lock_holder("vm");
 	struct dom_run_record r = {4, child, DOM_RUNNING};
 	ck_assert_int_eq(dom_run_write(&st, "vm", &r), 0);
 	ck_assert_int_eq(dom_store_status(&st, "vm", &s), 0);
@@ -114,8 +124,6 @@ START_TEST(status_from_run_files)
 	put("vm", ".sock", "");
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
-	close(pipefd[0]);
-	close(pipefd[1]);
 	ck_assert_int_eq(dom_store_status(&st, "vm", &s), 0);
 	ck_assert(s.state == DOM_SHUTOFF && s.id == -1 && s.pid == 0);
 	ck_assert(!exists("vm", ".pid") && !exists("vm", ".sock") && !exists("vm", ".state"));
@@ -259,18 +267,7 @@ START_TEST(verbs_on_a_stopped_vm)
 	ck_assert_str_eq(log_last_error(),
 			 "Requested operation is not valid: domain 'vm' is not running");
 	/* running per its lock and record, but no socket: a clear error */
-	int pipefd[2];
-	ck_assert_int_eq(pipe(pipefd), 0);
-	pid_t child = fork();
-	if (child == 0) {
-		int fd;
-		if (dom_run_lock(&st, "vm", &fd) || write(pipefd[1], "L", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	char c;
-	ck_assert_int_eq(read(pipefd[0], &c, 1), 1);
+	pid_t child = fork_lock_holder("vm");
 	ck_assert_int_eq(run("suspend", "vm"), 1);
 	ck_assert_str_eq(log_last_error(),
 			 "Requested operation is not valid: domain 'vm' is not running");
@@ -282,8 +279,6 @@ START_TEST(verbs_on_a_stopped_vm)
 	char *shut[] = {"shutdown", "vm", "--timeout", "x", "--state-dir", dir, NULL};
 	ck_assert_int_eq(dom_main(6, shut), 1);
 	ck_assert(strstr(log_last_error(), "--timeout"));
-	close(pipefd[0]);
-	close(pipefd[1]);
 }
 END_TEST
 
