@@ -127,6 +127,48 @@ def lab_overlay(args, work):
         raise Failure(f'img create: {r.stderr}')
 
 
+def eth0_lease(vm, net, mac=None):
+    """eth0's address, in vbr's 192.168.100.0/24 and in its lease file (with
+    MAC, when given). Returns the address."""
+    ip = vm.shell('ip -4 -o addr show eth0')
+    m = re.search(r'inet (192\.168\.100\.\d+)/24', ip)
+    if not m:
+        raise Failure(f'eth0 has no address in 192.168.100.0/24: {ip!r}')
+    leases = open(os.path.join(net.state, 'leases', 'vbr.leases')).read()
+    if m.group(1) not in leases or (mac and mac not in leases):
+        raise Failure(f'{m.group(1)} / {mac} not in the lease file: {leases!r}')
+    return m.group(1)
+
+
+def run_on_lab(prog, args, body, cleanup=None):
+    """In L1: the lab's network vbr started (e2e_net's namespaces) and its
+    overlay vmhost.img in a temporary WORK, then BODY(net, work, t). Prints
+    PASS or FAIL; CLEANUP(net, work, failed) runs before the network goes."""
+    t0 = t = time.monotonic()
+    failed = True
+    tmp = tempfile.mkdtemp(prefix=f'{prog}-')
+    net = e2e_net.Net(tmp, args.vmm)
+    work = os.path.join(tmp, 'lab')
+    os.mkdir(work)
+    try:
+        net.setup()
+        lab_overlay(args, work)
+        net.start()
+        t = stage('img create; net define && net start vbr', t)
+        body(net, work, t)
+        failed = False
+    except (Failure, subprocess.TimeoutExpired, subprocess.CalledProcessError, OSError) as e:
+        print(f'\n{prog}: FAIL: {e}', file=sys.stderr)
+        return 1
+    finally:
+        if cleanup:
+            cleanup(net, work, failed)
+        net.cleanup()
+        subprocess.run(['rm', '-rf', tmp])
+    print(f'{prog}: PASS: total {time.monotonic() - t0:.2f} s', file=sys.stderr)
+    return 0
+
+
 def boot_and_login(args, net, work, boot_no):
     cmd = ['ip', 'netns', 'exec', e2e_net.H, args.vmm, '--disk', 'vmhost.img', '--bridge', 'vbr']
     vm = PtyVm(cmd, net.env, work)
@@ -147,61 +189,41 @@ def boot_and_login(args, net, work, boot_no):
         raise
 
 
-def inside(args):
-    t0 = t = time.monotonic()
-    tmp = tempfile.mkdtemp(prefix='e2e-lab-')
-    net = e2e_net.Net(tmp, args.vmm)
-    work = os.path.join(tmp, 'lab')
-    os.mkdir(work)
+def lab_sequence(args, net, work, t):
     base_sum = sha256(args.base)
+    vm = boot_and_login(args, net, work, 1)
     try:
-        net.setup()
-        lab_overlay(args, work)
-        net.start()
-        t = stage('img create; net define && net start vbr', t)
-        vm = boot_and_login(args, net, work, 1)
-        try:
-            ip = vm.shell('ip -4 -o addr show eth0')
-            m = re.search(r'inet (192\.168\.100\.\d+)/24', ip)
-            if not m:
-                raise Failure(f'eth0 has no address in 192.168.100.0/24: {ip!r}')
-            leases = open(os.path.join(net.state, 'leases', 'vbr.leases')).read()
-            if m.group(1) not in leases:
-                raise Failure(f'{m.group(1)} not in the lease file: {leases!r}')
-            vm.shell(f'echo {MARKER} > /home/cirros/lab.txt; sync')
-            t = stage(f'logged in; eth0 {m.group(1)} is in the lease file; file written', t)
-            vm.send('sudo poweroff\n')
-            rc = vm.wait(120)
-            if rc != 0:
-                raise Failure(f'minivmm exit status {rc} after sudo poweroff, want 0')
-        finally:
-            vm.close()
-        t = stage('sudo poweroff: minivmm exited 0', t)
-        r = subprocess.run(['qemu-img', 'check', os.path.join(work, 'vmhost.img')],
-                           capture_output=True, text=True)
-        if r.returncode:
-            raise Failure(f'qemu-img check on the overlay: exit {r.returncode}: {r.stdout}{r.stderr}')
-        if sha256(args.base) != base_sum:
-            raise Failure('the base image changed')
-        t = stage('qemu-img check passes; the base is byte-identical', t)
-        vm = boot_and_login(args, net, work, 2)
-        try:
-            out = vm.shell('cat /home/cirros/lab.txt')
-            if MARKER not in out:
-                raise Failure(f'second boot: the file is not there: {out!r}')
-            vm.send('sudo poweroff\n')
-            vm.wait(120)
-        finally:
-            vm.close()
-        stage('second boot sees the file', t)
-    except (Failure, subprocess.TimeoutExpired, OSError) as e:
-        print(f'\n{PROG}: FAIL: {e}', file=sys.stderr)
-        return 1
+        ip = eth0_lease(vm, net)
+        vm.shell(f'echo {MARKER} > /home/cirros/lab.txt; sync')
+        t = stage(f'logged in; eth0 {ip} is in the lease file; file written', t)
+        vm.send('sudo poweroff\n')
+        rc = vm.wait(120)
+        if rc != 0:
+            raise Failure(f'minivmm exit status {rc} after sudo poweroff, want 0')
     finally:
-        net.cleanup()
-        subprocess.run(['rm', '-rf', tmp])
-    print(f'{PROG}: PASS: total {time.monotonic() - t0:.2f} s', file=sys.stderr)
-    return 0
+        vm.close()
+    t = stage('sudo poweroff: minivmm exited 0', t)
+    r = subprocess.run(['qemu-img', 'check', os.path.join(work, 'vmhost.img')],
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise Failure(f'qemu-img check on the overlay: exit {r.returncode}: {r.stdout}{r.stderr}')
+    if sha256(args.base) != base_sum:
+        raise Failure('the base image changed')
+    t = stage('qemu-img check passes; the base is byte-identical', t)
+    vm = boot_and_login(args, net, work, 2)
+    try:
+        out = vm.shell('cat /home/cirros/lab.txt')
+        if MARKER not in out:
+            raise Failure(f'second boot: the file is not there: {out!r}')
+        vm.send('sudo poweroff\n')
+        vm.wait(120)
+    finally:
+        vm.close()
+    stage('second boot sees the file', t)
+
+
+def inside(args):
+    return run_on_lab(PROG, args, lambda net, work, t: lab_sequence(args, net, work, t))
 
 
 def outside_cirros(prog, script, args):

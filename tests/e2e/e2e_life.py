@@ -26,13 +26,12 @@ import re
 import select
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from e2e import Failure, stage  # noqa: E402
 import e2e_net  # noqa: E402
-from e2e_lab import PtyVm, cirros_main, lab_overlay  # noqa: E402
+from e2e_lab import PtyVm, cirros_main, eth0_lease, run_on_lab  # noqa: E402
 
 PROG = 'e2e_life'
 
@@ -205,18 +204,12 @@ def lifecycle(args, net, work, t):
         con.send('\n')
         con.expect('vmhost login:', 60, 'login prompt (second)')
         con.login()
-        ip = con.shell('ip -4 -o addr show eth0')
-        m = re.search(r'inet (192\.168\.100\.\d+)/24', ip)
-        if not m:
-            raise Failure(f'eth0 has no address in 192.168.100.0/24: {ip!r}')
-        leases = open(os.path.join(net.state, 'leases', 'vbr.leases')).read()
-        if m.group(1) not in leases or mac not in leases:
-            raise Failure(f'{m.group(1)} / {mac} not in the lease file: {leases!r}')
+        ip = eth0_lease(con, net, mac)
         con.shell('sync')
         detach(con, life)
     finally:
         con.close()
-    t = stage(f'console: logged in, eth0 {m.group(1)} leased to {mac}; detached', t)
+    t = stage(f'console: logged in, eth0 {ip} leased to {mac}; detached', t)
 
     life.run('suspend', 'vmhost')
     life.wait_state('paused', 10)
@@ -245,32 +238,20 @@ def lifecycle(args, net, work, t):
     return stage('undefine: gone from list, the image stays and passes qemu-img check', t)
 
 
+def show_log(net, work):
+    log = os.path.join(net.state, 'domains', 'run', 'vmhost.log')
+    if os.path.exists(log):
+        print(f'{PROG}: the VM log, last lines:\n' + open(log, errors='replace').read()[-3000:],
+              file=sys.stderr)
+
+
 def inside(args):
-    t0 = t = time.monotonic()
-    tmp = tempfile.mkdtemp(prefix='e2e-life-')
-    net = e2e_net.Net(tmp, args.vmm)
-    work = os.path.join(tmp, 'lab')
-    os.mkdir(work)
-    try:
-        net.setup()
-        lab_overlay(args, work)
-        net.start()
-        t = stage('img create; net define && net start vbr', t)
-        lifecycle(args, net, work, t)
-    except (Failure, subprocess.TimeoutExpired, OSError) as e:
-        print(f'\n{PROG}: FAIL: {e}', file=sys.stderr)
-        log = os.path.join(net.state, 'domains', 'run', 'vmhost.log')
-        if os.path.exists(log):
-            print(f'{PROG}: the VM log, last lines:\n' + open(log, errors='replace').read()[-3000:],
-                  file=sys.stderr)
-        return 1
-    finally:
+    def cleanup(net, work, failed):
+        if failed:
+            show_log(net, work)
         subprocess.run(Life(args.vmm, net, work).cmd('destroy', 'vmhost'), env=net.env,
                        capture_output=True)
-        net.cleanup()
-        subprocess.run(['rm', '-rf', tmp])
-    print(f'{PROG}: PASS: total {time.monotonic() - t0:.2f} s', file=sys.stderr)
-    return 0
+    return run_on_lab(PROG, args, lambda net, work, t: lifecycle(args, net, work, t), cleanup)
 
 
 if __name__ == '__main__':

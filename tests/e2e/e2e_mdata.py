@@ -19,10 +19,7 @@ dmidecode) is U; the record is in run/mdata/vbr/MAC while the VM runs and
 gone after `sudo poweroff`, and `net stop` removes run/mdata/vbr.
 """
 import os
-import re
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
@@ -115,45 +112,31 @@ def boot(args, net, work):
         raise
 
 
-def inside(args):
-    t0 = t = time.monotonic()
-    tmp = tempfile.mkdtemp(prefix='e2e-mdata-')
-    net = e2e_net.Net(tmp, args.vmm)
-    work = os.path.join(tmp, 'lab')
-    os.mkdir(work)
+def mdata_sequence(args, net, work, t):
+    write(os.path.join(work, 'id.pub'), KEY + '\n')
+    write(os.path.join(work, 'ud.sh'), USER_DATA)
+    vm = boot(args, net, work)
     try:
-        net.setup()
-        e2e_lab.lab_overlay(args, work)
-        write(os.path.join(work, 'id.pub'), KEY + '\n')
-        write(os.path.join(work, 'ud.sh'), USER_DATA)
-        net.start()
-        t = stage('img create; net start vbr', t)
-        vm = boot(args, net, work)
-        try:
-            mac = check_record(net)
-            guest_checks(vm)
-            t = stage(f'host name, key, product_uuid, instance-id in the guest; record {mac}', t)
-            vm.send('sudo poweroff\n')
-            rc = vm.wait(120)
-            if rc != 0:
-                raise Failure(f'minivmm exit status {rc} after sudo poweroff, want 0')
-        finally:
-            vm.close()
-        left = os.listdir(record_dir(net)) if os.path.isdir(record_dir(net)) else []
-        if left:
-            raise Failure(f'records left after poweroff: {left}')
-        net.mv('stop', 'vbr')
-        if os.path.exists(record_dir(net)):
-            raise Failure(f'{record_dir(net)} still there after net stop')
-        stage('poweroff: record removed; net stop: run/mdata/vbr removed', t)
-    except (Failure, subprocess.TimeoutExpired, subprocess.CalledProcessError, OSError) as e:
-        print(f'\n{PROG}: FAIL: {e}', file=sys.stderr)
-        return 1
+        mac = check_record(net)
+        guest_checks(vm)
+        t = stage(f'host name, key, product_uuid, instance-id in the guest; record {mac}', t)
+        vm.send('sudo poweroff\n')
+        rc = vm.wait(120)
+        if rc != 0:
+            raise Failure(f'minivmm exit status {rc} after sudo poweroff, want 0')
     finally:
-        net.cleanup()
-        subprocess.run(['rm', '-rf', tmp])
-    print(f'{PROG}: PASS: total {time.monotonic() - t0:.2f} s', file=sys.stderr)
-    return 0
+        vm.close()
+    left = os.listdir(record_dir(net)) if os.path.isdir(record_dir(net)) else []
+    if left:
+        raise Failure(f'records left after poweroff: {left}')
+    net.mv('stop', 'vbr')
+    if os.path.exists(record_dir(net)):
+        raise Failure(f'{record_dir(net)} still there after net stop')
+    stage('poweroff: record removed; net stop: run/mdata/vbr removed', t)
+
+
+def inside(args):
+    return e2e_lab.run_on_lab(PROG, args, lambda net, work, t: mdata_sequence(args, net, work, t))
 
 
 if __name__ == '__main__':
