@@ -388,7 +388,7 @@ static bool other_forwarding(const struct net_state *st, const char *name, int *
 	return any;
 }
 
-/* Undo whatever R records, in reverse order; errors are logged, not fatal. */
+/* The metadata records of network D's VMs (run/mdata/BRIDGE) go. */
 void net_mdata_remove(const struct net_state *st, const struct netdef *d)
 {
 	char dir[PATH_MAX];
@@ -399,6 +399,7 @@ void net_mdata_remove(const struct net_state *st, const struct netdef *d)
 		log_warn("net %s: removing %s: %s", d->name, dir, strerror(-r));
 }
 
+/* Undo whatever R records, in reverse order; errors are logged, not fatal. */
 static int teardown(struct net_state *st, const struct netdef *d, const struct net_run *r)
 {
 	int err = 0;

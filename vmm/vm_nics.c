@@ -153,11 +153,13 @@ static int publish(struct vm_nic *v, unsigned index, const struct vm_config *cfg
 	char id[UUID_STRLEN], mac[NET_MAC_STRLEN];
 	enum log_level level = has_mdata(cfg) ? LOG_INFO : LOG_DEBUG;
 
+	if (v->is_user)
+		return 0;	/* --net user serves the VM's data itself (net_user_mdata.h) */
 	if (!v->mdata_dir[0]) {
 		log_msg(level, "eth%u (%s%s): not on a started minivmm network: no metadata "
-			"service, nothing published%s", index, v->user ? "--net user" :
-			v->bridge[0] ? "bridge " : "--tap ", v->user ? "" : v->bridge[0] ? v->bridge
-			: v->ifname, has_mdata(cfg) ? " (--hostname/--ssh-key/--user-data unused)" : "");
+			"service, nothing published%s", index, v->bridge[0] ? "bridge " : "--tap ",
+			v->bridge[0] ? v->bridge : v->ifname,
+			has_mdata(cfg) ? " (--hostname/--ssh-key/--user-data unused)" : "");
 		return 0;
 	}
 	const struct mdata_files f = {

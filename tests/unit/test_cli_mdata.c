@@ -98,7 +98,7 @@ START_TEST(cli_mdata_files)
 }
 END_TEST
 
-/* --help names the three flags (the text users read). */
+/* --help names the three flags and where they reach the guest. */
 START_TEST(cli_mdata_help)
 {
 	char *text = NULL;
@@ -110,6 +110,9 @@ START_TEST(cli_mdata_help)
 	ck_assert_ptr_nonnull(strstr(text, "--hostname NAME"));
 	ck_assert_ptr_nonnull(strstr(text, "--ssh-key FILE"));
 	ck_assert_ptr_nonnull(strstr(text, "--user-data FILE"));
+	/* where they reach the guest: --net user serves them too */
+	ck_assert_ptr_nonnull(strstr(text, "or --net user's own"));
+	ck_assert_ptr_null(strstr(text, "--net user have none"));
 	free(text);
 }
 END_TEST

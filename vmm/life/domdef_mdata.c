@@ -138,8 +138,9 @@ static int put_file(FILE *f, const char *flag, const char *path, const char *ele
 	if (!path)
 		return 0;
 	if (!realpath(path, real)) {
-		log_error("%s %s: %s", flag, path, strerror(errno));
-		return -errno;
+		int e = errno;
+		log_error("%s %s: %s", flag, path, strerror(e));
+		return -e;
 	}
 	fprintf(f, "      <minivmm:%s file='", elem);
 	put_attr_esc(f, real);
