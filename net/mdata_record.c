@@ -168,6 +168,21 @@ static bool owner_gone(int dfd)
 	return gone;
 }
 
+/* The record at PATH has an owner that still runs (its lock is held). */
+static bool owner_running(const char *path)
+{
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return false;
+	int o = openat(dfd, "owner", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	if (o < 0)
+		return false;
+	bool held = flock(o, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(o);
+	return held;
+}
+
 static int fill_tmp(const char *tmp, const struct mdata_input *in)
 {
 	const char *data[] = { in->ssh_keys, in->user_data, in->vendor_data };
@@ -208,6 +223,7 @@ static int make_dir(const char *dir, int depth)
 int mdata_record_write(const char *dir, const uint8_t mac[6], const struct mdata_input *in)
 {
 	char m[18], path[4096], tmp[4096];
+	bool busy = false;
 	int r = check_input(in);
 	if (r)
 		return r;
@@ -222,16 +238,23 @@ int mdata_record_write(const char *dir, const uint8_t mac[6], const struct mdata
 		r = fill_tmp(tmp, in);
 	if (!r && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
 		r = -errno;
-		/* a record of an earlier run: swap it out whole */
-		if (r == -EEXIST)
+		/* A record of an earlier run: swap it out whole. One whose owner
+		 * still runs is another VM's with this MAC: not taken over. */
+		if (r == -EEXIST && owner_running(path)) {
+			log_error("metadata: MAC %s on this network is already used by a running VM "
+				  "(its record %s): give this one another mac=", m, path);
+			busy = true;
+			r = -EBUSY;
+		} else if (r == -EEXIST) {
 			r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) < 0 ? -errno : 0;
+		}
 	}
 	remove_record(tmp);
 	if (r && in->owner_fd && *in->owner_fd >= 0) {	/* nothing to own */
 		close(*in->owner_fd);
 		*in->owner_fd = -1;
 	}
-	if (r)
+	if (r && !busy)
 		log_error("metadata: writing %s: %s", path, strerror(-r));
 	return r;
 }
@@ -244,10 +267,17 @@ int mdata_record_dir_remove(const char *dir)
 int mdata_record_remove(const char *dir, const uint8_t mac[6])
 {
 	char m[18], path[4096];
+	char gone[4096];
 	dhcp_mac_format(mac, m);
-	if (snprintf(path, sizeof(path), "%s/%s", dir, m) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s", dir, m) >= (int)sizeof(path) ||
+	    snprintf(gone, sizeof(gone), "%s/.gone-%s-%ld", dir, m, (long)getpid()) >=
+		    (int)sizeof(gone))
 		return -ENAMETOOLONG;
-	return remove_record(path);
+	/* Out of the server's sight in one step, then emptied: never served
+	 * half removed. */
+	if (rename(path, gone) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return remove_record(gone);
 }
 
 /* A file into a malloc'd buffer (NUL-terminated): regular files only, at

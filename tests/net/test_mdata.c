@@ -343,6 +343,16 @@ START_TEST(record_publish_from_files)
 	ck_assert_int_eq(mdata_record_publish(dir, mac_b, &fo), 0);	/* the next VM's replaces it */
 	ck_assert_int_eq(mdata_record_read(dir, mac_b, &rec), 0);
 	mdata_record_free(&rec);
+	/* while that VM runs, another with the same MAC does not take it over */
+	int other = -1;
+	struct mdata_files fb = { .instance_id = "0a1b2c3d-0000-8000-8000-000000000002",
+				  .owner_fd = &other };
+	ck_assert_int_eq(mdata_record_publish(dir, mac_b, &fb), -EBUSY);
+	ck_assert_int_eq(other, -1);
+	ck_assert_ptr_nonnull(strstr(log_last_error(), "already used by a running VM"));
+	ck_assert_int_eq(mdata_record_read(dir, mac_b, &rec), 0);
+	ck_assert_str_eq(rec.vm.instance_id, UUID_A);
+	mdata_record_free(&rec);
 	close(owner);
 	/* the failed publishes left the earlier record as it was */
 	ck_assert_int_eq(mdata_record_read(dir, mac_a, &rec), 0);
