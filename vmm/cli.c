@@ -257,7 +257,15 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 		case OPT_KERNEL: cfg->kernel = optarg; break;
 		case OPT_INITRD: cfg->initrd = optarg; break;
 		case OPT_CMDLINE: cfg->cmdline = optarg; break;
-		case OPT_CONSOLE: cfg->console = optarg; break;
+		case OPT_CONSOLE:
+			/* '@...' names consoles only a controller sets up (VM_CONSOLE_DETACHED) */
+			if (optarg[0] == '@') {
+				log_error("--console %s: expected '-' or a file name (./%s for a file "
+					  "named so)", optarg, optarg);
+				return -EINVAL;
+			}
+			cfg->console = optarg;
+			break;
 		case OPT_KVM_DEVICE: cfg->kvm_path = optarg; break;
 		case OPT_DEBUG: cfg->log_level = LOG_DEBUG; break;
 		case OPT_BOOT_INFO: cfg->boot_info = true; break;

@@ -54,10 +54,17 @@ int dcon_create(struct console_detached **out)
 	return 0;
 }
 
+static bool client_flush_locked(struct console_detached *d);
+
 void dcon_destroy(struct console_detached *d)
 {
 	if (!d)
 		return;
+	/* The guest's last words (queued, or flushed by console_close just
+	 * before) reach an attached client too, as far as its socket takes
+	 * them now: the main loop that would have sent them has ended. */
+	if (d->client_fd >= 0 && !d->closing)
+		client_flush_locked(d);
 	if (d->client_fd >= 0)
 		close(d->client_fd);
 	if (d->new_fd >= 0)

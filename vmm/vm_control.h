@@ -86,7 +86,9 @@ struct vm_stats {
 /* A snapshot of the counters (each read atomically, not all at one instant).
  * exits[]: every kind of vmm/exit_stats.h (io, mmio, hlt, intr, shutdown,
  * system_event, fail_entry, internal_error, other), zero counts included;
- * "intr" counts KVM_RUNs ended by a signal or a kick. disks[]: requests
+ * "intr" counts KVM_RUNs that returned without an exit (a signal, a kick,
+ * or a failed KVM_RUN, which stops the VM), and exits_total includes
+ * them. disks[]: requests
  * completed OK by type; errors: those that were not. nics[].rx_dropped /
  * tx_dropped: frames lost on the way in/out (runts, bad buffers or chains,
  * user-mode backlog, TAP refusals). Always 0. */

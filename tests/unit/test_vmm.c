@@ -2,6 +2,7 @@
 #include "tests/unit/unit.h"
 #include "devices/virtio/net_opts.h"
 #include "vmm/cli.h"
+#include "vmm/vm_control.h"
 #include "vmm/console.h"
 #include "vmm/guest_mem.h"
 #include "vmm/kvm.h"
@@ -95,6 +96,10 @@ START_TEST(cli_flags)
 	ck_assert_uint_eq(cfg.ncpus, 64);
 	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--console", "-"), CLI_RUN);
 	ck_assert_str_eq(cfg.console, "-");
+	/* the background VMs' console is not for the command line: it would
+	 * drop every byte with nobody ever able to attach */
+	ck_assert_int_eq(parse(&cfg, "--kernel", "k", "--console", VM_CONSOLE_DETACHED), -EINVAL);
+	ck_assert_last_error("--console @detached: expected '-' or a file name");
 }
 END_TEST
 
