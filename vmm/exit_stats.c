@@ -90,35 +90,36 @@ uint64_t exit_stats_port_count(const struct exit_stats *s, uint16_t port)
 	return s->port[port];
 }
 
-static const char *reason_name(unsigned r)
-{
-	switch (r) {
-	case KVM_EXIT_IO: return "io";
-	case KVM_EXIT_MMIO: return "mmio";
-	case KVM_EXIT_HLT: return "hlt";
-	case KVM_EXIT_INTR: return "intr (signal)";
-	case KVM_EXIT_SHUTDOWN: return "shutdown";
-	case KVM_EXIT_SYSTEM_EVENT: return "system event";
-	case KVM_EXIT_FAIL_ENTRY: return "fail entry";
-	case KVM_EXIT_INTERNAL_ERROR: return "internal error";
-	case REASONS: return "other";
-	default: return NULL;
-	}
-}
+/* The exit reasons minivmm tells apart: each one's kind (the control
+ * socket's stable name) and its label in the MINIVMM_EXIT_STATS summary. */
+static const struct {
+	uint32_t reason;
+	const char *name, *label;
+} kinds[EXIT_KINDS] = {
+	[EXIT_KIND_IO] = { KVM_EXIT_IO, "io", "io" },
+	[EXIT_KIND_MMIO] = { KVM_EXIT_MMIO, "mmio", "mmio" },
+	[EXIT_KIND_HLT] = { KVM_EXIT_HLT, "hlt", "hlt" },
+	[EXIT_KIND_INTR] = { KVM_EXIT_INTR, "intr", "intr (signal)" },
+	[EXIT_KIND_SHUTDOWN] = { KVM_EXIT_SHUTDOWN, "shutdown", "shutdown" },
+	[EXIT_KIND_SYSTEM_EVENT] = { KVM_EXIT_SYSTEM_EVENT, "system_event", "system event" },
+	[EXIT_KIND_FAIL_ENTRY] = { KVM_EXIT_FAIL_ENTRY, "fail_entry", "fail entry" },
+	[EXIT_KIND_INTERNAL_ERROR] = { KVM_EXIT_INTERNAL_ERROR, "internal_error",
+				       "internal error" },
+	[EXIT_KIND_OTHER] = { REASONS, "other", "other" },
+};
 
 static enum exit_kind exit_kind_of(uint32_t reason)
 {
-	switch (reason) {
-	case KVM_EXIT_IO: return EXIT_KIND_IO;
-	case KVM_EXIT_MMIO: return EXIT_KIND_MMIO;
-	case KVM_EXIT_HLT: return EXIT_KIND_HLT;
-	case KVM_EXIT_INTR: return EXIT_KIND_INTR;
-	case KVM_EXIT_SHUTDOWN: return EXIT_KIND_SHUTDOWN;
-	case KVM_EXIT_SYSTEM_EVENT: return EXIT_KIND_SYSTEM_EVENT;
-	case KVM_EXIT_FAIL_ENTRY: return EXIT_KIND_FAIL_ENTRY;
-	case KVM_EXIT_INTERNAL_ERROR: return EXIT_KIND_INTERNAL_ERROR;
-	default: return EXIT_KIND_OTHER;
-	}
+	for (unsigned k = 0; k < EXIT_KIND_OTHER; k++)
+		if (kinds[k].reason == reason)
+			return (enum exit_kind)k;
+	return EXIT_KIND_OTHER;
+}
+
+static const char *reason_name(unsigned r)
+{
+	enum exit_kind k = exit_kind_of(r);
+	return k != EXIT_KIND_OTHER || r == REASONS ? kinds[k].label : NULL;
 }
 
 void exit_counts_add(struct exit_counts *c, const struct kvm_run *run, int run_ret)
@@ -137,13 +138,7 @@ uint64_t exit_counts_get(const struct exit_counts *c, enum exit_kind kind)
 
 const char *exit_kind_name(enum exit_kind kind)
 {
-	static const char *const names[EXIT_KINDS] = {
-		[EXIT_KIND_IO] = "io", [EXIT_KIND_MMIO] = "mmio", [EXIT_KIND_HLT] = "hlt",
-		[EXIT_KIND_INTR] = "intr", [EXIT_KIND_SHUTDOWN] = "shutdown",
-		[EXIT_KIND_SYSTEM_EVENT] = "system_event", [EXIT_KIND_FAIL_ENTRY] = "fail_entry",
-		[EXIT_KIND_INTERNAL_ERROR] = "internal_error", [EXIT_KIND_OTHER] = "other",
-	};
-	return kind < EXIT_KINDS ? names[kind] : "other";
+	return kinds[kind < EXIT_KINDS ? kind : EXIT_KIND_OTHER].name;
 }
 
 static double ms(uint64_t ns)
