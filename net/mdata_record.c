@@ -337,6 +337,12 @@ static int read_name(int dfd, const char *name, bool dots, char out[MDATA_ID_MAX
 	return r;
 }
 
+/* No host name given: "minivmm-" and the instance-id's first 8 characters. */
+static void default_hostname(struct mdata_vm *vm)
+{
+	snprintf(vm->hostname, sizeof(vm->hostname), "minivmm-%.8s", vm->instance_id);
+}
+
 static int read_record(int dfd, struct mdata_record *rec)
 {
 	struct mdata_vm *vm = &rec->vm;
@@ -347,7 +353,7 @@ static int read_record(int dfd, struct mdata_record *rec)
 		return r == -ENOENT ? -EINVAL : r;	/* a record needs one */
 	r = read_name(dfd, "hostname", true, vm->hostname);
 	if (r == -ENOENT)
-		snprintf(vm->hostname, sizeof(vm->hostname), "minivmm-%.8s", vm->instance_id);
+		default_hostname(vm);
 	else if (r)
 		return r;
 	for (int i = 0; i < 3; i++) {
@@ -456,15 +462,11 @@ int mdata_record_publish(const char *dir, const uint8_t mac[6], const struct mda
 
 int mdata_record_load(const struct mdata_files *f, struct mdata_record *rec)
 {
-	const char *flags[] = { "--ssh-key", "--user-data", "--vendor-data" };
-	const char *paths[] = { f->ssh_key_path, f->user_data_path, f->vendor_data_path };
-	size_t lens[3] = { 0, 0, 0 };
-	int r = 0;
+	size_t lens[3];
+	struct mdata_input in = { .instance_id = f->instance_id, .hostname = f->hostname };
 
 	memset(rec, 0, sizeof(*rec));
-	for (int i = 0; i < 3 && !r; i++)
-		r = publish_file(flags[i], paths[i], item_max[i], &rec->bufs[i], &lens[i]);
-	struct mdata_input in = { .instance_id = f->instance_id, .hostname = f->hostname };
+	int r = read_files(f, rec->bufs, lens);
 	if (!r)
 		r = check_input(&in);
 	if (r) {
@@ -476,7 +478,7 @@ int mdata_record_load(const struct mdata_files *f, struct mdata_record *rec)
 	if (f->hostname)
 		snprintf(vm->hostname, sizeof(vm->hostname), "%s", f->hostname);
 	else
-		snprintf(vm->hostname, sizeof(vm->hostname), "minivmm-%.8s", vm->instance_id);
+		default_hostname(vm);
 	vm->ssh_keys = rec->bufs[0];
 	vm->ssh_keys_len = lens[0];
 	vm->user_data = rec->bufs[1];
