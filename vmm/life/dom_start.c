@@ -51,6 +51,8 @@ static void started(void *opaque, struct vm *vm)
 	struct dom_server_ops ops = {on_paused, on_reboot, p};
 	snprintf(ident.name, sizeof(ident.name), "%s", p->d->name);
 	snprintf(ident.uuid, sizeof(ident.uuid), "%s", p->d->uuid);
+	/* Before the server: a pause at once writes the record too (one writer at a time). */
+	record(p, DOM_RUNNING);
 	if (dom_run_path(p->st, p->d->name, ".sock", sock, sizeof(sock)) ||
 	    dom_server_start(sock, vm, &ident, &ops, &p->server)) {
 		/* Unreachable, it cannot be stopped but by kill: not worth running. */
@@ -58,7 +60,6 @@ static void started(void *opaque, struct vm *vm)
 		vm_destroy_now(vm);
 		return;
 	}
-	record(p, DOM_RUNNING);
 	if (p->ready_fd >= 0) {
 		if (write(p->ready_fd, "R", 1) != 1)
 			log_warn("start: telling the CLI: %s", strerror(errno));
