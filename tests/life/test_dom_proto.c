@@ -145,6 +145,60 @@ START_TEST(replies)
 }
 END_TEST
 
+/* Every vCPU and device at its largest: longer than a request may be, read
+ * back all the same (dominfo's CPU time came from such a reply). */
+START_TEST(full_stats_reply)
+{
+	struct vm_stats *st = calloc(1, sizeof(*st));
+	st->nvcpus = VM_STATS_MAX_VCPUS;
+	for (unsigned i = 0; i < VM_STATS_MAX_VCPUS; i++)
+		st->vcpu_time_ns[i] = UINT64_MAX / VM_STATS_MAX_VCPUS;
+	st->exits_total = UINT64_MAX;
+	static const char *const kinds[] = {"io", "mmio", "hlt", "intr", "shutdown",
+					    "system_event", "fail_entry", "internal_error", "other"};
+	st->nexit_kinds = sizeof(kinds) / sizeof(kinds[0]);
+	for (unsigned i = 0; i < st->nexit_kinds; i++)
+		st->exits[i] = (typeof(st->exits[i])){.kind = kinds[i], .count = UINT64_MAX};
+	st->ndisks = st->nnics = VM_STATS_MAX_DEVS;
+	for (unsigned i = 0; i < VM_STATS_MAX_DEVS; i++) {
+		memcpy(st->disks[i].target, "vdaaaaaa", 8);
+		st->disks[i].rd_reqs = st->disks[i].rd_bytes = st->disks[i].wr_reqs = UINT64_MAX;
+		st->disks[i].wr_bytes = st->disks[i].flush_reqs = st->disks[i].errors = UINT64_MAX;
+		memcpy(st->nics[i].ifname, "vnet012345678901", 16);
+		memset(st->nics[i].mac, 0xfe, 6);
+		st->nics[i].rx_frames = st->nics[i].rx_bytes = st->nics[i].tx_frames = UINT64_MAX;
+		st->nics[i].tx_bytes = st->nics[i].rx_dropped = st->nics[i].tx_dropped = UINT64_MAX;
+	}
+	char *line = dom_proto_reply_stats(st);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_uint_gt(strlen(line), DOM_PROTO_LINE_MAX);
+	ck_assert_uint_lt(strlen(line), DOM_PROTO_REPLY_MAX);
+	struct dom_reply r;
+	read_back(line, &r);
+	ck_assert(r.ok && r.has_cpu_time);
+	ck_assert_uint_eq(r.cpu_time_ns, UINT64_MAX / VM_STATS_MAX_VCPUS * VM_STATS_MAX_VCPUS);
+	free(st);
+	/* a request that long is still refused */
+	char err[192];
+	enum dom_cmd c;
+	size_t n = DOM_PROTO_LINE_MAX + 1;
+	char *req = malloc(n);
+	memset(req, ' ', n);
+	memcpy(req, "{\"cmd\":\"stats\"}", 16);
+	ck_assert_int_eq(dom_proto_parse_request(req, n, &c, err, sizeof(err)), -EINVAL);
+	ck_assert(strstr(err, "longer than 4096"));
+	free(req);
+	/* and a reply past its own bound */
+	n = DOM_PROTO_REPLY_MAX + 1;
+	char *huge = malloc(n);
+	memset(huge, ' ', n);
+	memcpy(huge, "{\"ok\":true}", 11);
+	ck_assert_int_eq(dom_proto_parse_reply(huge, n, &r, err, sizeof(err)), -EINVAL);
+	ck_assert(strstr(err, "longer than 65536"));
+	free(huge);
+}
+END_TEST
+
 START_TEST(malformed_replies)
 {
 	struct dom_reply r;
@@ -173,6 +227,7 @@ int main(void)
 	tcase_add_test(tc, every_request);
 	tcase_add_test(tc, malformed_requests);
 	tcase_add_test(tc, replies);
+	tcase_add_test(tc, full_stats_reply);
 	tcase_add_test(tc, malformed_replies);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

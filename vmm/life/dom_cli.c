@@ -234,7 +234,7 @@ static int cmd_show(struct net_state *st, struct args *a, const char *verb)
 	static const char *const known[] = {"--details", "--inactive", "--security-info", NULL};
 	struct domdef d;
 	struct dom_status s;
-	char ifnames[DOM_NICS_MAX][16];
+	char ifnames[DOM_NICS_MAX][16] = {{0}};
 	const char *ifptrs[DOM_NICS_MAX];
 	int r = unknown_opts(a, verb, known) ?: dom_store_load_active(st, a->pos[0], &d);
 	if (r)

@@ -23,13 +23,14 @@ const char *dom_proto_request(enum dom_cmd c)
 	return (unsigned)c < DOM_CMD_COUNT ? lines[c] : NULL;
 }
 
-/* LINE as one JSON object and nothing else; NULL with ERR set. */
-static struct json_object *parse_object(const char *line, size_t len, char *err, size_t errsize)
+/* LINE (at most MAX bytes: requests and replies have their own bound) as
+ * one JSON object and nothing else; NULL with ERR set. */
+static struct json_object *parse_object(const char *line, size_t len, size_t max, char *err,
+					size_t errsize)
 {
-	if (len > DOM_PROTO_LINE_MAX || memchr(line, '\0', len)) {
-		snprintf(err, errsize, len > DOM_PROTO_LINE_MAX ? "line longer than %d bytes"
-								 : "NUL byte in the line",
-			 DOM_PROTO_LINE_MAX);
+	if (len > max || memchr(line, '\0', len)) {
+		snprintf(err, errsize, len > max ? "line longer than %zu bytes" : "NUL byte in the line",
+			 max);
 		return NULL;
 	}
 	struct json_tokener *tok = json_tokener_new();
@@ -61,7 +62,7 @@ static struct json_object *parse_object(const char *line, size_t len, char *err,
 int dom_proto_parse_request(const char *line, size_t len, enum dom_cmd *cmd, char *err,
 			    size_t errsize)
 {
-	struct json_object *o = parse_object(line, len, err, errsize), *c;
+	struct json_object *o = parse_object(line, len, DOM_PROTO_LINE_MAX, err, errsize), *c;
 	if (!o)
 		return -EINVAL;
 	int r = -EINVAL;
@@ -268,7 +269,7 @@ static void parse_status(struct json_object *o, struct dom_proto_status *s)
 int dom_proto_parse_reply(const char *line, size_t len, struct dom_reply *r, char *err,
 			  size_t errsize)
 {
-	struct json_object *o = parse_object(line, len, err, errsize), *v;
+	struct json_object *o = parse_object(line, len, DOM_PROTO_REPLY_MAX, err, errsize), *v;
 	*r = (struct dom_reply){.status.id = -1};
 	if (!o)
 		return -EINVAL;

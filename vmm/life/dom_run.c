@@ -34,7 +34,8 @@ int dom_run_lock(const struct net_state *st, const char *name, int *fd)
 	int r = dom_run_path(st, name, ".lock", p, sizeof(p));
 	if (r)
 		return r;
-	int lfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* 0644: flock needs only read access, so any user's list sees the VM. */
+	int lfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (lfd < 0) {
 		r = -errno;
 		log_error("domain '%s': %s: %s", name, p, strerror(errno));
@@ -138,8 +139,13 @@ int dom_run_status(const struct net_state *st, const char *name, struct dom_stat
 	if (r)
 		return r;
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0 && errno == ENOENT)
 		return 0; /* never started here */
+	if (fd < 0) {
+		r = -errno;
+		log_error("domain '%s': %s: %s: cannot tell whether it runs", name, p, strerror(errno));
+		return r;
+	}
 	bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 	bool have = dom_run_read(st, name, &rec) == 0;
 	if (held) {

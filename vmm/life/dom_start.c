@@ -9,6 +9,7 @@
 #include "vmm/vm_control.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -50,6 +51,8 @@ static void started(void *opaque, struct vm *vm)
 	struct dom_server_ops ops = {on_paused, on_reboot, p};
 	snprintf(ident.name, sizeof(ident.name), "%s", p->d->name);
 	snprintf(ident.uuid, sizeof(ident.uuid), "%s", p->d->uuid);
+	/* Before the server: a pause at once writes the record too (one writer at a time). */
+	record(p, DOM_RUNNING);
 	if (dom_run_path(p->st, p->d->name, ".sock", sock, sizeof(sock)) ||
 	    dom_server_start(sock, vm, &ident, &ops, &p->server)) {
 		/* Unreachable, it cannot be stopped but by kill: not worth running. */
@@ -57,7 +60,6 @@ static void started(void *opaque, struct vm *vm)
 		vm_destroy_now(vm);
 		return;
 	}
-	record(p, DOM_RUNNING);
 	if (p->ready_fd >= 0) {
 		if (write(p->ready_fd, "R", 1) != 1)
 			log_warn("start: telling the CLI: %s", strerror(errno));
@@ -194,6 +196,19 @@ static void name_disk_holders(const struct net_state *st, const struct domdef *d
 	}
 }
 
+/* SIGTERM, then SIGKILL if CHILD is still there after 5 s; reaped. */
+static void stop_child(pid_t child)
+{
+	kill(child, SIGTERM);
+	for (int i = 0; i < 50; i++) {
+		if (waitpid(child, NULL, WNOHANG) == child)
+			return;
+		usleep(100 * 1000);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+}
+
 /* 'R' from the VM process, or why not. */
 static int wait_ready(int fd, pid_t child, const char *name, const char *log_path, off_t offset)
 {
@@ -203,8 +218,12 @@ static int wait_ready(int fd, pid_t child, const char *name, const char *log_pat
 	if (n == 1 && read(fd, &c, 1) == 1 && c == 'R')
 		return 0;
 	if (n == 0) {
-		log_error("Failed to start domain '%s': not running after %d s; see %s (VM process %ld)",
-			  name, DOM_START_TIMEOUT, log_path, (long)child);
+		/* Not left behind half-started: it would hold the lock and disks. */
+		stop_child(child);
+		copy_log(log_path, offset);
+		log_error("Failed to start domain '%s': not running after %d s, VM process %ld "
+			  "killed; see %s",
+			  name, DOM_START_TIMEOUT, (long)child, log_path);
 		return -ETIMEDOUT;
 	}
 	int status = 0;
