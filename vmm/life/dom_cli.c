@@ -210,7 +210,8 @@ static int cmd_list(struct net_state *st, struct args *a)
 		struct dom_status s;
 		if (dom_store_status(st, names[i], &s))
 			continue;
-		bool active = s.id >= 0;
+		/* by state: a VM process still setting up has no Id yet */
+		bool active = s.state == DOM_RUNNING || s.state == DOM_PAUSED;
 		if (all || (inactive && !active) || (!inactive && active))
 			rows[nrows++] = (struct dom_list_row){names[i], s};
 	}

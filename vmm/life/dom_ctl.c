@@ -5,6 +5,7 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,10 @@ static int exchange(const struct net_state *st, const char *name, enum dom_cmd c
 	char *line = malloc(DOM_PROTO_REPLY_MAX), err[160];
 	const char *req = dom_proto_request(c);
 	size_t len = 0;
+	/* A VM that stops while we talk closes the socket: a write then fails
+	 * with EPIPE (reported) instead of killing the CLI, in console with
+	 * the terminal still raw. */
+	signal(SIGPIPE, SIG_IGN);
 	int fd = -1, e = line ? connect_to(st, name, &fd) : -ENOMEM;
 	if (!e && write(fd, req, strlen(req)) != (ssize_t)strlen(req))
 		e = -errno;
